@@ -1,0 +1,37 @@
+# Everything runs from .venv; `make demo` and `make test` set it up first (and are quick once it is there).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+APT_PACKAGES := clang graphviz  # tinygrad's CPU device compiles with clang; draw_dot renders with graphviz's dot
+
+.PHONY: setup system-packages demo test lint bench asv-record asv-preview clean
+
+setup: $(STAMP) system-packages
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $@
+
+system-packages:
+	@missing=""; command -v clang >/dev/null || missing="$$missing clang"; command -v dot >/dev/null || missing="$$missing graphviz"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "Missing Debian packages:$$missing. Install them with: sudo apt-get install$$missing" >&2; fi; \
+	fi
+
+demo: setup
+	$(PY) -m comparisons
+
+test: setup
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+clean:
+	rm -rf $(VENV) .asv results .pytest_cache .hypothesis

@@ -1,0 +1,79 @@
+"""The contract every adapter fulfils: evaluate an expression with gradients, and train an MLP from a spec.
+
+Inputs and outputs are plain data (source text or `Expression`, dicts of floats, `TrainSpec`, nested lists),
+so tests, the report and the asv suites never touch a framework object. Everything is float64.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from backends.expr import Expression, parse
+from backends.training import TrainResult, TrainSpec
+
+
+class BackendUnavailable(RuntimeError):
+    """A backend cannot run here; the message says how to fix that."""
+
+
+@dataclass(frozen=True)
+class Gradients:
+    """An expression's value and its derivative with respect to every input, as Python floats."""
+
+    value: float
+    grads: dict[str, float] = field(default_factory=dict)
+
+
+class Trainer(ABC):
+    """One training run in progress: `step()` runs the next SGD step of the spec."""
+
+    def __init__(self, spec: TrainSpec):
+        self.spec = spec
+        self.k = 0  # the index of the next step
+
+    @abstractmethod
+    def step(self) -> tuple[float, float]:
+        """Run step k: loss and accuracy on step k's batch *before* the update, then update; k += 1."""
+
+    @abstractmethod
+    def weights(self) -> list[list[list[float]]]:
+        """The current weights, weights[layer][neuron] == [w_1, ..., w_nin, bias], as Python floats."""
+
+    def run(self) -> TrainResult:
+        """The remaining steps of the spec."""
+        losses, accuracies = [], []
+        while self.k < self.spec.steps:
+            loss, accuracy = self.step()
+            losses.append(loss)
+            accuracies.append(accuracy)
+        return TrainResult(losses=losses, accuracies=accuracies, weights=self.weights())
+
+
+class Backend(ABC):
+    """One framework. `__init__` imports it, so nothing heavy loads before a backend is asked for."""
+
+    name: str  # the registry name: "micrograd", "torch", "jax", "tinygrad"
+
+    @abstractmethod
+    def compile(self, expr: Expression) -> Callable[[Mapping[str, float]], Gradients]:
+        """A function from input values to value and gradients, natively (jit-compiled where the framework can).
+
+        The first call may include compilation; later calls with other input values reuse it.
+        """
+
+    @abstractmethod
+    def trainer(self, spec: TrainSpec) -> Trainer:
+        """A trainer that starts from spec.weights; building it includes any jit warm-up it needs."""
+
+    def value_and_grad(self, expr: Expression | str, inputs: Mapping[str, float]) -> Gradients:
+        """Parse (if given text), check the inputs, compile and evaluate once."""
+        expr = parse(expr) if isinstance(expr, str) else expr
+        return self.compile(expr)(expr.check_inputs(inputs))
+
+    def train(self, spec: TrainSpec) -> TrainResult:
+        return self.trainer(spec).run()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}>"

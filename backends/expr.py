@@ -1,0 +1,403 @@
+"""The expression language: assignments and one final expression, written once, run by every backend.
+
+    z = 2*x + 2 + x; q = relu(z) + z*x; h = relu(z*z); h + q + q*x
+
+Numbers, names, + - * / **, unary -, and the functions relu, tanh, exp, log, sigmoid. Source text is
+parsed with `ast` and checked against that whitelist, never evaluated by Python. A name assigned once
+and used many times is one shared node, so the graph is a DAG. `var` and the function helpers build the
+same thing from Python. Anything else raises `ExpressionError` with the position and the reason.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import operator
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+FUNCTIONS = ("relu", "tanh", "exp", "log", "sigmoid")
+BINARY = {"add": operator.add, "sub": operator.sub, "mul": operator.mul, "div": operator.truediv, "pow": operator.pow}
+_AST_BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow"}
+_SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}
+
+MAX_SOURCE_CHARS = 200_000
+MAX_NODES = 50_000
+MAX_NESTING = 100  # parentheses, calls and unary minus inside one another
+
+
+class ExpressionError(ValueError):
+    """Bad expression text or inputs: `reason`, and where (1-based line and column) when it is in the text."""
+
+    def __init__(self, reason: str, line: int | None = None, column: int | None = None):
+        self.reason, self.line, self.column = reason, line, column
+        where = f" (line {line}, column {column})" if line is not None else ""
+        super().__init__(f"{reason}{where}")
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One operation; args are indices of earlier nodes. op is input, const, a BINARY key, neg, or a FUNCTION."""
+
+    op: str
+    args: tuple[int, ...] = ()
+    value: float = 0.0  # for const
+    name: str = ""  # for input
+
+
+class Expression:
+    """A parsed expression: nodes in topological order (the last is the result) and the input names."""
+
+    def __init__(self, nodes: tuple[Node, ...], source: str | None = None):
+        self.nodes = nodes
+        self.inputs: tuple[str, ...] = tuple(n.name for n in nodes if n.op == "input")
+        self.source = source if source is not None else _to_source(nodes)
+
+    def evaluate(self, leaves: Mapping[str, Any], functions: Mapping[str, Callable[[Any], Any]]) -> Any:
+        """Run the graph with any number type: `leaves` maps input names to native values (tensors,
+        Values, tracers), `functions` maps relu/tanh/exp/log/sigmoid to native functions. Arithmetic uses
+        the native objects' own operators; constants are Python floats."""
+        vals: list[Any] = []
+        for n in self.nodes:
+            if n.op == "input":
+                vals.append(leaves[n.name])
+            elif n.op == "const":
+                vals.append(n.value)
+            elif n.op == "neg":
+                vals.append(-vals[n.args[0]])
+            elif n.op in BINARY:
+                vals.append(BINARY[n.op](vals[n.args[0]], vals[n.args[1]]))
+            else:
+                vals.append(functions[n.op](vals[n.args[0]]))
+        return vals[-1]
+
+    def check_inputs(self, values: Mapping[str, Any]) -> dict[str, float]:
+        """The input values as floats, in input order; ExpressionError for a missing, unknown or non-finite one."""
+        missing = [name for name in self.inputs if name not in values]
+        if missing:
+            raise ExpressionError(f"no value given for input {', '.join(missing)} (inputs: {', '.join(self.inputs)})")
+        unknown = [name for name in values if name not in self.inputs]
+        if unknown:
+            raise ExpressionError(
+                f"{', '.join(map(repr, unknown))} is not an input of this expression (inputs: {', '.join(self.inputs)})"
+            )
+        out = {}
+        for name in self.inputs:
+            v = values[name]
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+                raise ExpressionError(f"input {name} = {v!r} is not a finite number")
+            out[name] = float(v)
+        return out
+
+    @classmethod
+    def build(cls, result: Sym) -> Expression:
+        """The expression that computes `result`, a Sym made with `var`, numbers, operators and the functions."""
+        if not isinstance(result, Sym):
+            raise ExpressionError(f"Expression.build needs a Sym (from var(...)), got {type(result).__name__}")
+        nodes: list[Node] = []
+        index: dict[int, int] = {}  # id(Sym) -> node index; a Sym used twice is one shared node
+        inputs: dict[str, int] = {}
+        stack: list[tuple[Sym, bool]] = [(result, False)]
+        while stack:
+            sym, expanded = stack.pop()
+            if id(sym) in index:
+                continue
+            if not expanded:
+                stack.append((sym, True))
+                stack.extend((a, False) for a in reversed(sym.args) if id(a) not in index)
+                continue
+            if sym.op == "input" and sym.name in inputs:
+                index[id(sym)] = inputs[sym.name]
+                continue
+            index[id(sym)] = len(nodes)
+            if sym.op == "input":
+                inputs[sym.name] = len(nodes)
+            nodes.append(Node(sym.op, tuple(index[id(a)] for a in sym.args), sym.value, sym.name))
+        return _finish(nodes, None, None)
+
+    def __str__(self) -> str:
+        return self.source
+
+    def __repr__(self) -> str:
+        return f"Expression({self.source!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Expression) and self.nodes == other.nodes
+
+    def __hash__(self) -> int:
+        return hash(self.nodes)
+
+
+def parse(source: str) -> Expression:
+    """Parse source text (statements separated by newlines or ';') into an Expression."""
+    if not isinstance(source, str):
+        raise ExpressionError(f"an expression must be text, got {type(source).__name__}")
+    if len(source) > MAX_SOURCE_CHARS:
+        raise ExpressionError(f"the expression is {len(source):,} characters long; at most {MAX_SOURCE_CHARS:,} are allowed")
+    _check_nesting(source)
+    try:
+        tree = ast.parse(source, mode="exec")
+    except SyntaxError as exc:
+        raise ExpressionError(f"syntax error: {exc.msg}", exc.lineno, exc.offset) from None
+    except (RecursionError, MemoryError, ValueError) as exc:
+        raise ExpressionError(
+            f"the expression is too deeply nested for Python's parser ({type(exc).__name__}); "
+            "split long chains into assignments, like `s1 = a + b; s2 = s1 + c; s2`"
+        ) from None
+    return _Compiler(source).compile(tree)
+
+
+def _check_nesting(source: str) -> None:
+    depth = 0
+    for line_no, line in enumerate(source.splitlines() or [""], 1):
+        for col, ch in enumerate(line, 1):
+            if ch in "([{":
+                depth += 1
+                if depth > MAX_NESTING:
+                    raise ExpressionError(f"brackets nest more than {MAX_NESTING} deep; use assignments", line_no, col)
+            elif ch in ")]}":
+                depth -= 1
+
+
+class _Compiler:
+    """Turns a checked `ast.Module` into nodes, iteratively (a 10,000-term sum needs no recursion)."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self.nodes: list[Node] = []
+        self.bound: dict[str, int] = {}  # assigned names and inputs -> node index
+        self.assigned: set[str] = set()
+
+    def compile(self, tree: ast.Module) -> Expression:
+        body = tree.body
+        if not body:
+            raise ExpressionError("the expression is empty; write assignments and then one final expression")
+        for stmt in body[:-1]:
+            if not isinstance(stmt, ast.Assign):
+                raise _error(stmt, "every statement before the last must be an assignment like `z = 2*x`")
+            if len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Name):
+                raise _error(stmt, "assign to exactly one plain name, like `z = 2*x`")
+            name = stmt.targets[0].id
+            if name in FUNCTIONS:
+                raise _error(stmt, f"{name} is a function and cannot be assigned to")
+            if name in self.assigned:
+                raise _error(stmt, f"{name} is assigned twice; use a new name")
+            if name in self.bound:
+                raise _error(stmt, f"{name} is an input (used before this assignment) and cannot be assigned")
+            self.bound[name] = self.expr(stmt.value)
+            self.assigned.add(name)
+        last = body[-1]
+        if not isinstance(last, ast.Expr):
+            raise _error(last, "the last statement must be the expression to compute, not an assignment")
+        self.expr(last.value)
+        return _finish(self.nodes, self.source, last)
+
+    def add(self, node: Node, at: ast.AST) -> int:
+        if len(self.nodes) >= MAX_NODES:
+            raise _error(at, f"the expression has more than {MAX_NODES:,} operations")
+        self.nodes.append(node)
+        return len(self.nodes) - 1
+
+    def expr(self, root: ast.expr) -> int:
+        done: dict[int, int] = {}
+        stack: list[tuple[ast.expr, bool]] = [(root, False)]
+        while stack:
+            node, expanded = stack.pop()
+            children = self.children(node)
+            if not expanded and children:
+                stack.append((node, True))
+                stack.extend((c, False) for c in reversed(children))
+                continue
+            done[id(node)] = self.leaf_or_op(node, [done[id(c)] for c in children])
+        return done[id(root)]
+
+    def children(self, node: ast.expr) -> list[ast.expr]:
+        if isinstance(node, ast.BinOp) and type(node.op) in _AST_BINARY:
+            return [node.left, node.right]
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+            return [node.operand]
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS:
+            if len(node.args) != 1 or node.keywords or isinstance(node.args[0], ast.Starred):
+                raise _error(node, f"{node.func.id}() takes exactly one argument, like {node.func.id}(x)")
+            return [node.args[0]]
+        if isinstance(node, ast.Name | ast.Constant):
+            return []
+        raise _error(node, _describe_forbidden(node))
+
+    def leaf_or_op(self, node: ast.expr, args: list[int]) -> int:
+        if isinstance(node, ast.Constant):
+            v = node.value
+            if isinstance(v, bool) or not isinstance(v, int | float):
+                raise _error(node, f"{v!r} is not a number; only int and float literals are allowed")
+            if not math.isfinite(float(v)):
+                raise _error(node, f"the literal {v!r} is not a finite float")
+            return self.add(Node("const", value=float(v)), node)
+        if isinstance(node, ast.Name):
+            if node.id in FUNCTIONS:
+                raise _error(node, f"{node.id} is a function; call it, like {node.id}(x)")
+            if node.id not in self.bound:
+                self.bound[node.id] = self.add(Node("input", name=node.id), node)
+            return self.bound[node.id]
+        if isinstance(node, ast.BinOp):
+            return self.add(Node(_AST_BINARY[type(node.op)], tuple(args)), node)
+        if isinstance(node, ast.UnaryOp):
+            return args[0] if isinstance(node.op, ast.UAdd) else self.add(Node("neg", tuple(args)), node)
+        return self.add(Node(node.func.id, tuple(args)), node)
+
+
+def _describe_forbidden(node: ast.AST) -> str:
+    allowed = f"allowed: numbers, names, + - * / **, unary -, and {', '.join(FUNCTIONS)}"
+    if isinstance(node, ast.Call):
+        func = node.func.id if isinstance(node.func, ast.Name) else None
+        what = f"unknown function {func!r}" if func else "calling anything but a function name"
+    elif isinstance(node, ast.BinOp | ast.UnaryOp):
+        what = f"the operator {type(node.op).__name__}"
+    else:
+        what = {
+            ast.Attribute: "attribute access", ast.Subscript: "subscripts", ast.Lambda: "lambdas",
+            ast.Compare: "comparisons", ast.BoolOp: "and/or", ast.IfExp: "conditional expressions",
+        }.get(type(node), f"{type(node).__name__} expressions")
+    return f"{what} not allowed ({allowed})"
+
+
+def _error(node: ast.AST, reason: str) -> ExpressionError:
+    return ExpressionError(reason, getattr(node, "lineno", None), getattr(node, "col_offset", -1) + 1)
+
+
+def _finish(nodes: list[Node], source: str | None, at: ast.AST | None) -> Expression:
+    """Fold constant subexpressions, keep only what the result depends on, and insist on an input."""
+    where = (at.lineno, at.col_offset + 1) if at is not None else (None, None)
+    nodes = list(nodes)
+    for i, n in enumerate(nodes):
+        if n.op not in ("input", "const") and all(nodes[a].op == "const" for a in n.args):
+            nodes[i] = Node("const", value=_fold(n.op, [nodes[a].value for a in n.args], where))
+    live = {len(nodes) - 1}
+    for i in range(len(nodes) - 1, -1, -1):
+        if i in live:
+            live.update(nodes[i].args)
+    remap: dict[int, int] = {}
+    kept: list[Node] = []
+    for i, n in enumerate(nodes):
+        if i in live:
+            remap[i] = len(kept)
+            kept.append(Node(n.op, tuple(remap[a] for a in n.args), n.value, n.name))
+    if not any(n.op == "input" for n in kept):
+        raise ExpressionError("the expression has no inputs: use at least one name, like x", *where)
+    return Expression(tuple(kept), source)
+
+
+def _fold(op: str, values: list[float], where: tuple[int | None, int | None]) -> float:
+    """A constant subexpression, computed once with the reference engine's semantics; it must be finite."""
+    from micrograd.engine import Value
+
+    a = [Value(v) for v in values]
+    out = (-a[0] if op == "neg" else BINARY[op](a[0], a[1]) if op in BINARY else getattr(a[0], op)()).data
+    if not math.isfinite(out):
+        raise ExpressionError(f"a constant part of the expression ({op} of {values}) is {out}, not a finite number", *where)
+    return out
+
+
+def _to_source(nodes: tuple[Node, ...]) -> str:
+    """Canonical text: shared intermediate nodes become assignments, everything else is parenthesised inline."""
+    uses = [0] * len(nodes)
+    for n in nodes:
+        for a in n.args:
+            uses[a] += 1
+    taken = {n.name for n in nodes if n.op == "input"}
+    text: list[str] = []
+    lines: list[str] = []
+    counter = 0
+    for i, n in enumerate(nodes):
+        if n.op == "input":
+            s = n.name
+        elif n.op == "const":
+            s = repr(n.value) if n.value >= 0 else f"({n.value!r})"
+        elif n.op == "neg":
+            s = f"(-{text[n.args[0]]})"
+        elif n.op in BINARY:
+            s = f"({text[n.args[0]]} {_SYMBOL[n.op]} {text[n.args[1]]})"
+        else:
+            s = f"{n.op}({text[n.args[0]]})"
+        if uses[i] > 1 and n.op not in ("input", "const") and i != len(nodes) - 1:
+            while f"t{counter}" in taken:
+                counter += 1
+            name = f"t{counter}"
+            taken.add(name)
+            lines.append(f"{name} = {_strip(s)}")
+            s = name
+        text.append(s)
+    lines.append(_strip(text[-1]))
+    return "; ".join(lines)
+
+
+def _strip(s: str) -> str:
+    return s[1:-1] if s.startswith("(") and s.endswith(")") and _balanced(s[1:-1]) else s
+
+
+def _balanced(s: str) -> bool:
+    depth = 0
+    for ch in s:
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+# --- building expressions from Python ---
+
+
+class Sym:
+    """A symbolic scalar: combine with numbers, operators and relu/tanh/exp/log/sigmoid, then Expression.build."""
+
+    __slots__ = ("args", "name", "op", "value")
+
+    def __init__(self, op: str, args: tuple[Sym, ...] = (), value: float = 0.0, name: str = ""):
+        self.op, self.args, self.value, self.name = op, args, value, name
+
+    @staticmethod
+    def _lift(x: Sym | float) -> Sym:
+        if isinstance(x, Sym):
+            return x
+        if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x):
+            raise ExpressionError(f"cannot use {x!r} ({type(x).__name__}) in an expression; use a finite number or a Sym")
+        return Sym("const", value=float(x))
+
+    def _bin(self, op: str, other: Sym | float, reverse: bool = False) -> Sym:
+        a, b = (Sym._lift(other), self) if reverse else (self, Sym._lift(other))
+        return Sym(op, (a, b))
+
+    def __add__(self, o): return self._bin("add", o)
+    def __radd__(self, o): return self._bin("add", o, True)
+    def __sub__(self, o): return self._bin("sub", o)
+    def __rsub__(self, o): return self._bin("sub", o, True)
+    def __mul__(self, o): return self._bin("mul", o)
+    def __rmul__(self, o): return self._bin("mul", o, True)
+    def __truediv__(self, o): return self._bin("div", o)
+    def __rtruediv__(self, o): return self._bin("div", o, True)
+    def __pow__(self, o): return self._bin("pow", o)
+    def __rpow__(self, o): return self._bin("pow", o, True)
+    def __neg__(self): return Sym("neg", (self,))
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def var(name: str) -> Sym:
+    """An input called `name` (a Python identifier that is not a function name)."""
+    if not isinstance(name, str) or not _NAME.match(name) or name in FUNCTIONS:
+        raise ExpressionError(f"{name!r} cannot name an input: use an identifier like x or w_1, not {', '.join(FUNCTIONS)}")
+    return Sym("input", name=name)
+
+
+def _function(op: str) -> Callable[[Sym | float], Sym]:
+    def apply(x: Sym | float) -> Sym:
+        return Sym(op, (Sym._lift(x),))
+
+    apply.__name__ = op
+    apply.__doc__ = f"{op}(x) in an expression."
+    return apply
+
+
+relu, tanh, exp, log, sigmoid = (_function(op) for op in FUNCTIONS)

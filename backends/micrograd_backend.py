@@ -1,0 +1,50 @@
+"""The reference: micrograd's own `Value` graph and `MLP`, the oracle every other backend is checked against."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from backends.base import Backend, Gradients, Trainer
+from backends.expr import Expression
+from backends.training import TrainSpec
+from micrograd.demo import loss as demo_loss
+from micrograd.engine import Value
+from micrograd.nn import MLP, SGD
+
+FUNCTIONS = {name: getattr(Value, name) for name in ("relu", "tanh", "exp", "log", "sigmoid")}
+
+
+class MicrogradBackend(Backend):
+    name = "micrograd"
+
+    def compile(self, expr: Expression) -> Callable[[Mapping[str, float]], Gradients]:
+        def value_and_grad(inputs: Mapping[str, float]) -> Gradients:
+            leaves = {name: Value(inputs[name]) for name in expr.inputs}
+            out = expr.evaluate(leaves, FUNCTIONS)
+            out.backward()
+            return Gradients(out.data, {name: leaf.grad for name, leaf in leaves.items()})
+
+        return value_and_grad
+
+    def trainer(self, spec: TrainSpec) -> Trainer:
+        return MicrogradTrainer(spec)
+
+
+class MicrogradTrainer(Trainer):
+    def __init__(self, spec: TrainSpec):
+        super().__init__(spec)
+        self.model = MLP.from_weights(spec.weights, activation=spec.activation)
+        self.optimizer = SGD(self.model.parameters())
+
+    def step(self) -> tuple[float, float]:
+        spec, k = self.spec, self.k
+        rows = spec.batches[k]
+        total, accuracy = demo_loss(self.model, [spec.X[i] for i in rows], [spec.y[i] for i in rows], spec.loss, spec.alpha)
+        self.optimizer.zero_grad()
+        total.backward()
+        self.optimizer.step(spec.learning_rate(k))
+        self.k += 1
+        return total.data, accuracy
+
+    def weights(self) -> list[list[list[float]]]:
+        return self.model.export_weights()
