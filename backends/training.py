@@ -134,3 +134,13 @@ class TrainResult:
     losses: list[float]
     accuracies: list[float]
     weights: list[list[list[float]]]
+
+
+def to_matrices(weights: list[list[list[float]]]) -> list[tuple[list[list[float]], list[float]]]:
+    """weights[layer][neuron] == [w..., b]  ->  per layer (W, b), W of shape (nout, nin): out = x @ W.T + b."""
+    return [([row[:-1] for row in rows], [row[-1] for row in rows]) for rows in weights]
+
+
+def from_matrices(layers: list[tuple[list[list[float]], list[float]]]) -> list[list[list[float]]]:
+    """The inverse of to_matrices: per layer (W, b) -> weights[layer][neuron] == [w..., b], as Python floats."""
+    return [[[float(w) for w in row] + [float(bias)] for row, bias in zip(W, b)] for W, b in layers]
