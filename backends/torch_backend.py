@@ -1,0 +1,85 @@
+"""PyTorch: expressions and MLP training run eagerly on float64 tensors, differentiated by torch.autograd.
+
+torch is imported when the backend is created (`backends.get("torch")`), not when this module is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from backends.base import Backend, BackendUnavailable, Gradients, Trainer
+from backends.expr import Expression
+from backends.training import TrainSpec, from_matrices, to_matrices
+
+
+class TorchBackend(Backend):
+    name = "torch"
+
+    def __init__(self) -> None:
+        try:
+            import torch
+        except ImportError:
+            raise BackendUnavailable('torch is not installed here; fix: pip install -e ".[torch]"') from None
+        self.torch = torch
+        # the expression language's functions -> torch's own
+        self.functions = {"relu": torch.relu, "tanh": torch.tanh, "exp": torch.exp, "log": torch.log, "sigmoid": torch.sigmoid}
+
+    def compile(self, expr: Expression) -> Callable[[Mapping[str, float]], Gradients]:
+        torch, functions = self.torch, self.functions
+
+        def value_and_grad(inputs: Mapping[str, float]) -> Gradients:
+            leaves = {name: torch.tensor(inputs[name], dtype=torch.float64, requires_grad=True) for name in expr.inputs}
+            out = expr.evaluate(leaves, functions)
+            out.backward()
+            return Gradients(out.item(), {name: leaf.grad.item() for name, leaf in leaves.items()})
+
+        return value_and_grad
+
+    def trainer(self, spec: TrainSpec) -> Trainer:
+        return TorchTrainer(spec, self.torch)
+
+
+class TorchTrainer(Trainer):
+    """Per layer W (nout x nin) and b as leaf tensors; each step: forward, loss, backward, SGD under no_grad."""
+
+    def __init__(self, spec: TrainSpec, torch: Any):
+        super().__init__(spec)
+        self.torch = torch
+
+        def tensor(data: list) -> Any:
+            return torch.tensor(data, dtype=torch.float64)
+
+        self.params = [(tensor(W).requires_grad_(), tensor(b).requires_grad_()) for W, b in to_matrices(spec.weights)]
+        self.X, self.y = tensor(spec.X), tensor(spec.y)
+        self.activation = {"relu": torch.relu, "tanh": torch.tanh}[spec.activation]
+
+    def step(self) -> tuple[float, float]:
+        torch, spec, k = self.torch, self.spec, self.k
+        if k >= spec.steps:
+            raise RuntimeError(f"TorchTrainer: all {spec.steps} steps of the spec are done; make a new trainer to train again")
+        rows = spec.batches[k]
+        X, y = (self.X, self.y) if len(rows) == len(spec.X) else (self.X[rows], self.y[rows])
+
+        h = X
+        for i, (W, b) in enumerate(self.params):
+            h = h @ W.T + b
+            if i < len(self.params) - 1:  # the output layer is linear
+                h = self.activation(h)
+        scores = h[:, 0]
+        data_loss = torch.relu(1 - y * scores).mean() if spec.loss == "svm" else ((scores - y) ** 2).mean()
+        loss = data_loss + spec.alpha * sum((p * p).sum() for layer in self.params for p in layer)
+        accuracy = ((y > 0) == (scores > 0)).double().mean()
+
+        loss.backward()
+        lr = spec.learning_rate(k)
+        with torch.no_grad():
+            for layer in self.params:
+                for p in layer:
+                    p -= lr * p.grad
+                    p.grad = None
+        self.k += 1
+        return loss.item(), accuracy.item()
+
+    def weights(self) -> list[list[list[float]]]:
+        return from_matrices([(W.tolist(), b.tolist()) for W, b in self.params])
