@@ -41,7 +41,7 @@ class TorchBackend(Backend):
 
 
 class TorchTrainer(Trainer):
-    """Per layer W (nout x nin) and b as leaf tensors; each step: forward, loss, backward, SGD under no_grad."""
+    """Per layer W (nout x nin) and b as leaf tensors; each step runs eagerly: forward, loss, backward, SGD update."""
 
     def __init__(self, spec: TrainSpec, torch: Any):
         super().__init__(spec)
@@ -54,13 +54,32 @@ class TorchTrainer(Trainer):
         self.X, self.y = tensor(spec.X), tensor(spec.y)
         self.activation = {"relu": torch.relu, "tanh": torch.tanh}[spec.activation]
 
+    def _batch(self, k: int) -> tuple[Any, Any]:
+        rows = self.spec.batches[k]
+        return (self.X, self.y) if len(rows) == len(self.X) else (self.X[rows], self.y[rows])
+
     def step(self) -> tuple[float, float]:
-        torch, spec, k = self.torch, self.spec, self.k
+        spec, k = self.spec, self.k
         if k >= spec.steps:
             raise RuntimeError(f"TorchTrainer: all {spec.steps} steps of the spec are done; make a new trainer to train again")
-        rows = spec.batches[k]
-        X, y = (self.X, self.y) if len(rows) == len(spec.X) else (self.X[rows], self.y[rows])
+        X, y = self._batch(k)
+        loss, correct = self._loss_and_correct(X, y)
+        loss.backward()
+        lr = spec.learning_rate(k)
+        with self.torch.no_grad():
+            for layer in self.params:
+                for p in layer:
+                    p -= lr * p.grad
+                    p.grad = None
+        self.k += 1
+        return loss.item(), int(correct) / len(y)
 
+    def weights(self) -> list[list[list[float]]]:
+        return from_matrices([(W.tolist(), b.tolist()) for W, b in self.params])
+
+    def _loss_and_correct(self, X: Any, y: Any) -> tuple[Any, Any]:
+        """The loss on the batch (X, y), and how many of its rows the scores' signs classify right."""
+        torch, spec = self.torch, self.spec
         h = X
         for i, (W, b) in enumerate(self.params):
             h = h @ W.T + b
@@ -69,17 +88,4 @@ class TorchTrainer(Trainer):
         scores = h[:, 0]
         data_loss = torch.relu(1 - y * scores).mean() if spec.loss == "svm" else ((scores - y) ** 2).mean()
         loss = data_loss + spec.alpha * sum((p * p).sum() for layer in self.params for p in layer)
-        accuracy = ((y > 0) == (scores > 0)).double().mean()
-
-        loss.backward()
-        lr = spec.learning_rate(k)
-        with torch.no_grad():
-            for layer in self.params:
-                for p in layer:
-                    p -= lr * p.grad
-                    p.grad = None
-        self.k += 1
-        return loss.item(), accuracy.item()
-
-    def weights(self) -> list[list[list[float]]]:
-        return from_matrices([(W.tolist(), b.tolist()) for W, b in self.params])
+        return loss, ((y > 0) == (scores > 0)).sum()

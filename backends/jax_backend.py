@@ -1,0 +1,105 @@
+"""JAX: expressions and MLP training as pure functions, differentiated by jax.value_and_grad and jax.jit-compiled.
+
+jax is imported when the backend is created (`backends.get("jax")`), which also switches on float64
+(jax_enable_x64) and the CPU platform for the whole process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from backends.base import Backend, BackendUnavailable, Gradients, Trainer
+from backends.expr import Expression
+from backends.training import TrainSpec, from_matrices, to_matrices
+
+
+class JaxBackend(Backend):
+    name = "jax"
+
+    def __init__(self) -> None:
+        try:
+            import jax
+            import jax.numpy as jnp
+        except ImportError:
+            raise BackendUnavailable('jax is not installed here; fix: pip install -e ".[jax]"') from None
+        jax.config.update("jax_enable_x64", True)
+        jax.config.update("jax_platforms", "cpu")  # float64 runs on the CPU, like the other backends here
+        self.jax = jax
+        # the expression language's functions -> jax's own
+        self.functions = {"relu": jax.nn.relu, "tanh": jnp.tanh, "exp": jnp.exp, "log": jnp.log, "sigmoid": jax.nn.sigmoid}
+
+    def compile(self, expr: Expression) -> Callable[[Mapping[str, float]], Gradients]:
+        jax, functions = self.jax, self.functions
+
+        def f(*xs: Any) -> Any:
+            return expr.evaluate(dict(zip(expr.inputs, xs)), functions)
+
+        compiled = jax.jit(jax.value_and_grad(f, argnums=tuple(range(len(expr.inputs)))))
+
+        def value_and_grad(inputs: Mapping[str, float]) -> Gradients:
+            value, grads = compiled(*(float(inputs[name]) for name in expr.inputs))
+            return Gradients(float(value), {name: float(g) for name, g in zip(expr.inputs, grads)})
+
+        return value_and_grad
+
+    def trainer(self, spec: TrainSpec) -> Trainer:
+        return JaxTrainer(spec, self.jax)
+
+
+class JaxTrainer(Trainer):
+    """Per layer W (nout x nin) and b in a pytree; each step is one jit-compiled pure function of (params, X, y, lr)."""
+
+    def __init__(self, spec: TrainSpec, jax: Any):
+        super().__init__(spec)
+        import numpy as np
+
+        def array(data: list) -> Any:
+            return jax.numpy.asarray(data, dtype=jax.numpy.float64)
+
+        self.params = [(array(W), array(b)) for W, b in to_matrices(spec.weights)]
+        self.X, self.y = np.asarray(spec.X, dtype=np.float64), np.asarray(spec.y, dtype=np.float64)
+        self.step_fn = jax.jit(_make_step(jax, spec))
+        # compile now, on the shape of a batch, so that no step pays for it; the result is discarded
+        X, y = self._batch(0)
+        jax.block_until_ready(self.step_fn(self.params, X, y, 0.0))
+
+    def _batch(self, k: int) -> tuple[Any, Any]:
+        rows = self.spec.batches[k]
+        return (self.X, self.y) if len(rows) == len(self.X) else (self.X[rows], self.y[rows])
+
+    def step(self) -> tuple[float, float]:
+        spec, k = self.spec, self.k
+        if k >= spec.steps:
+            raise RuntimeError(f"JaxTrainer: all {spec.steps} steps of the spec are done; make a new trainer to train again")
+        X, y = self._batch(k)
+        self.params, loss, correct = self.step_fn(self.params, X, y, spec.learning_rate(k))
+        self.k += 1
+        return float(loss), int(correct) / len(y)
+
+    def weights(self) -> list[list[list[float]]]:
+        return from_matrices([(W.tolist(), b.tolist()) for W, b in self.params])
+
+
+def _make_step(jax: Any, spec: TrainSpec) -> Callable:
+    """The pure SGD step of `spec`: (params, X, y, lr) -> (new params, loss, number classified right), before the update."""
+    jnp = jax.numpy
+    activation = {"relu": jax.nn.relu, "tanh": jnp.tanh}[spec.activation]
+
+    def loss_and_correct(params: list, X: Any, y: Any) -> tuple[Any, Any]:
+        h = X
+        for i, (W, b) in enumerate(params):
+            h = h @ W.T + b
+            if i < len(params) - 1:  # the output layer is linear
+                h = activation(h)
+        scores = h[:, 0]
+        data_loss = jnp.mean(jax.nn.relu(1 - y * scores)) if spec.loss == "svm" else jnp.mean((scores - y) ** 2)
+        loss = data_loss + spec.alpha * sum(jnp.sum(p * p) for layer in params for p in layer)
+        # the count, not jnp.mean: XLA turns a mean into sum * (1/n), one ulp off micrograd's correct / n
+        return loss, jnp.sum((y > 0) == (scores > 0))
+
+    def step(params: list, X: Any, y: Any, lr: float) -> tuple[list, Any, Any]:
+        (loss, correct), grads = jax.value_and_grad(loss_and_correct, has_aux=True)(params, X, y)
+        return jax.tree_util.tree_map(lambda p, g: p - lr * g, params, grads), loss, correct
+
+    return step
