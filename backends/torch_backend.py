@@ -78,7 +78,8 @@ class TorchTrainer(Trainer):
         return from_matrices([(W.tolist(), b.tolist()) for W, b in self.params])
 
     def _loss_and_correct(self, X: Any, y: Any) -> tuple[Any, Any]:
-        """The loss on the batch (X, y), and how many of its rows the scores' signs classify right."""
+        """The loss on the batch (X, y), and how many rows the scores' signs classify right (a count, so that
+        the accuracy is exactly micrograd's correct / n)."""
         torch, spec = self.torch, self.spec
         h = X
         for i, (W, b) in enumerate(self.params):
