@@ -14,6 +14,7 @@ import ast
 import math
 import operator
 import re
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -86,8 +87,8 @@ class Expression:
         out = {}
         for name in self.inputs:
             v = values[name]
-            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-                raise ExpressionError(f"input {name} = {v!r} is not a finite number")
+            if isinstance(v, bool) or not isinstance(v, int | float) or not _is_finite(v):
+                raise ExpressionError(f"input {name} = {_short(v)} is not a finite number")
             out[name] = float(v)
         return out
 
@@ -124,10 +125,42 @@ class Expression:
         return f"Expression({self.source!r})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Expression) and self.nodes == other.nodes
+        """The same graph: the same operations on the same inputs and constants, shared where they are shared,
+        whatever the order the nodes were written in (so `parse(str(e)) == e` and build equals parse)."""
+        return isinstance(other, Expression) and self._canonical() == other._canonical()
 
     def __hash__(self) -> int:
-        return hash(self.nodes)
+        return hash(self._canonical())
+
+    def _canonical(self) -> tuple[tuple[Any, ...], ...]:
+        """The nodes renumbered in post-order from the result (arguments left to right), equal constants merged."""
+        key = self.__dict__.get("_key")
+        if key is not None:
+            return key
+        number: dict[int, int] = {}
+        consts: dict[tuple[float, float], int] = {}  # (value, sign) -> canonical index; 0.0 and -0.0 differ
+        out: list[tuple[Any, ...]] = []
+        stack: list[tuple[int, bool]] = [(len(self.nodes) - 1, False)]
+        while stack:
+            i, expanded = stack.pop()
+            if i in number:
+                continue
+            n = self.nodes[i]
+            if not expanded and n.args:
+                stack.append((i, True))
+                stack.extend((a, False) for a in reversed(n.args) if a not in number)
+                continue
+            if n.op == "const":
+                const_key = (n.value, math.copysign(1.0, n.value))
+                if const_key not in consts:
+                    consts[const_key] = len(out)
+                    out.append(("const", n.value, const_key[1]))
+                number[i] = consts[const_key]
+                continue
+            number[i] = len(out)
+            out.append((n.op, n.name, *(number[a] for a in n.args)))
+        self._key = tuple(out)
+        return self._key
 
 
 def parse(source: str) -> Expression:
@@ -138,9 +171,15 @@ def parse(source: str) -> Expression:
         raise ExpressionError(f"the expression is {len(source):,} characters long; at most {MAX_SOURCE_CHARS:,} are allowed")
     _check_nesting(source)
     try:
-        tree = ast.parse(source, mode="exec")
+        with warnings.catch_warnings():  # e.g. an invalid escape in a string literal: the string is refused anyway
+            warnings.simplefilter("ignore")
+            tree = ast.parse(source, mode="exec")
     except SyntaxError as exc:
         raise ExpressionError(f"syntax error: {exc.msg}", exc.lineno, exc.offset) from None
+    except UnicodeEncodeError as exc:
+        line = source.count("\n", 0, exc.start) + 1
+        column = exc.start - (source.rfind("\n", 0, exc.start) + 1) + 1
+        raise ExpressionError(f"the text holds {source[exc.start]!r}, which is not a valid character", line, column) from None
     except (RecursionError, MemoryError, ValueError) as exc:
         raise ExpressionError(
             f"the expression is too deeply nested for Python's parser ({type(exc).__name__}); "
@@ -176,7 +215,8 @@ class _Compiler:
             raise ExpressionError("the expression is empty; write assignments and then one final expression")
         for stmt in body[:-1]:
             if not isinstance(stmt, ast.Assign):
-                raise _error(stmt, "every statement before the last must be an assignment like `z = 2*x`")
+                what = _statement(stmt)
+                raise _error(stmt, f"every statement before the last must be an assignment like `z = 2*x`, not {what}")
             if len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Name):
                 raise _error(stmt, "assign to exactly one plain name, like `z = 2*x`")
             name = stmt.targets[0].id
@@ -190,7 +230,8 @@ class _Compiler:
             self.assigned.add(name)
         last = body[-1]
         if not isinstance(last, ast.Expr):
-            raise _error(last, "the last statement must be the expression to compute, not an assignment")
+            what = "an assignment" if isinstance(last, ast.Assign) else _statement(last)
+            raise _error(last, f"the last statement must be the expression to compute, not {what}")
         self.expr(last.value)
         return _finish(self.nodes, self.source, last)
 
@@ -231,8 +272,8 @@ class _Compiler:
             v = node.value
             if isinstance(v, bool) or not isinstance(v, int | float):
                 raise _error(node, f"{v!r} is not a number; only int and float literals are allowed")
-            if not math.isfinite(float(v)):
-                raise _error(node, f"the literal {v!r} is not a finite float")
+            if not _is_finite(v):
+                raise _error(node, f"the literal {_short(v)} is not a finite float")
             return self.add(Node("const", value=float(v)), node)
         if isinstance(node, ast.Name):
             if node.id in FUNCTIONS:
@@ -245,6 +286,14 @@ class _Compiler:
         if isinstance(node, ast.UnaryOp):
             return args[0] if isinstance(node.op, ast.UAdd) else self.add(Node("neg", tuple(args)), node)
         return self.add(Node(node.func.id, tuple(args)), node)
+
+
+def _statement(stmt: ast.stmt) -> str:
+    if isinstance(stmt, ast.AugAssign | ast.AnnAssign):
+        return "an augmented or annotated assignment (use a new name: `z2 = z + 1`)"
+    if isinstance(stmt, ast.Expr):
+        return "an expression"
+    return f"a {type(stmt).__name__} statement"
 
 
 def _describe_forbidden(node: ast.AST) -> str:
@@ -260,6 +309,21 @@ def _describe_forbidden(node: ast.AST) -> str:
             ast.Compare: "comparisons", ast.BoolOp: "and/or", ast.IfExp: "conditional expressions",
         }.get(type(node), f"{type(node).__name__} expressions")
     return f"{what} not allowed ({allowed})"
+
+
+def _is_finite(v: float) -> bool:
+    try:
+        return math.isfinite(float(v))
+    except OverflowError:  # an int beyond float range
+        return False
+
+
+def _short(v: object) -> str:
+    try:
+        text = repr(v)
+    except ValueError:  # an int too long to print
+        return f"an int of {v.bit_length():,} bits"
+    return text if len(text) <= 40 else f"{text[:20]}...({len(text)} characters)"
 
 
 def _error(node: ast.AST, reason: str) -> ExpressionError:
@@ -300,34 +364,38 @@ def _fold(op: str, values: list[float], where: tuple[int | None, int | None]) ->
 
 
 def _to_source(nodes: tuple[Node, ...]) -> str:
-    """Canonical text: shared intermediate nodes become assignments, everything else is parenthesised inline."""
+    """Canonical text: shared intermediate nodes become assignments, everything else is parenthesised inline,
+    and so does a node whose brackets would nest deeper than half of MAX_NESTING, so that the text parses."""
     uses = [0] * len(nodes)
     for n in nodes:
         for a in n.args:
             uses[a] += 1
     taken = {n.name for n in nodes if n.op == "input"}
     text: list[str] = []
+    depth: list[int] = []  # how deep the brackets of text[i] nest
     lines: list[str] = []
     counter = 0
     for i, n in enumerate(nodes):
+        d = 1 + max((depth[a] for a in n.args), default=0)
         if n.op == "input":
-            s = n.name
-        elif n.op == "const":
-            s = repr(n.value) if n.value >= 0 else f"({n.value!r})"
+            s, d = n.name, 0
+        elif n.op == "const":  # copysign: -0.0 must be bracketed too, or `-0.0 ** x` would read as -(0.0 ** x)
+            s, d = (repr(n.value), 0) if math.copysign(1.0, n.value) > 0 else (f"({n.value!r})", 1)
         elif n.op == "neg":
             s = f"(-{text[n.args[0]]})"
         elif n.op in BINARY:
             s = f"({text[n.args[0]]} {_SYMBOL[n.op]} {text[n.args[1]]})"
         else:
             s = f"{n.op}({text[n.args[0]]})"
-        if uses[i] > 1 and n.op not in ("input", "const") and i != len(nodes) - 1:
+        if (uses[i] > 1 or d > MAX_NESTING // 2) and n.op not in ("input", "const") and i != len(nodes) - 1:
             while f"t{counter}" in taken:
                 counter += 1
             name = f"t{counter}"
             taken.add(name)
             lines.append(f"{name} = {_strip(s)}")
-            s = name
+            s, d = name, 0
         text.append(s)
+        depth.append(d)
     lines.append(_strip(text[-1]))
     return "; ".join(lines)
 
@@ -360,8 +428,8 @@ class Sym:
     def _lift(x: Sym | float) -> Sym:
         if isinstance(x, Sym):
             return x
-        if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x):
-            raise ExpressionError(f"cannot use {x!r} ({type(x).__name__}) in an expression; use a finite number or a Sym")
+        if isinstance(x, bool) or not isinstance(x, int | float) or not _is_finite(x):
+            raise ExpressionError(f"cannot use {_short(x)} ({type(x).__name__}) in an expression; use a finite number or a Sym")
         return Sym("const", value=float(x))
 
     def _bin(self, op: str, other: Sym | float, reverse: bool = False) -> Sym:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import backends
@@ -19,15 +19,18 @@ from micrograd.engine import Value
 GRAD_RTOL = 1e-9
 GRAD_ATOL = 1e-12
 
-# Finite differences: Richardson extrapolation of two central differences (steps h and h/2) cancels the h**2
-# error term, leaving O(h**4): with h = 1e-3 * max(1, |x|) that is ~1e-12 relative for smooth functions, far
-# below FD_RTOL, which is loose because the estimate, not the gradient, is the approximate side.
-# What limits it is rounding in the forward pass: each node v contributes about eps * |v * df/dv| to the
-# error of f (micrograd's backward gives df/dv), and dividing by the step magnifies that by 1/h. FD_NOISE
-# multiplies that estimate to cover the few ulps of transcendental functions and the Richardson weights.
-FD_STEP = 1e-3
+# Finite differences: Ridders' method, central differences at steps h, h/1.6, h/1.6**2, ... extrapolated to
+# h -> 0 (Richardson, in a Neville tableau) until the extrapolation stops improving. It picks its own step, so
+# a function that bends on a scale much smaller than 1 (1/u near u = 0.01) is handled as well as a smooth one,
+# and it reports its own error estimate. The result is trusted to FD_RTOL relative, plus FD_SAFETY times that
+# estimate, plus the rounding noise of the forward pass: each node v adds about eps * |v * df/dv| to f
+# (micrograd's backward gives df/dv), and a difference quotient divides that by the step.
+FD_STEP = 0.05
 FD_RTOL = 1e-6
+FD_SAFETY = 10.0
 FD_NOISE = 100.0
+_FD_SHRINK = 1.6
+_FD_TABLEAU = 10
 _EPS = sys.float_info.epsilon
 _BRANCH_OPS = ("relu", "log", "div", "pow")  # ops whose argument's sign selects a branch, a pole or a domain
 
@@ -74,11 +77,11 @@ def _forward(expr: Expression, inputs: Mapping[str, float]) -> tuple[float, tupl
 def finite_differences_with_bounds(
     expr: Expression, inputs: Mapping[str, float], step: float = FD_STEP
 ) -> tuple[dict[str, float], dict[str, float]]:
-    """Richardson-extrapolated central differences of micrograd's float64 forward, and for each input the
-    rounding-error bound the estimate can be trusted to (add FD_RTOL * |gradient| for the truncation).
+    """Ridders-extrapolated central differences of micrograd's float64 forward, and for each input the absolute
+    error the estimate can be trusted to (add FD_RTOL * |gradient| for the rest).
 
-    A step that would cross a kink (relu), a pole (division) or a domain edge (log, pow) is shrunk until
-    every such branch is the same at x - h and x + h as at x, so the estimate never straddles one.
+    No step crosses a kink (relu), a pole (division) or a domain edge (log, pow): a step after which any such
+    branch differs from the one taken at x is shrunk, so the estimate never straddles one.
     """
     vals = node_values(expr, inputs)
     out = vals[-1]
@@ -91,19 +94,42 @@ def finite_differences_with_bounds(
     bounds: dict[str, float] = {}
     for name in expr.inputs:
         x = inputs[name]
-        h = step * max(1.0, abs(x))
-        while True:
-            points = [{**inputs, name: x + d} for d in (h, -h, h / 2, -h / 2)]
-            forwards = [_forward(expr, p) for p in points]
-            if all(b == branches for _, b in forwards) or h < 1e-9 * max(1.0, abs(x)):
-                break
-            h /= 8
-        f1, f2, f3, f4 = (f for f, _ in forwards)
-        d_h = (f1 - f2) / (2 * h)
-        d_half = (f3 - f4) / h
-        estimates[name] = (4 * d_half - d_h) / 3
-        bounds[name] = FD_NOISE * noise / h
+
+        def central(h: float, name: str = name, x: float = x) -> float | None:
+            (f_plus, b_plus), (f_minus, b_minus) = (_forward(expr, {**inputs, name: x + d}) for d in (h, -h))
+            return (f_plus - f_minus) / (2 * h) if b_plus == branches and b_minus == branches else None
+
+        estimates[name], error, h = _ridders(central, step * max(1.0, abs(x)), 1e-12 * max(1.0, abs(x)))
+        bounds[name] = FD_SAFETY * error + FD_NOISE * noise / h
     return estimates, bounds
+
+
+def _ridders(central: Callable[[float], float | None], h: float, h_min: float) -> tuple[float, float, float]:
+    """The extrapolated derivative, its error estimate, and the smallest step used (Numerical Recipes' dfridr)."""
+    first = central(h)
+    while first is None and h > h_min:
+        h /= 8
+        first = central(h)
+    if first is None:
+        return math.nan, math.inf, h
+    column = [first]  # column[j]: the estimate extrapolated j times, at the current step
+    best, error = first, math.inf
+    for _ in range(1, _FD_TABLEAU):
+        h /= _FD_SHRINK
+        d = central(h)
+        if d is None:
+            break
+        previous, column = column, [d]
+        factor = _FD_SHRINK**2
+        for j in range(1, len(previous) + 1):
+            column.append((column[j - 1] * factor - previous[j - 1]) / (factor - 1))
+            factor *= _FD_SHRINK**2
+            err = max(abs(column[j] - column[j - 1]), abs(column[j] - previous[j - 1]))
+            if err <= error:
+                best, error = column[j], err
+        if abs(column[-1] - previous[-1]) >= 2 * error:  # higher orders only amplify rounding now
+            break
+    return best, error, h
 
 
 def finite_differences(expr: Expression | str, inputs: Mapping[str, float], step: float = FD_STEP) -> dict[str, float]:
