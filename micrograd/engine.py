@@ -1,11 +1,13 @@
 """A scalar-valued autograd engine: `Value` records how it was computed, `backward()` applies the chain rule.
 
-Each primitive op stores its children and its local derivatives (plain floats) at forward time, so the
-backward pass is one loop over a topological order with no closures and no reference cycles: the
-graph is freed by reference counting alone, and a graph of any depth backpropagates without recursion.
+Each op stores its children and the local derivative d(out)/d(child) of each, as plain floats, at forward time.
+The backward pass is then one loop over a topological order: no closures, no reference cycles (a graph is freed
+by reference counting alone), no recursion (any depth), and time linear in the size of the graph.
 
-Domain policy: IEEE 754, as torch and numpy do. log(0) is -inf, log(-1) is nan, exp(1000) is inf,
-0 ** -1 is inf, (-8) ** 0.5 is nan; forward and backward alike, never an exception.
+Domain policy: IEEE 754, as torch and numpy do, in forward and backward alike; never an exception.
+log(0) = -inf, log(-1) = nan, exp(1000) = inf, 0 ** -1 = inf, (-8) ** 0.5 = nan, sigmoid(±1000) = 1 or 0 exactly.
+Derivatives follow the same rules (d log(x)/dx at 0 is inf, d x**0.5/dx at 0 is inf, d (-2)**y/dy is nan), and
+where x**y is constant in one argument (y == 0, or x == 0 with y >= 0) its derivative there is 0, as in torch.
 """
 
 from __future__ import annotations
@@ -46,65 +48,89 @@ def _is_odd(x: float) -> bool:
     return x.is_integer() and int(x) % 2 == 1
 
 
-def _as_float(x: object, what: str) -> float:
+def _dpow_dbase(x: float, y: float) -> float:
+    return 0.0 if y == 0 else y * _pow(x, y - 1)
+
+
+def _dpow_dexponent(x: float, y: float, out: float) -> float:
+    return 0.0 if x == 0 and y >= 0 else out * _log(x)
+
+
+def _as_float(x: object, op: str) -> float:
+    if type(x) is float:
+        return x
     if isinstance(x, Real):
         return float(x)
-    raise TypeError(f"{what}: expected a Value or a real number (int or float), got {type(x).__name__}: {x!r}")
+    raise TypeError(f"{op}: expected a Value or a real number (int or float), got {type(x).__name__}: {x!r:.60}")
 
 
 class Value:
     """A scalar, its gradient, and the op and children that produced it."""
 
-    __slots__ = ("_local", "_op", "_prev", "data", "grad")
+    # Up to two children (_a, _b) and d(self)/d(child) for each (_da, _db) sit in slots rather than in tuples:
+    # a node is then one object and one float, a sixth of the original's memory. Value.dot, the one op with
+    # more children, keeps tuples of them in _a and _da.
+    __slots__ = ("_a", "_b", "_da", "_db", "_op", "data", "grad")
 
-    def __init__(self, data: float, _children: tuple[Value, ...] = (), _op: str = "", _local: tuple[float, ...] = ()):
+    def __init__(self, data: float, _op: str = "", _a=None, _da=0.0, _b=None, _db=0.0):
         self.data = data if type(data) is float else _as_float(data, "Value(data)")
         self.grad = 0.0
-        self._prev = _children  # the Values this one was computed from
-        self._local = _local  # d(self)/d(child) for each child, in the same order
         self._op = _op
+        self._a = _a
+        self._da = _da
+        self._b = _b
+        self._db = _db
+
+    @property
+    def _prev(self) -> tuple[Value, ...]:
+        """The Values this one was computed from (the original's name, which its graph-drawing code uses)."""
+        a = self._a
+        if a is None or type(a) is tuple:
+            return a or ()
+        return (a,) if self._b is None else (a, self._b)
 
     # --- primitives: each computes `out` and its local derivatives ---
 
     def __add__(self, other: Value | float) -> Value:
         if type(other) is Value:
-            return Value(self.data + other.data, (self, other), "+", (1.0, 1.0))
-        return Value(self.data + _as_float(other, "Value + x"), (self,), "+", (1.0,))
+            return Value(self.data + other.data, "+", self, 1.0, other, 1.0)
+        return Value(self.data + _as_float(other, "Value + x"), "+", self, 1.0)
 
     def __mul__(self, other: Value | float) -> Value:
         if type(other) is Value:
-            return Value(self.data * other.data, (self, other), "*", (other.data, self.data))
-        other = _as_float(other, "Value * x")
-        return Value(self.data * other, (self,), "*", (other,))
+            return Value(self.data * other.data, "*", self, other.data, other, self.data)
+        k = _as_float(other, "Value * x")
+        return Value(self.data * k, "*", self, k)
 
     def __pow__(self, other: Value | float) -> Value:
         x = self.data
         if type(other) is Value:
-            out = _pow(x, other.data)
-            return Value(out, (self, other), "**", (other.data * _pow(x, other.data - 1), _log(x) * out))
+            y = other.data
+            out = _pow(x, y)
+            return Value(out, "**", self, _dpow_dbase(x, y), other, _dpow_dexponent(x, y, out))
         k = _as_float(other, "Value ** x")
-        return Value(_pow(x, k), (self,), f"**{other:g}", (k * _pow(x, k - 1),))
+        return Value(_pow(x, k), f"**{k:g}", self, _dpow_dbase(x, k))
 
     def __rpow__(self, other: float) -> Value:
-        base = _as_float(other, "x ** Value")
-        out = _pow(base, self.data)
-        return Value(out, (self,), f"{other:g}**", (_log(base) * out,))
+        base, y = _as_float(other, "x ** Value"), self.data
+        out = _pow(base, y)
+        return Value(out, f"{base:g}**", self, _dpow_dexponent(base, y, out))
 
     def relu(self) -> Value:
         x = self.data
-        return Value(x if x > 0 else 0.0, (self,), "relu", (1.0 if x > 0 else 0.0,))
+        return Value(x if x > 0 else 0.0, "relu", self, 1.0 if x > 0 else 0.0)
 
     def tanh(self) -> Value:
         t = math.tanh(self.data)
-        return Value(t, (self,), "tanh", (1.0 - t * t,))
+        return Value(t, "tanh", self, 1.0 - t * t)
 
     def exp(self) -> Value:
         e = _exp(self.data)
-        return Value(e, (self,), "exp", (e,))
+        return Value(e, "exp", self, e)
 
     def log(self) -> Value:
         x = self.data
-        return Value(_log(x), (self,), "log", (1.0 / x if x != 0 else _INF,))
+        return Value(_log(x), "log", self, 1.0 / x if x != 0 else math.copysign(_INF, x))
 
     def sigmoid(self) -> Value:
         x = self.data
@@ -113,7 +139,7 @@ class Value:
         else:  # the same function, written so that exp cannot overflow
             e = _exp(x)
             s = e / (1.0 + e)
-        return Value(s, (self,), "sigmoid", (s * (1.0 - s),))
+        return Value(s, "sigmoid", self, s * (1.0 - s))
 
     @staticmethod
     def dot(weights: Sequence[Value], inputs: Sequence[Value | float], bias: Value) -> Value:
@@ -133,7 +159,7 @@ class Value:
                 acc += w.data * x
                 children.append(w)
                 local.append(x)
-        return Value(acc, tuple(children), "dot", tuple(local))
+        return Value(acc, "dot", tuple(children), tuple(local))
 
     # --- derived ops, composed from the primitives ---
 
@@ -141,25 +167,24 @@ class Value:
         return self * -1.0
 
     def __radd__(self, other: float) -> Value:
-        return self + other
+        return self + _as_float(other, "x + Value")
 
     def __sub__(self, other: Value | float) -> Value:
-        return self + (-other)
+        return self + (-other if type(other) is Value else -_as_float(other, "Value - x"))
 
     def __rsub__(self, other: float) -> Value:
-        return (-self) + other
+        return (-self) + _as_float(other, "x - Value")
 
     def __rmul__(self, other: float) -> Value:
-        return self * other
+        return self * _as_float(other, "x * Value")
 
     def __truediv__(self, other: Value | float) -> Value:
-        if type(other) is not Value:
-            other = _as_float(other, "Value / x")
-            return self * _pow(other, -1.0)
-        return self * other**-1
+        if type(other) is Value:
+            return self * other**-1
+        return self * _pow(_as_float(other, "Value / x"), -1.0)
 
     def __rtruediv__(self, other: float) -> Value:
-        return self**-1 * other
+        return self**-1 * _as_float(other, "x / Value")
 
     # --- the chain rule ---
 
@@ -171,13 +196,18 @@ class Value:
         """
         topo = _topological_order(self)
         for node in topo:
-            if node._prev:
+            if node._a is not None:
                 node.grad = 0.0
         self.grad += 1.0
         for node in reversed(topo):
-            g = node.grad
-            for child, local in zip(node._prev, node._local):
-                child.grad += local * g
+            a, g = node._a, node.grad
+            if type(a) is Value:
+                a.grad += node._da * g
+                if node._b is not None:
+                    node._b.grad += node._db * g
+            elif a is not None:  # a Value.dot node
+                for child, local in zip(a, node._da):
+                    child.grad += local * g
 
     def zero_grad(self) -> None:
         """Set the grad of this node and everything it was computed from to 0."""
@@ -191,19 +221,23 @@ class Value:
 def _topological_order(root: Value) -> list[Value]:
     """Every node reachable from root, children before parents; an explicit stack, so no depth limit."""
     order: list[Value] = []
-    visited: set[int] = set()
-    stack: list[tuple[Value, bool]] = [(root, False)]
+    visited: set[Value] = set()
+    stack: list[Value | None] = [root]
     while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if id(node) in visited:
-            continue
-        visited.add(id(node))
-        stack.append((node, True))
-        for child in node._prev:
-            if id(child) not in visited:
-                stack.append((child, False))
+        node = stack.pop()
+        if node is None:  # a marker: all the children of the node below it are in order now
+            order.append(stack.pop())
+        elif node not in visited:
+            visited.add(node)
+            a = node._a
+            if a is None:
+                order.append(node)
+                continue
+            stack += (node, None)
+            if type(a) is tuple:
+                stack += a
+            else:
+                stack.append(a)
+                if node._b is not None:
+                    stack.append(node._b)
     return order
-

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from numbers import Real
 
 from micrograd.engine import Value
 
 ACTIVATIONS = ("relu", "tanh", "linear")
+_NAMES = {"relu": "ReLU", "tanh": "Tanh", "linear": "Linear"}  # ReLUNeuron(2), as the original prints it
 
 
 class Module:
@@ -49,7 +51,7 @@ class Neuron(Module):
         return self.w + [self.b]
 
     def __repr__(self) -> str:
-        return f"{self.activation.capitalize() if self.nonlin else 'Linear'}Neuron({len(self.w)})"
+        return f"{_NAMES[self.activation]}Neuron({len(self.w)})"
 
 
 class Layer(Module):
@@ -95,22 +97,30 @@ class MLP(Module):
         return [[[w.data for w in n.w] + [n.b.data] for n in layer.neurons] for layer in self.layers]
 
     def load_weights(self, weights: Sequence[Sequence[Sequence[float]]]) -> None:
-        """Set every weight and bias from the nested lists that export_weights() returns."""
+        """Set every weight and bias from nested lists like those export_weights() returns (all or nothing)."""
         if len(weights) != len(self.layers):
             raise ValueError(f"load_weights: got {len(weights)} layers, this MLP{self.sizes} has {len(self.layers)}")
+        numbers: list[float] = []
         for i, (layer, rows) in enumerate(zip(self.layers, weights)):
             nin = len(layer.neurons[0].w)
             if len(rows) != len(layer.neurons):
                 raise ValueError(f"load_weights: layer {i} has {len(layer.neurons)} neurons, got {len(rows)} rows")
-            for j, (n, row) in enumerate(zip(layer.neurons, rows)):
+            for j, row in enumerate(rows):
                 if len(row) != nin + 1:
                     raise ValueError(
                         f"load_weights: layer {i} neuron {j} needs {nin + 1} numbers ({nin} weights, then the bias), "
                         f"got {len(row)}"
                     )
-                for p, number in zip(n.w + [n.b], row):
-                    p.data = Value(number).data  # validates: a real number, stored as float
-                    p.grad = 0.0
+                for number in row:
+                    if not isinstance(number, Real):
+                        raise TypeError(
+                            f"load_weights: layer {i} neuron {j} holds {number!r:.60} ({type(number).__name__}); "
+                            "expected real numbers"
+                        )
+                    numbers.append(float(number))
+        for p, number in zip(self.parameters(), numbers):
+            p.data = number
+            p.grad = 0.0
 
     @classmethod
     def from_weights(cls, weights: Sequence[Sequence[Sequence[float]]], *, activation: str = "relu") -> MLP:
