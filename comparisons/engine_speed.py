@@ -1,0 +1,276 @@
+"""This engine against the original micrograd 0.1.0, side by side: demo-step time, graph memory, the same loss.
+
+Run: python -m comparisons.engine_speed PATH [--repeats N] [--json FILE], where PATH holds the original's
+micrograd/engine.py and micrograd/nn.py (e.g. an unpacked micrograd-0.1.0 wheel). Every timing and memory figure
+comes from a fresh interpreter per engine and setting, since the original leaves reference cycles behind that the
+next run would pay to collect; the numerics check loads both engines into this process. Exit status 1 if a target
+is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib.util
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from micrograd import engine as this_engine
+from micrograd.demo import learning_rate, make_moons
+from micrograd.demo import loss as demo_loss
+from micrograd.nn import MLP
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = 1337
+SIZES = [16, 16, 1]
+IMPLS = {
+    "original": "the original micrograd 0.1.0 (its engine, its nn.py, the demo notebook's loss)",
+    "this": "this engine (micrograd.nn.MLP with the fused Value.dot, micrograd.demo.loss)",
+    "this+original-nn": "this engine running the original's nn.py and notebook loss unchanged (no fused dot)",
+}
+TARGETS = {"speed_gc": 10.0, "speed_nogc": 2.0, "memory": 6.0, "loss_rtol": 1e-12}
+
+
+def load_original(src: Path) -> tuple[ModuleType, ModuleType]:
+    """The original's engine and nn modules, imported from `src` under names of their own (so both engines coexist)."""
+    if not (src / "micrograd").is_dir() and (src / "engine.py").is_file():
+        src = src.parent  # the package directory itself was given
+    paths = [src / "micrograd" / "engine.py", src / "micrograd" / "nn.py"]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"{src} does not hold the original micrograd (missing {', '.join(missing)}); pass the directory that "
+            "contains micrograd/engine.py, e.g. the one micrograd-0.1.0-py3-none-any.whl was unzipped into"
+        )
+    engine = _load("micrograd_original_engine", paths[0])
+    # The original nn.py says `from micrograd.engine import Value`: let that name mean its own engine while it loads.
+    ours = sys.modules["micrograd.engine"]
+    sys.modules["micrograd.engine"] = engine
+    try:
+        nn = _load("micrograd_original_nn", paths[1])
+    finally:
+        sys.modules["micrograd.engine"] = ours
+    return engine, nn
+
+
+def _load(name: str, path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None, path
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def notebook_loss(model: Any, Value: Any, X: Sequence[Sequence[float]], y: Sequence[float]) -> tuple[Any, float]:
+    """The original demo notebook's loss, word for word but for numpy: SVM max-margin + 1e-4 L2, inputs as Values."""
+    inputs = [list(map(Value, xrow)) for xrow in X]
+    scores = list(map(model, inputs))
+    losses = [(1 + -yi * scorei).relu() for yi, scorei in zip(y, scores)]
+    data_loss = sum(losses) * (1.0 / len(losses))
+    alpha = 1e-4
+    reg_loss = alpha * sum(p * p for p in model.parameters())
+    total_loss = data_loss + reg_loss
+    accuracy = [(yi > 0) == (scorei.data > 0) for yi, scorei in zip(y, scores)]
+    return total_loss, sum(accuracy) / len(accuracy)
+
+
+def demo(impl: str, src: Path) -> tuple[Any, Callable[[], tuple[Any, float]]]:
+    """(model, compute the loss): two moons (100 points, noise 0.1), MLP(2, [16, 16, 1]), the same initial weights."""
+    X, y = make_moons(100, noise=0.1, seed=SEED)
+    weights = MLP(2, SIZES, seed=SEED).export_weights()
+    if impl == "this":
+        model = MLP.from_weights(weights)
+        return model, lambda: demo_loss(model, X, y)
+    if impl == "original":
+        engine, nn = load_original(src)
+    else:
+        engine, nn = this_engine, _load("micrograd_original_nn_on_this_engine", src / "micrograd" / "nn.py")
+    model = nn.MLP(2, list(SIZES))
+    for p, number in zip(model.parameters(), (n for layer in weights for row in layer for n in row)):
+        p.data = number
+    return model, lambda: notebook_loss(model, engine.Value, X, y)
+
+
+def time_steps(impl: str, src: Path, gc_enabled: bool, repeats: int) -> list[float]:
+    """Seconds per training step (loss, zero_grad, backward, update, freeing the graph), after one warm-up step."""
+    model, compute = demo(impl, src)
+    params = model.parameters()
+    if not gc_enabled:
+        gc.disable()
+    times = []
+    for k in range(repeats + 1):
+        start = time.perf_counter()
+        total, _ = compute()
+        model.zero_grad()
+        total.backward()
+        lr = learning_rate(k)
+        for p in params:
+            p.data -= lr * p.grad
+        del total
+        times.append(time.perf_counter() - start)
+    return times[1:]
+
+
+def chain_memory(impl: str, src: Path, operands: str, ops: int) -> dict[str, float]:
+    """Bytes traced while building a chain of `ops` ops (x*a, x+c, ...), per op and per Value the chain created."""
+    V = (load_original(src)[0] if impl == "original" else this_engine).Value
+    x, a, c = V(1.0), V(0.999999), V(1e-6)
+    leaves = [x, a, c]
+    if operands == "numbers":
+        a, c, leaves = 0.999999, 1e-6, [x]
+    gc.collect()
+    tracemalloc.start()
+    for _ in range(ops // 2):
+        x = x * a
+        x = x + c
+    traced = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    done, values = ops // 2 * 2, _count_values(x) - len(leaves)
+    return {"bytes": traced, "ops": done, "values": values, "per_op": traced / done, "per_value": traced / values}
+
+
+def _count_values(root: Any) -> int:
+    seen, stack = {id(root)}, [root]
+    while stack:
+        for child in stack.pop()._prev:
+            if id(child) not in seen:
+                seen.add(id(child))
+                stack.append(child)
+    return len(seen)
+
+
+def numerics(src: Path) -> dict[str, float]:
+    """Both engines, the same weights and data: the loss, and the largest relative difference of any gradient."""
+    out: dict[str, float] = {}
+    grads = {}
+    for impl in ("original", "this"):
+        model, compute = demo(impl, src)
+        total, _ = compute()
+        total.backward()
+        out[impl] = total.data
+        grads[impl] = [p.grad for p in model.parameters()]
+    out["loss_rel_diff"] = abs(out["this"] - out["original"]) / abs(out["original"])
+    out["grad_max_rel_diff"] = max(abs(a - b) / max(abs(a), abs(b), 1e-300) for a, b in zip(grads["this"], grads["original"]))
+    return out
+
+
+def _worker(src: Path, job: str, repeats: int, ops: int) -> Any:
+    """Run one job in a fresh interpreter; the child prints its result as JSON on its last line."""
+    cmd = [sys.executable, "-m", "comparisons.engine_speed", str(src), "--worker", job, f"--repeats={repeats}", f"--ops={ops}"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"engine_speed worker {job!r} failed (exit {proc.returncode}):\n{proc.stderr.strip()}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _run_job(src: Path, job: str, repeats: int, ops: int) -> Any:
+    kind, impl, setting = job.split(":")
+    if kind == "time":
+        return time_steps(impl, src, setting == "gc", repeats)
+    return chain_memory(impl, src, setting, ops)
+
+
+def run(src: Path, repeats: int = 5, ops: int = 100_000, progress: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
+    """Every measurement, the ratios and the verdicts, as plain data."""
+    load_original(src)  # fail early, in this process, with the message about the path
+    rows = []
+
+    def measure(job: str) -> Any:
+        progress(job)
+        return _worker(src, job, repeats, ops)
+
+    for setting, target in (("gc", "speed_gc"), ("nogc", "speed_nogc")):
+        med = {impl: statistics.median(measure(f"time:{impl}:{setting}")) for impl in IMPLS}
+        label = "gc on (default)" if setting == "gc" else "gc off in both"
+        rows.append(_row(f"demo step, {label}", "s", med["original"], med["this"], TARGETS[target], "speedup"))
+        rows.append(_row(f"  info: original's nn.py on this engine, {label}", "s", med["original"], med["this+original-nn"]))
+    for operands, what in (("values", "x*w, x+b (Value operands)"), ("numbers", "x*0.999999, x+1e-6 (number operands)")):
+        mem = {impl: measure(f"memory:{impl}:{operands}") for impl in ("original", "this")}
+        original, this = mem["original"], mem["this"]
+        per_op = original["per_op"], this["per_op"]
+        rows.append(_row(f"memory per op, chain {what}", "B/op", *per_op, TARGETS["memory"], "smaller"))
+        rows.append(_row(f"  info: per Value created ({original['values']} vs {this['values']} Values)", "B/Value",
+                         original["per_value"], this["per_value"]))
+    progress("numerics")
+    num = numerics(src)
+    rows.append({"measure": "loss, same weights and data", "unit": "", "original": num["original"], "this": num["this"],
+                 "ratio": num["loss_rel_diff"], "target": f"rel diff <= {TARGETS['loss_rtol']:g}",
+                 "passed": num["loss_rel_diff"] <= TARGETS["loss_rtol"]})
+    rows.append({"measure": "  info: gradients, largest relative difference", "unit": "", "original": None, "this": None,
+                 "ratio": num["grad_max_rel_diff"], "target": None, "passed": None})
+    return {
+        "original": str(src), "python": platform.python_version(), "machine": platform.platform(), "repeats": repeats,
+        "chain_ops": ops, "impls": IMPLS, "rows": rows, "passed": all(r["passed"] for r in rows if r["passed"] is not None),
+    }
+
+
+def _row(measure: str, unit: str, original: float, this: float, target: float | None = None, kind: str = "") -> dict[str, Any]:
+    ratio = original / this
+    return {"measure": measure, "unit": unit, "original": original, "this": this, "ratio": ratio,
+            "target": f"{kind} >= {target:g}x" if target else None, "passed": ratio >= target if target else None}
+
+
+def format_table(result: dict[str, Any]) -> str:
+    lines = [
+        f"this engine vs the original micrograd at {result['original']}",
+        f"Python {result['python']} on {result['machine']}; times are the median of {result['repeats']} demo steps "
+        "(100 points, full batch), each engine in a fresh interpreter",
+        "",
+        f"{'measure':<62} {'unit':<8} {'original':>12} {'this':>12} {'ratio':>10}  {'target':<18} verdict",
+    ]
+    for r in result["rows"]:
+        ratio = f"{r['ratio']:.2f}x" if r["unit"] else f"{r['ratio']:.1e}"
+        verdict = "" if r["passed"] is None else ("pass" if r["passed"] else "FAIL")
+        lines.append(f"{r['measure']:<62} {r['unit']:<8} {_num(r['original']):>12} {_num(r['this']):>12} {ratio:>10}  "
+                     f"{r['target'] or '':<18} {verdict}")
+    lines += [
+        "",
+        "memory per op: bytes traced by tracemalloc while a chain of ops is built, divided by the number of ops;",
+        "ratio: original / this (for the loss: their relative difference). With gc off the original's cycles are never freed.",
+    ]
+    lines.append("all targets met" if result["passed"] else "SOME TARGETS MISSED")
+    return "\n".join(lines)
+
+
+def _num(x: float | None) -> str:
+    if x is None:
+        return ""
+    return f"{x:.4f}" if abs(x) < 10 else f"{x:.1f}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m comparisons.engine_speed", description=__doc__.splitlines()[0])
+    parser.add_argument("original", type=Path, help="directory holding the original's micrograd/engine.py")
+    parser.add_argument("--repeats", type=int, default=5, help="timed demo steps per engine and setting (default 5)")
+    parser.add_argument("--ops", type=int, default=100_000, help="length of the chain for the memory figure")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON to FILE")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.repeats < 1 or args.ops < 2:
+        parser.error("--repeats must be at least 1 and --ops at least 2")
+    try:
+        if args.worker:
+            print(json.dumps(_run_job(args.original, args.worker, args.repeats, args.ops)))
+            return 0
+        result = run(args.original, args.repeats, args.ops, progress=lambda job: print(f"running {job} ...", file=sys.stderr))
+    except FileNotFoundError as exc:
+        parser.error(str(exc))
+    print(format_table(result))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0 if result["passed"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
