@@ -42,15 +42,7 @@ TARGETS = {"speed_gc": 10.0, "speed_nogc": 2.0, "memory": 6.0, "loss_rtol": 1e-1
 
 def load_original(src: Path) -> tuple[ModuleType, ModuleType]:
     """The original's engine and nn modules, imported from `src` under names of their own (so both engines coexist)."""
-    if not (src / "micrograd").is_dir() and (src / "engine.py").is_file():
-        src = src.parent  # the package directory itself was given
     paths = [src / "micrograd" / "engine.py", src / "micrograd" / "nn.py"]
-    missing = [str(p) for p in paths if not p.is_file()]
-    if missing:
-        raise FileNotFoundError(
-            f"{src} does not hold the original micrograd (missing {', '.join(missing)}); pass the directory that "
-            "contains micrograd/engine.py, e.g. the one micrograd-0.1.0-py3-none-any.whl was unzipped into"
-        )
     engine = _load("micrograd_original_engine", paths[0])
     # The original nn.py says `from micrograd.engine import Value`: let that name mean its own engine while it loads.
     ours = sys.modules["micrograd.engine"]
@@ -60,6 +52,18 @@ def load_original(src: Path) -> tuple[ModuleType, ModuleType]:
     finally:
         sys.modules["micrograd.engine"] = ours
     return engine, nn
+
+
+def original_dir(path: Path) -> Path:
+    """The directory holding the original's micrograd/ package (the package directory itself is accepted too)."""
+    src = path.parent if path.name == "micrograd" and not (path / "micrograd").is_dir() else path
+    missing = [str(src / "micrograd" / name) for name in ("engine.py", "nn.py") if not (src / "micrograd" / name).is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"{path} does not hold the original micrograd (missing {', '.join(missing)}); pass the directory that "
+            "contains micrograd/engine.py, e.g. the one micrograd-0.1.0-py3-none-any.whl was unzipped into"
+        )
+    return src
 
 
 def _load(name: str, path: Path) -> ModuleType:
@@ -182,7 +186,7 @@ def _run_job(src: Path, job: str, repeats: int, ops: int) -> Any:
 
 def run(src: Path, repeats: int = 5, ops: int = 100_000, progress: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
     """Every measurement, the ratios and the verdicts, as plain data."""
-    load_original(src)  # fail early, in this process, with the message about the path
+    src = original_dir(src)
     rows = []
 
     def measure(job: str) -> Any:
@@ -259,6 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.repeats < 1 or args.ops < 2:
         parser.error("--repeats must be at least 1 and --ops at least 2")
     try:
+        args.original = original_dir(args.original)
         if args.worker:
             print(json.dumps(_run_job(args.original, args.worker, args.repeats, args.ops)))
             return 0
