@@ -58,7 +58,9 @@ class JaxTrainer(Trainer):
             return jax.numpy.asarray(data, dtype=jax.numpy.float64)
 
         self.params = [(array(W), array(b)) for W, b in to_matrices(spec.weights)]
+        # numpy for picking a minibatch's rows; the full batch on the device once, so a full-batch step copies no data
         self.X, self.y = np.asarray(spec.X, dtype=np.float64), np.asarray(spec.y, dtype=np.float64)
+        self.full_batch = (array(spec.X), array(spec.y))
         self.step_fn = jax.jit(_make_step(jax, spec))
         # compile now, on the shape of a batch, so that no step pays for it; the result is discarded
         X, y = self._batch(0)
@@ -66,23 +68,24 @@ class JaxTrainer(Trainer):
 
     def _batch(self, k: int) -> tuple[Any, Any]:
         rows = self.spec.batches[k]
-        return (self.X, self.y) if len(rows) == len(self.X) else (self.X[rows], self.y[rows])
+        return self.full_batch if len(rows) == len(self.X) else (self.X[rows], self.y[rows])
 
     def step(self) -> tuple[float, float]:
         spec, k = self.spec, self.k
         if k >= spec.steps:
             raise RuntimeError(f"JaxTrainer: all {spec.steps} steps of the spec are done; make a new trainer to train again")
         X, y = self._batch(k)
-        self.params, loss, correct = self.step_fn(self.params, X, y, spec.learning_rate(k))
+        self.params, loss_and_correct = self.step_fn(self.params, X, y, spec.learning_rate(k))
+        loss, correct = loss_and_correct.tolist()  # one copy from the device, not one per number
         self.k += 1
-        return float(loss), int(correct) / len(y)
+        return loss, int(correct) / len(y)
 
     def weights(self) -> list[list[list[float]]]:
         return from_matrices([(W.tolist(), b.tolist()) for W, b in self.params])
 
 
 def _make_step(jax: Any, spec: TrainSpec) -> Callable:
-    """The pure SGD step of `spec`: (params, X, y, lr) -> (new params, loss, number classified right), before the update."""
+    """The pure SGD step of `spec`: (params, X, y, lr) -> (new params, [loss, number classified right]), before the update."""
     jnp = jax.numpy
     activation = {"relu": jax.nn.relu, "tanh": jnp.tanh}[spec.activation]
 
@@ -98,8 +101,8 @@ def _make_step(jax: Any, spec: TrainSpec) -> Callable:
         # the count, not jnp.mean: XLA turns a mean into sum * (1/n), one ulp off micrograd's correct / n
         return loss, jnp.sum((y > 0) == (scores > 0))
 
-    def step(params: list, X: Any, y: Any, lr: float) -> tuple[list, Any, Any]:
+    def step(params: list, X: Any, y: Any, lr: float) -> tuple[list, Any]:
         (loss, correct), grads = jax.value_and_grad(loss_and_correct, has_aux=True)(params, X, y)
-        return jax.tree_util.tree_map(lambda p, g: p - lr * g, params, grads), loss, correct
+        return jax.tree_util.tree_map(lambda p, g: p - lr * g, params, grads), jnp.stack([loss, correct.astype(loss.dtype)])
 
     return step
