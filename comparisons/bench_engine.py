@@ -40,7 +40,6 @@ class EngineGraph:
         self.out.backward()
 
 
-
 class EngineMemory:
     """The memory a graph and its backward pass take (a class of its own: setup builds no graph here)."""
 

@@ -46,8 +46,11 @@ class Asv:
 
         config = asv.util.load_json(str(ROOT / "asv.conf.json"), js_comments=True)
         config.update(
-            repo=str(ROOT), benchmark_dir=str(SUITES_DIR), env_dir=str(tmp / "env"),
-            results_dir=str(tmp / "results"), html_dir=str(tmp / "html"),
+            repo=str(ROOT),
+            benchmark_dir=str(SUITES_DIR),
+            env_dir=str(tmp / "env"),
+            results_dir=str(tmp / "results"),
+            html_dir=str(tmp / "html"),
         )
         self.config = tmp / "asv.conf.json"
         self.config.write_text(json.dumps(config, indent=2))
@@ -63,7 +66,11 @@ class Asv:
     def run(self, *args: str, timeout: float = 600) -> tuple[int, str]:
         done = subprocess.run(
             [sys.executable, "-m", "asv", *args, "--config", str(self.config)],
-            cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=timeout,
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
         return done.returncode, done.stdout + done.stderr
 
