@@ -1,0 +1,145 @@
+"""tinygrad: expressions and MLP training on float64 tensors, differentiated by Tensor.gradient and captured by TinyJit.
+
+tinygrad is imported when the backend is created (`backends.get("tinygrad")`), which also selects its CPU device with
+C code compiled by clang (DEV=CPU:CLANG) for the whole process, whatever DEV says. That device needs clang even for its
+own worker programs; without clang the backend is unavailable: tinygrad's PYTHON device would work but emulates every
+kernel in Python, thousands of times slower than the CPU device (seconds per demo step), so there is no fallback to it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from backends.base import Backend, BackendUnavailable, Gradients, Trainer
+from backends.expr import Expression
+from backends.training import TrainSpec, from_matrices, to_matrices
+
+
+class TinygradBackend(Backend):
+    name = "tinygrad"
+
+    def __init__(self) -> None:
+        try:
+            import tinygrad
+            from tinygrad.helpers import DEV
+        except ImportError:
+            raise BackendUnavailable('tinygrad is not installed here; fix: pip install -e ".[tinygrad]"') from None
+        if shutil.which("clang") is None:
+            raise BackendUnavailable("tinygrad's CPU device needs clang: apt-get install clang")
+        DEV.value = "CPU:CLANG"
+        Tensor, float64 = tinygrad.Tensor, tinygrad.dtypes.float64
+        try:  # opens the device and compiles one float64 kernel, so a broken toolchain shows here and not mid-run
+            Tensor([0.0], dtype=float64).exp().item()
+        except Exception as exc:
+            raise BackendUnavailable(
+                f"tinygrad's CPU device does not work here ({type(exc).__name__}: {exc}); it compiles with clang: "
+                "check that `clang --version` runs"
+            ) from exc
+        self.tinygrad = tinygrad
+        # the expression language's functions -> tinygrad's own
+        self.functions = {name: getattr(Tensor, name) for name in ("relu", "tanh", "exp", "log", "sigmoid")}
+
+    def compile(self, expr: Expression) -> Callable[[Mapping[str, float]], Gradients]:
+        Tensor, float64, functions = self.tinygrad.Tensor, self.tinygrad.dtypes.float64, self.functions
+
+        def value_and_grads(xs: Any) -> Any:
+            # the leaves are views of one input tensor on the device: a Tensor made from a bare Python number
+            # would be a constant, which tinygrad never differentiates
+            out = expr.evaluate({name: xs[i] for i, name in enumerate(expr.inputs)}, functions)
+            (grads,) = out.gradient(xs)
+            return out.reshape(1).cat(grads).realize()
+
+        # runs as is on the first call, captures its kernels on the second, replays them from the third on
+        compiled = self.tinygrad.TinyJit(value_and_grads)
+
+        def value_and_grad(inputs: Mapping[str, float]) -> Gradients:
+            xs = Tensor([float(inputs[name]) for name in expr.inputs], dtype=float64)
+            # the whole expression becomes one kernel; ordering its instructions by their whole subgraphs (tinygrad's
+            # default) takes time cubic in the depth: 870 s instead of 12 s for a tanh chain 250 deep
+            with self.tinygrad.Context(TUPLE_ORDER=0):
+                value, *grads = compiled(xs).tolist()
+            return Gradients(value, dict(zip(expr.inputs, grads)))
+
+        return value_and_grad
+
+    def trainer(self, spec: TrainSpec) -> Trainer:
+        return TinygradTrainer(spec, self.tinygrad)
+
+
+class TinygradTrainer(Trainer):
+    """Per layer W (nout x nin) and b as float64 tensors; each step (forward, loss, gradient, SGD update) is one
+    TinyJit-captured run of kernels. The step index k is a symbolic Variable that picks step k's learning rate and batch
+    from tensors already on the device, so the captured kernels serve every step and no step builds a tensor."""
+
+    def __init__(self, spec: TrainSpec, tinygrad: Any):
+        super().__init__(spec)
+        self.tinygrad = tinygrad
+        Tensor, dtypes = tinygrad.Tensor, tinygrad.dtypes
+
+        def tensor(data: list, dtype: Any = dtypes.float64) -> Any:
+            return Tensor(data, dtype=dtype).realize()
+
+        self.params = [(tensor(W), tensor(b)) for W, b in to_matrices(spec.weights)]
+        self.X, self.y = tensor(spec.X), tensor(spec.y)
+        full_batch = all(len(rows) == len(spec.X) for rows in spec.batches)
+        self.batches = None if full_batch else tensor(spec.batches, dtypes.int32)  # (steps, batch_size) row indices
+        self.rates = tensor([spec.learning_rate(k) for k in range(spec.steps)])
+        self.activation = {"relu": Tensor.relu, "tanh": Tensor.tanh}[spec.activation]
+        self.k_var = tinygrad.Variable("k", 0, spec.steps - 1)
+        self.step_fn = tinygrad.TinyJit(self._sgd_step)
+        # TinyJit runs its first call as is and captures the kernels of its second: make both now, on step 0's batch,
+        # then put the weights back, so that step 0 starts from spec.weights and no step pays for compilation
+        start = [p.clone().realize() for p in self._flat_params()]
+        for _ in range(2):
+            self.step_fn(self.k_var.bind(0))
+        for p, p0 in zip(self._flat_params(), start):
+            p.assign(p0)
+        Tensor.realize(*self._flat_params())
+
+    def _flat_params(self) -> list[Any]:
+        return [p for layer in self.params for p in layer]
+
+    def _batch(self, k: Any) -> tuple[Any, Any]:
+        if self.batches is None:
+            return self.X, self.y
+        rows = self.batches[k]
+        return self.X[rows], self.y[rows]
+
+    def step(self) -> tuple[float, float]:
+        spec, k = self.spec, self.k
+        if k >= spec.steps:
+            raise RuntimeError(f"TinygradTrainer: all {spec.steps} steps of the spec are done; make a new trainer to train again")
+        loss, correct = self.step_fn(self.k_var.bind(k)).tolist()
+        self.k += 1
+        return loss, int(correct) / len(spec.batches[k])
+
+    def weights(self) -> list[list[list[float]]]:
+        return from_matrices([(W.tolist(), b.tolist()) for W, b in self.params])
+
+    def _sgd_step(self, k: Any) -> Any:
+        """Step k (a bound Variable): [loss, number classified right] before the update, and the SGD update in place."""
+        X, y = self._batch(k)
+        loss, correct = self._loss_and_correct(X, y)
+        params = self._flat_params()
+        lr = self.rates[k]
+        for p, g in zip(params, loss.gradient(*params)):
+            p.assign(p - lr * g)
+        result = loss.reshape(1).cat(correct.cast(loss.dtype).reshape(1))
+        self.tinygrad.Tensor.realize(result, *params)
+        return result
+
+    def _loss_and_correct(self, X: Any, y: Any) -> tuple[Any, Any]:
+        """The loss on the batch (X, y), and how many of its rows the scores' signs classify right."""
+        spec = self.spec
+        h = X
+        for i, (W, b) in enumerate(self.params):
+            h = h @ W.T + b
+            if i < len(self.params) - 1:  # the output layer is linear
+                h = self.activation(h)
+        scores = h[:, 0]
+        data_loss = (1 - y * scores).relu().mean() if spec.loss == "svm" else ((scores - y) ** 2).mean()
+        loss = data_loss + spec.alpha * sum((p * p).sum() for p in self._flat_params())
+        # the count, not a mean: a mean may become sum * (1/n), one ulp off micrograd's correct / n
+        return loss, ((y > 0) == (scores > 0)).sum()
