@@ -15,6 +15,7 @@ import math
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -26,6 +27,7 @@ import backends
 from backends import TrainSpec
 from backends.training import to_matrices
 
+ROOT = Path(__file__).resolve().parents[1]
 TENSOR_BACKENDS = ("torch", "jax", "tinygrad")  # those with a hand-written step to compare against
 COMPARE_SIZES = ((16, 100), (64, 1000))  # (hidden width, data points): the classic demo, and a wider net on more data
 WIDTHS = (16, 64, 256)
@@ -48,12 +50,13 @@ class Settings:
     compare_budget_s: float
     sweep_budget_s: float
     micrograd_cap_s: float  # a micrograd point whose step is estimated to take longer than this is skipped
+    cold_warmup: bool  # time each comparison's warm-ups in fresh interpreters (else here, where the second side reuses work)
 
 
 FULL = Settings(compare_rounds=60, sweep_rounds=15, min_rounds=3, block_s=0.01, max_block_steps=100,
-                compare_budget_s=6.0, sweep_budget_s=3.0, micrograd_cap_s=2.0)
+                compare_budget_s=6.0, sweep_budget_s=3.0, micrograd_cap_s=2.0, cold_warmup=True)
 QUICK = Settings(compare_rounds=3, sweep_rounds=2, min_rounds=1, block_s=0.001, max_block_steps=5,
-                 compare_budget_s=0.5, sweep_budget_s=0.3, micrograd_cap_s=0.3)
+                 compare_budget_s=0.5, sweep_budget_s=0.3, micrograd_cap_s=0.3, cold_warmup=False)
 
 
 # --- the hand-written steps: what a practitioner would write, one full-batch SGD step (relu MLP, SVM loss, L2) ---
@@ -183,23 +186,44 @@ def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
     return result, time.perf_counter() - t0
 
 
+def warm_up(name: str, side: str, spec: TrainSpec) -> tuple[Callable[[], float], float]:
+    """One side made ready to time: the adapter's trainer built and its first step taken, or the hand-written step
+    built and called until compiled. Returns the step and the first loss (on the initial weights)."""
+    if side == "adapter":
+        trainer = backends.get(name).trainer(spec)
+        return (lambda: trainer.step()[0]), trainer.step()[0]
+    step = HANDWRITTEN[name](spec)
+    losses = [step() for _ in range(HANDWRITTEN_WARMUP_CALLS[name])]
+    return step, losses[0]
+
+
+def cold_warmup(name: str, side: str, width: int, points: int) -> float:
+    """Seconds of warm_up in a fresh interpreter (the framework already started) with tinygrad's disk cache of compiled
+    kernels off: in one process, whichever side warms up second would reuse the first side's compilations."""
+    job = f"{name},{side},{width},{points}"
+    command = [sys.executable, "-m", "comparisons.training_speed", "--warmup-worker", job]
+    proc = subprocess.run(command, cwd=ROOT, env={**os.environ, "CACHELEVEL": "0"}, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"warm-up worker {job} failed (exit {proc.returncode}):\n{proc.stderr.strip()}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])["seconds"]
+
+
+def _warmup_worker(job: str) -> None:
+    name, side, width, points = job.split(",")
+    prime(name)
+    _, seconds = timed(lambda: warm_up(name, side, benchmark_spec(int(width), int(points), steps=2)))
+    print(json.dumps({"seconds": seconds}))
+
+
 def compare(name: str, width: int, points: int, settings: Settings) -> dict[str, Any]:
-    """The adapter's step against the hand-written one at one size: warm-up of each, then interleaved samples."""
-    backend = backends.get(name)
+    """The adapter's step against the hand-written one at one size: both warmed up here (and, unless --quick, each
+    warmed up once more in a fresh interpreter, the warm-up time reported), then timed in interleaved samples."""
     spec = benchmark_spec(width, points, steps=2 + settings.compare_rounds * settings.max_block_steps)
-
-    def adapter_warmup() -> tuple[Any, float]:
-        trainer = backend.trainer(spec)
-        return trainer, trainer.step()[0]
-
-    def handwritten_warmup() -> tuple[Callable[[], float], float]:
-        step = HANDWRITTEN[name](spec)
-        losses = [step() for _ in range(HANDWRITTEN_WARMUP_CALLS[name])]
-        return step, losses[0]
-
-    (trainer, adapter_loss), adapter_warmup_s = timed(adapter_warmup)
-    (handwritten, handwritten_loss), handwritten_warmup_s = timed(handwritten_warmup)
-    sides = {"adapter": lambda: trainer.step()[0], "handwritten": handwritten}
+    (trainer_step, adapter_loss), adapter_warmup_s = timed(lambda: warm_up(name, "adapter", spec))
+    (handwritten, handwritten_loss), handwritten_warmup_s = timed(lambda: warm_up(name, "handwritten", spec))
+    if settings.cold_warmup:
+        adapter_warmup_s, handwritten_warmup_s = (cold_warmup(name, side, width, points) for side in ("adapter", "handwritten"))
+    sides = {"adapter": trainer_step, "handwritten": handwritten}
     calibration = max(timed(fn)[1] for fn in sides.values())
     number = block_size(calibration, settings)
     samples = interleaved(sides, number, settings.compare_rounds, settings.compare_budget_s, settings.min_rounds)
@@ -484,7 +508,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="data sizes of the sweep (default 100,1000,10000)")
     parser.add_argument("--out", type=Path, default=Path("results"),
                         help="directory for training_speed.png/.csv/.json, or the PNG's path (default results/)")
+    parser.add_argument("--warmup-worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.warmup_worker:
+        _warmup_worker(args.warmup_worker)
+        return 0
     try:
         names, unavailable = choose(args.backends)
     except backends.BackendUnavailable as exc:
@@ -503,7 +531,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if result["comparisons"]:
         print(f"\nadapter step vs hand-written step: median ms of up to {settings.compare_rounds} interleaved samples each, the "
               "loss forced to a Python float every step;\nratio: the median of each round's adapter / hand-written samples "
-              "(taken back to back); warm-up: trainer construction + first step / building + first call(s)")
+              "(taken back to back);\nwarm-up: trainer construction + first step / building + first call(s), "
+              + ("each in a fresh interpreter" if settings.cold_warmup else "in this process, adapter first"))
         print(comparison_table(result["comparisons"]))
         differing = [r for r in result["comparisons"] if not r["same_first_loss"]]
         for r in differing:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from comparisons.training_speed import COMPARE_SIZES, WITHIN
+from comparisons.training_speed import COMPARE_SIZES, WITHIN, cold_warmup
 from tests.conftest import require_backend
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,3 +54,11 @@ def test_quick_run_writes_png_csv_and_json(tmp_path: Path) -> None:
     assert len(rows) == 2 * len(result["comparisons"]) + len(result["sweep"])
     for row in rows:
         assert row["skipped"] or float(row["median_ms"]) > 0, row
+
+
+@pytest.mark.slow
+def test_cold_warmup_runs_in_a_fresh_interpreter() -> None:
+    """The full run times each warm-up in a worker process (--quick does not): the worker must start, warm up and report."""
+    require_backend("torch")
+    seconds = cold_warmup("torch", "handwritten", 16, 100)
+    assert 0 < seconds < 60
