@@ -98,9 +98,6 @@ class TinygradTrainer(Trainer):
             p.assign(p0)
         Tensor.realize(*self._flat_params())
 
-    def _flat_params(self) -> list[Any]:
-        return [p for layer in self.params for p in layer]
-
     def _batch(self, k: Any) -> tuple[Any, Any]:
         if self.batches is None:
             return self.X, self.y
@@ -143,3 +140,6 @@ class TinygradTrainer(Trainer):
         loss = data_loss + spec.alpha * sum((p * p).sum() for p in self._flat_params())
         # the count, not a mean: a mean may become sum * (1/n), one ulp off micrograd's correct / n
         return loss, ((y > 0) == (scores > 0)).sum()
+
+    def _flat_params(self) -> list[Any]:
+        return [p for layer in self.params for p in layer]
