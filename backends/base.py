@@ -33,9 +33,19 @@ class Trainer(ABC):
         self.spec = spec
         self.k = 0  # the index of the next step
 
-    @abstractmethod
     def step(self) -> tuple[float, float]:
         """Run step k: loss and accuracy on step k's batch *before* the update, then update; k += 1."""
+        if self.k >= self.spec.steps:
+            raise RuntimeError(
+                f"{type(self).__name__}: all {self.spec.steps} steps of the spec are done; make a new trainer to train again"
+            )
+        loss, accuracy = self._step(self.k)
+        self.k += 1
+        return loss, accuracy
+
+    @abstractmethod
+    def _step(self, k: int) -> tuple[float, float]:
+        """The framework's step k of the spec (its batch spec.batches[k], its rate spec.learning_rate(k))."""
 
     @abstractmethod
     def weights(self) -> list[list[list[float]]]:

@@ -70,14 +70,11 @@ class JaxTrainer(Trainer):
         rows = self.spec.batches[k]
         return self.full_batch if len(rows) == len(self.X) else (self.X[rows], self.y[rows])
 
-    def step(self) -> tuple[float, float]:
-        spec, k = self.spec, self.k
-        if k >= spec.steps:
-            raise RuntimeError(f"JaxTrainer: all {spec.steps} steps of the spec are done; make a new trainer to train again")
+    def _step(self, k: int) -> tuple[float, float]:
+        spec = self.spec
         X, y = self._batch(k)
         self.params, loss_and_correct = self.step_fn(self.params, X, y, spec.learning_rate(k))
         loss, correct = loss_and_correct.tolist()  # one copy from the device, not one per number
-        self.k += 1
         return loss, int(correct) / len(y)
 
     def weights(self) -> list[list[list[float]]]:

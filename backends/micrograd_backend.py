@@ -36,14 +36,13 @@ class MicrogradTrainer(Trainer):
         self.model = MLP.from_weights(spec.weights, activation=spec.activation)
         self.optimizer = SGD(self.model.parameters())
 
-    def step(self) -> tuple[float, float]:
-        spec, k = self.spec, self.k
+    def _step(self, k: int) -> tuple[float, float]:
+        spec = self.spec
         rows = spec.batches[k]
         total, accuracy = demo_loss(self.model, [spec.X[i] for i in rows], [spec.y[i] for i in rows], spec.loss, spec.alpha)
         self.optimizer.zero_grad()
         total.backward()
         self.optimizer.step(spec.learning_rate(k))
-        self.k += 1
         return total.data, accuracy
 
     def weights(self) -> list[list[list[float]]]:

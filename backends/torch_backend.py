@@ -58,10 +58,8 @@ class TorchTrainer(Trainer):
         rows = self.spec.batches[k]
         return (self.X, self.y) if len(rows) == len(self.X) else (self.X[rows], self.y[rows])
 
-    def step(self) -> tuple[float, float]:
-        spec, k = self.spec, self.k
-        if k >= spec.steps:
-            raise RuntimeError(f"TorchTrainer: all {spec.steps} steps of the spec are done; make a new trainer to train again")
+    def _step(self, k: int) -> tuple[float, float]:
+        spec = self.spec
         X, y = self._batch(k)
         loss, correct = self._loss_and_correct(X, y)
         loss.backward()
@@ -71,7 +69,6 @@ class TorchTrainer(Trainer):
                 for p in layer:
                     p -= lr * p.grad
                     p.grad = None
-        self.k += 1
         return loss.item(), int(correct) / len(y)
 
     def weights(self) -> list[list[list[float]]]:

@@ -79,10 +79,10 @@ def small_spec(**changes: object) -> TrainSpec:
     return dataclasses.replace(TrainSpec.demo(n_samples=10, hidden=(4,), steps=3), **changes)
 
 
-def test_trainer_continues_where_it_stopped(other_backend: backends.Backend) -> None:
+def test_trainer_continues_where_it_stopped(backend: backends.Backend) -> None:
     spec = small_spec()
-    whole = other_backend.train(spec)
-    trainer = other_backend.trainer(spec)
+    whole = backend.train(spec)
+    trainer = backend.trainer(spec)
     first = trainer.step()
     rest = trainer.run()
     assert close(first[0], whole.losses[0]) and first[1] == whole.accuracies[0]
@@ -90,8 +90,8 @@ def test_trainer_continues_where_it_stopped(other_backend: backends.Backend) -> 
     assert all(map(close, flat_weights(rest.weights).values(), flat_weights(whole.weights).values()))
 
 
-def test_step_after_the_last_raises(other_backend: backends.Backend) -> None:
-    trainer = other_backend.trainer(small_spec())
+def test_step_after_the_last_raises(backend: backends.Backend) -> None:
+    trainer = backend.trainer(small_spec())
     weights = trainer.run().weights
     with pytest.raises(RuntimeError, match="all 3 steps of the spec are done"):
         trainer.step()
