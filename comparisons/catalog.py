@@ -3,11 +3,12 @@ genuine differences between frameworks (DIVERGENCES), each measured by running t
 
 Catalog inputs lie inside every op's domain and away from its kinks, so any disagreement is a bug.
 A divergence's `gives` holds what each backend really returns; tests/test_gradients.py pins every entry.
+Append only: case names and sources are asv workloads (comparisons/bench_expression.py), compared across commits.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 from backends.expr import Expression, parse
@@ -128,15 +129,14 @@ def get_case(name: str) -> Case:
 
 @dataclass(frozen=True)
 class Divergence:
-    """An input where frameworks (may) differ: what each backend gives for one quantity, and why."""
+    """An input at an edge of some op's domain: what each backend gives for one quantity, and why."""
 
     name: str
     source: str
     inputs: dict[str, float]
     quantity: str  # "value" or "grad:NAME"
-    gives: dict[str, float]  # backend name -> what it returns (nan and inf allowed)
+    gives: dict[str, float]  # backend name -> what it returns (nan and inf allowed), measured by running it
     explanation: str
-    todo: tuple[str, ...] = field(default=())  # backends not measured yet
 
     @cached_property
     def expression(self) -> Expression:
@@ -144,14 +144,87 @@ class Divergence:
 
     @property
     def agree(self) -> bool:
-        """True when every measured backend gives the same number (nan counts as equal to nan)."""
+        """True when every backend gives the same number (nan counts as equal to nan, -0.0 as equal to 0.0)."""
         values = list(self.gives.values())
-        return all(_same(v, values[0]) for v in values)
+        return all(same_number(v, values[0]) for v in values)
 
 
-def _same(a: float, b: float) -> bool:
-    return (a != a and b != b) or a == b
+def same_number(a: float, b: float) -> bool:
+    """a == b, except that nan is the same as nan."""
+    return a == b or (a != a and b != b)
 
 
-# Filled in by running every backend (see tests/test_gradients.py::test_divergence, which pins each entry).
-DIVERGENCES: tuple[Divergence, ...] = ()
+def _gives(micrograd: float, torch: float, jax: float, tinygrad: float) -> dict[str, float]:
+    return {"micrograd": micrograd, "torch": torch, "jax": jax, "tinygrad": tinygrad}
+
+
+# Every `gives` was measured with the adapters in backends/ (torch 2.13.0, jax 0.10.2 under jit, tinygrad 0.14.0 on
+# its CPU device) and is pinned by tests/test_gradients.py::test_divergence, which reruns each backend.
+DIVERGENCES: tuple[Divergence, ...] = (
+    Divergence("relu_at_zero", "relu(x)", {"x": 0.0}, "grad:x", _gives(0.0, 0.0, 0.0, 0.0),
+               "All four agree: relu'(0) = 0, the subgradient each framework's relu picks "
+               "(jnp.maximum(x, 0) would give 0.5: it splits the gradient between equal arguments)."),
+    Divergence("relu_negative_zero", "1/relu(x)", {"x": -0.0}, "value", _gives(INF, -INF, INF, INF),
+               "torch.relu(-0.0) is -0.0 (the sign is kept), the others give +0.0; 1/relu(x) shows the sign: -inf, not inf."),
+    Divergence("relu_negative_zero", "1/relu(x)", {"x": -0.0}, "grad:x", _gives(NAN, 0.0, 0.0, 0.0),
+               "micrograd multiplies relu's local derivative 0 by the incoming -inf (0 * inf = nan), as the original "
+               "micrograd does; the frameworks select 0 where the input is not positive instead of multiplying."),
+    Divergence("relu_of_nan", "relu(log(x))", {"x": -1.0}, "value", _gives(0.0, NAN, NAN, 0.0),
+               "relu(nan): micrograd and tinygrad compute `x if x > 0 else 0`, and nan > 0 is false, so 0; torch and jax "
+               "propagate the nan."),
+    Divergence("relu_of_nan", "relu(log(x))", {"x": -1.0}, "grad:x", _gives(0.0, -1.0, -0.0, -0.0),
+               "relu's derivative at nan: torch lets the gradient through (d/dx log(x) = 1/x = -1); micrograd, jax and "
+               "tinygrad block it (0)."),
+    Divergence("relu_subnormal", "relu(x)", {"x": 1e-320}, "value", _gives(1e-320, 1e-320, 0.0, 1e-320),
+               "jax (XLA on the CPU) flushes subnormal numbers to zero in relu's max: relu(1e-320) is 0; the others keep it."),
+    Divergence("relu_subnormal", "relu(x)", {"x": 1e-320}, "grad:x", _gives(1.0, 1.0, 0.0, 1.0),
+               "The same flush: jax sees relu's argument as 0 and gives relu'(0) = 0; the others see a positive number."),
+    Divergence("zero_pow_zero", "x**y", {"x": 0.0, "y": 0.0}, "value", _gives(1.0, 1.0, 1.0, 1.0),
+               "All four agree: 0**0 = 1, as IEEE pow defines it."),
+    Divergence("zero_pow_zero", "x**y", {"x": 0.0, "y": 0.0}, "grad:x", _gives(0.0, 0.0, NAN, 0.0),
+               "d/dx x**y = y * x**(y-1) = 0 * 0**-1 = 0 * inf: jax computes it (nan); torch defines it as 0 when y == 0, "
+               "and micrograd (which follows torch's pow rules) and tinygrad give 0 too."),
+    Divergence("zero_pow_zero", "x**y", {"x": 0.0, "y": 0.0}, "grad:y", _gives(0.0, 0.0, 0.0, 0.0),
+               "All four agree: d/dy x**y = log(x) * x**y = -inf * 1 at x = 0, but each defines it as 0 there "
+               "(torch masks x == 0 when y >= 0; jax takes the log of x with 0 replaced by 1)."),
+    Divergence("zero_pow_number_zero", "x**0", {"x": 0.0}, "grad:x", _gives(0.0, 0.0, NAN, 0.0),
+               "As 0**0 with a number exponent: jax's 0 * x**-1 at x = 0 is 0 * inf = nan; the others give 0."),
+    Divergence("zero_pow_negative", "0**x", {"x": -1.0}, "grad:x", _gives(-INF, -INF, NAN, -INF),
+               "d/dx 0**x = log(0) * 0**x = -inf * inf = -inf (torch, tinygrad, micrograd); jax replaces log(0) by "
+               "log(1) = 0 and gets 0 * inf = nan."),
+    Divergence("zero_pow_value_negative", "x**y", {"x": 0.0, "y": -1.0}, "grad:y", _gives(-INF, -INF, NAN, -INF),
+               "The same with the base an input: d/dy x**y at x = 0, y = -1 is -inf * inf; jax gives nan."),
+    Divergence("sqrt_at_zero", "x**0.5", {"x": 0.0}, "value", _gives(0.0, 0.0, 0.0, 0.0),
+               "All four agree: 0**0.5 = 0."),
+    Divergence("sqrt_at_zero", "x**0.5", {"x": 0.0}, "grad:x", _gives(INF, INF, INF, INF),
+               "All four agree: d/dx x**0.5 = 0.5 * 0**-0.5 = inf at 0."),
+    Divergence("log_at_zero", "log(x)", {"x": 0.0}, "value", _gives(-INF, -INF, -INF, -INF),
+               "All four agree: log(0) = -inf."),
+    Divergence("log_at_zero", "log(x)", {"x": 0.0}, "grad:x", _gives(INF, INF, INF, INF),
+               "All four agree: d/dx log(x) = 1/x = inf at 0."),
+    Divergence("log_negative", "log(x)", {"x": -1.0}, "grad:x", _gives(-1.0, -1.0, -1.0, -1.0),
+               "All four agree: log(-1) is nan, but its derivative is computed as 1/x = -1, a finite number."),
+    Divergence("exp_overflow", "exp(x)", {"x": 1000.0}, "value", _gives(INF, INF, INF, INF),
+               "All four agree: exp(1000) overflows to inf."),
+    Divergence("exp_overflow", "exp(x)", {"x": 1000.0}, "grad:x", _gives(INF, INF, INF, INF),
+               "All four agree: the derivative of exp is exp, inf too."),
+    Divergence("nan_times_zero", "0*log(x)", {"x": -1.0}, "value", _gives(NAN, NAN, NAN, 0.0),
+               "0 * nan is nan in IEEE arithmetic; tinygrad simplifies 0 * y to 0 before computing, so the nan of "
+               "log(-1) never reaches the result."),
+    Divergence("nan_times_zero_input", "y*log(x)", {"x": -1.0, "y": 0.0}, "grad:y", _gives(NAN, NAN, NAN, NAN),
+               "All four agree: with the zero an input nothing can be simplified: d/dy = log(-1) = nan."),
+    Divergence("inf_minus_inf", "exp(x) - exp(x)", {"x": 1000.0}, "value", _gives(NAN, NAN, NAN, 0.0),
+               "inf - inf is nan; tinygrad simplifies a - a to 0."),
+    Divergence("inf_times_zero", "exp(x)*exp(-x)", {"x": 1000.0}, "value", _gives(NAN, NAN, 1.0, NAN),
+               "inf * 0 is nan; XLA (jax under jit) rewrites exp(a) * exp(b) as exp(a + b) = exp(0) = 1."),
+    Divergence("log_of_exp_overflow", "log(exp(x))", {"x": 1000.0}, "value", _gives(INF, INF, 1000.0, INF),
+               "exp(1000) overflows and log(inf) = inf; XLA (jax under jit) rewrites log(exp(x)) as x and returns 1000."),
+    Divergence("log_of_exp_overflow", "log(exp(x))", {"x": 1000.0}, "grad:x", _gives(NAN, NAN, 1.0, 1.0),
+               "The chain rule gives (1/inf) * inf = 0 * inf = nan (micrograd, torch); jax differentiates the rewritten x "
+               "and tinygrad simplifies (1/e) * e to 1: both give 1."),
+    Divergence("zero_over_zero", "x/x", {"x": 0.0}, "value", _gives(NAN, NAN, NAN, 1.0),
+               "0/0 is nan; tinygrad simplifies x/x to 1."),
+    Divergence("rounding_reassociated", "(x + 1) - 1", {"x": 1e-17}, "value", _gives(0.0, 0.0, 1e-17, 1e-17),
+               "In float64, 1e-17 + 1 rounds to 1, so the result is 0; jax (XLA under jit) and tinygrad reassociate "
+               "(x + 1) - 1 to x and return 1e-17."),
+)

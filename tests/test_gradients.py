@@ -1,0 +1,202 @@
+"""Gradients agree across frameworks: every catalog case and random expressions, every backend against micrograd
+(rel 1e-9, abs 1e-12 near zero) and micrograd against finite differences; every known divergence pinned exactly.
+
+GRAD_EXAMPLES sets how many random expressions each backend sees (default 200).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+import backends
+from backends.base import Gradients
+from backends.micrograd_backend import MicrogradBackend
+from comparisons.agreement import (
+    FD_RTOL,
+    GRAD_ATOL,
+    GRAD_RTOL,
+    assert_agrees,
+    close,
+    compare,
+    failures,
+    finite_differences,
+)
+from comparisons.catalog import CATALOG, DIVERGENCES, Divergence, get_case, same_number
+from tests.strategies import Example, examples
+
+GRAD_EXAMPLES = int(os.environ.get("GRAD_EXAMPLES", "200"))
+
+
+# --- the catalog: one line per case, every backend ---
+
+
+@pytest.mark.parametrize("case", CATALOG, ids=lambda case: case.name)
+def test_catalog(case, backend):
+    assert_agrees(case.name, case.expression, case.inputs, [backend.name])
+
+
+# one settings object per run: the fixture only hands out a cached backend, so sharing it across examples is safe
+@settings(max_examples=GRAD_EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(example=examples())
+def test_random_expressions(backend, example: Example):
+    assert_agrees("random", example.expression, example.inputs, [backend.name])
+
+
+# --- the known divergences: each backend gives exactly what the table says ---
+
+
+@pytest.mark.parametrize("divergence", DIVERGENCES, ids=lambda d: f"{d.name}-{d.quantity}")
+def test_divergence(divergence: Divergence, backend):
+    assert backend.name in divergence.gives, f"{divergence.name}: measure {backend.name} and add it to `gives`"
+    result = backend.value_and_grad(divergence.expression, divergence.inputs)
+    live = result.value if divergence.quantity == "value" else result.grads[divergence.quantity.removeprefix("grad:")]
+    documented = divergence.gives[backend.name]
+    assert same_number(live, documented), (
+        f"{divergence.name} {divergence.quantity} ({divergence.source} at {divergence.inputs}): "
+        f"{backend.name}={live!r} | documented={documented!r}"
+    )
+
+
+def test_divergences_cover_every_backend_and_the_required_edges():
+    for d in DIVERGENCES:
+        assert set(d.gives) == set(backends.names()), f"{d.name} {d.quantity}: gives {sorted(d.gives)}"
+        assert d.quantity == "value" or d.quantity.removeprefix("grad:") in d.expression.inputs
+        assert d.explanation.startswith("All four agree") == d.agree, f"{d.name} {d.quantity}: explanation vs gives"
+    names = {d.name for d in DIVERGENCES}
+    assert {"relu_at_zero", "zero_pow_zero", "sqrt_at_zero", "log_at_zero", "exp_overflow", "nan_times_zero"} <= names
+    assert sum(not d.agree for d in DIVERGENCES) >= 5, "the point of the table is where frameworks differ"
+
+
+# --- the catalog itself ---
+
+
+def test_catalog_covers_every_op_both_operand_orders_and_the_big_cases():
+    ops = {n.op for case in CATALOG for n in case.expression.nodes}
+    assert {"add", "sub", "mul", "div", "pow", "neg", "relu", "tanh", "exp", "log", "sigmoid"} <= ops
+    sources = {case.source for case in CATALOG}
+    assert {"2*x", "x*2", "2-x", "x-2", "2/x", "x/2", "2**x", "x**2", "x**y"} <= sources
+    assert len(get_case("sum_1000").source.split(" + ")) == 1000
+    assert _depth(get_case("tanh_chain").expression) >= 200
+    assert max(_max_uses(case.expression) for case in CATALOG) >= 10, "a node reused many times"
+    assert len(CATALOG) >= 25
+
+
+def test_catalog_inputs_keep_away_from_kinks_and_domain_edges():
+    for case in CATALOG:
+        vals = _node_data(case.expression, case.inputs)
+        for n in case.expression.nodes:
+            if n.op in ("relu", "log", "div"):
+                edge = vals[n.args[-1] if n.op == "div" else n.args[0]]
+                assert abs(edge) > 1e-3 and (n.op != "log" or edge > 0), f"{case.name}: {n.op} at {edge}"
+        assert all(math.isfinite(v) for v in vals), case.name
+
+
+def test_get_case_names_the_cases_when_one_is_missing():
+    assert get_case("tanh").source == "tanh(x)"
+    with pytest.raises(ValueError, match=r"no catalog case named 'nope'.*tanh_chain"):
+        get_case("nope")
+
+
+# --- the yardstick itself: tolerances, finite differences, records, messages ---
+
+
+def test_close_treats_nan_and_inf_as_numbers_and_uses_both_tolerances():
+    nan, inf = math.nan, math.inf
+    assert close(nan, nan) and close(inf, inf) and close(-inf, -inf)
+    assert not close(nan, 0.0) and not close(inf, -inf) and not close(inf, 1e308) and not close(0.0, nan)
+    assert close(1.0, 1.0 + 0.5 * GRAD_RTOL) and not close(1.0, 1.0 + 2 * GRAD_RTOL)
+    assert close(0.0, 0.5 * GRAD_ATOL) and not close(0.0, 2 * GRAD_ATOL)
+
+
+@pytest.mark.parametrize(("source", "x", "derivative"), [
+    ("exp(x)", 0.7, math.exp),
+    ("tanh(x)", -1.3, lambda x: 1 - math.tanh(x) ** 2),
+    ("log(x)", 0.01, lambda x: 1 / x),
+    ("1/(x - 0.3)", 0.31, lambda x: -1 / (x - 0.3) ** 2),  # a pole 0.01 away: the step must adapt
+    ("x**2.5", 1e-3, lambda x: 2.5 * x**1.5),
+])
+def test_finite_differences_match_the_calculus(source, x, derivative):
+    assert close(finite_differences(source, {"x": x})["x"], derivative(x), rtol=1e-8)
+
+
+def test_finite_differences_never_step_across_a_kink():
+    # with a fixed step of 1e-3 the central difference of relu at 1e-4 would be about 0.55
+    assert close(finite_differences("relu(x)", {"x": 1e-4})["x"], 1.0)
+    assert close(finite_differences("relu(x - 0.5) * 3", {"x": 0.4999})["x"], 0.0)
+
+
+class _Skewed(MicrogradBackend):
+    """micrograd with every gradient scaled by 1 + skew: what a subtly wrong backend looks like."""
+
+    def __init__(self, name: str, skew: float):
+        self.name, self.skew = name, skew
+
+    def compile(self, expr):
+        inner = super().compile(expr)
+
+        def value_and_grad(inputs):
+            result = inner(inputs)
+            return Gradients(result.value, {k: g * (1 + self.skew) for k, g in result.grads.items()})
+
+        return value_and_grad
+
+
+def test_compare_records_and_flags_a_backend_that_is_off_by_a_little(monkeypatch):
+    fake = _Skewed("skewed", 1e-8)
+    real_get = backends.get
+    monkeypatch.setattr(backends, "get", lambda name: fake if name == "skewed" else real_get(name))
+    records = compare("tanh(x*y)", {"x": 0.3, "y": -2.0}, ["micrograd", "skewed"], case="tanh_xy")
+    assert {(r["backend"], r["quantity"]) for r in records} == {
+        (b, q) for b in ("micrograd", "skewed") for q in ("value", "grad:x", "grad:y")
+    }
+    by = {(r["backend"], r["quantity"]): r for r in records}
+    assert all(r["ok"] for r in records if r["backend"] == "micrograd")
+    assert by["skewed", "value"]["ok"] and not by["skewed", "grad:x"]["ok"] and not by["skewed", "grad:y"]["ok"]
+    assert by["skewed", "grad:x"]["rel_err"] == pytest.approx(1e-8, rel=1e-3)
+    assert by["micrograd", "value"]["fd"] is None and by["micrograd", "grad:x"]["fd_rel_err"] < FD_RTOL
+    lines = failures(records)
+    assert len(lines) == 2 and lines[0].startswith("tanh_xy d/dx: skewed=") and "| micrograd=" in lines[0]
+    with pytest.raises(AssertionError, match=r"tanh_xy d/dy: skewed=.* \| micrograd="):
+        assert_agrees("tanh_xy", "tanh(x*y)", {"x": 0.3, "y": -2.0}, ["skewed"])
+
+
+def test_finite_differences_catch_a_wrong_reference(monkeypatch):
+    skewed, real_get = _Skewed("micrograd", 1e-5), backends.get
+    monkeypatch.setattr(backends, "get", lambda name: skewed if name == "micrograd" else real_get(name))
+    case = get_case("shared")
+    with pytest.raises(AssertionError, match=r"shared d/dx: micrograd=.* \| finite differences="):
+        assert_agrees(case.name, case.expression, case.inputs, ["micrograd"])
+
+
+def test_compare_lets_an_unavailable_backend_raise():
+    with pytest.raises(backends.BackendUnavailable, match="unknown backend 'nope'"):
+        compare("x*x", {"x": 1.0}, ["nope"])
+
+
+# --- helpers ---
+
+
+def _node_data(expr, inputs) -> list[float]:
+    from comparisons.agreement import node_values
+
+    return [v.data if hasattr(v, "data") else v for v in node_values(expr, inputs)]
+
+
+def _depth(expr) -> int:
+    depth: list[int] = []
+    for n in expr.nodes:
+        depth.append(1 + max((depth[a] for a in n.args), default=0))
+    return depth[-1]
+
+
+def _max_uses(expr) -> int:
+    uses = [0] * len(expr.nodes)
+    for n in expr.nodes:
+        for a in n.args:
+            uses[a] += 1
+    return max(uses)
