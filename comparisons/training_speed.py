@@ -32,7 +32,7 @@ TENSOR_BACKENDS = ("torch", "jax", "tinygrad")  # those with a hand-written step
 COMPARE_SIZES = ((16, 100), (64, 1000))  # (hidden width, data points): the classic demo, and a wider net on more data
 WIDTHS = (16, 64, 256)
 POINTS = (100, 1000, 10_000)
-WITHIN = 1.2  # the adapter's median step may take at most this many times the hand-written one's
+WITHIN = 1.2  # the most the adapter step may take, as a multiple of the hand-written one (median of paired samples)
 LR = 0.1  # one constant rate on both sides (lr_start == lr_end), so both do the same arithmetic, step for step
 LOSS_RTOL = 1e-9  # the first loss of both sides must agree this well, or they are not timing the same step
 
