@@ -24,7 +24,8 @@ GRAD_ATOL = 1e-12
 # a function that bends on a scale much smaller than 1 (1/u near u = 0.01) is handled as well as a smooth one,
 # and it reports its own error estimate. The result is trusted to FD_RTOL relative, plus FD_SAFETY times that
 # estimate, plus the rounding noise of the forward pass: each node v adds about eps * |v * df/dv| to f
-# (micrograd's backward gives df/dv), and a difference quotient divides that by the step.
+# (micrograd's backward gives df/dv), and a difference quotient divides that by the step; plus the rounding of
+# x +- h itself, which moves the centre by up to eps * (|x| + h): |f''| times that (x = 1e-101 is lost in 1e-101 + h).
 FD_STEP = 0.05
 FD_RTOL = 1e-6
 FD_SAFETY = 10.0
@@ -99,19 +100,24 @@ def finite_differences_with_bounds(
             (f_plus, b_plus), (f_minus, b_minus) = (_forward(expr, {**inputs, name: x + d}) for d in (h, -h))
             return (f_plus - f_minus) / (2 * h) if b_plus == branches and b_minus == branches else None
 
-        estimates[name], error, h = _ridders(central, step * max(1.0, abs(x)), 1e-12 * max(1.0, abs(x)))
-        bounds[name] = FD_SAFETY * error + FD_NOISE * noise / h
+        estimates[name], error, h_first, h_last = _ridders(central, step * max(1.0, abs(x)), 1e-12 * max(1.0, abs(x)))
+        f_plus, f_minus = (_forward(expr, {**inputs, name: x + d})[0] for d in (h_first, -h_first))
+        curvature = abs(f_plus - 2 * _data(out) + f_minus) / h_first**2
+        shift = FD_SAFETY * curvature * _EPS * (abs(x) + h_first) if math.isfinite(curvature) else 0.0
+        bounds[name] = FD_SAFETY * error + FD_NOISE * noise / h_last + shift
     return estimates, bounds
 
 
-def _ridders(central: Callable[[float], float | None], h: float, h_min: float) -> tuple[float, float, float]:
-    """The extrapolated derivative, its error estimate, and the smallest step used (Numerical Recipes' dfridr)."""
+def _ridders(central: Callable[[float], float | None], h: float, h_min: float) -> tuple[float, float, float, float]:
+    """The extrapolated derivative, its error estimate, and the largest and smallest steps used (Numerical
+    Recipes' dfridr)."""
     first = central(h)
     while first is None and h > h_min:
         h /= 8
         first = central(h)
     if first is None:
-        return math.nan, math.inf, h
+        return math.nan, math.inf, h, h
+    h_first = h
     column = [first]  # column[j]: the estimate extrapolated j times, at the current step
     best, error = first, math.inf
     for _ in range(1, _FD_TABLEAU):
@@ -129,7 +135,7 @@ def _ridders(central: Callable[[float], float | None], h: float, h_min: float) -
                 best, error = column[j], err
         if abs(column[-1] - previous[-1]) >= 2 * error:  # higher orders only amplify rounding now
             break
-    return best, error, h
+    return best, error, h_first, h
 
 
 def finite_differences(expr: Expression | str, inputs: Mapping[str, float], step: float = FD_STEP) -> dict[str, float]:

@@ -2,7 +2,8 @@
 is inside its domain and away from its kinks and poles, so that every backend and finite differences must agree.
 
 Guards are applied while building, from micrograd's forward values: an argument too close to an edge is
-replaced by a safe one (a*a + 0.5), so almost no example is rejected. The rest (overflow) is left to assume().
+replaced by a safe one (a*a + 0.5). What is left (a value or gradient beyond 1e6, an edge the guard missed)
+is rejected with assume(): about one example in seven.
 """
 
 from __future__ import annotations

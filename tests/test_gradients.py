@@ -34,7 +34,12 @@ GRAD_EXAMPLES = int(os.environ.get("GRAD_EXAMPLES", "200"))
 # --- the catalog: one line per case, every backend ---
 
 
-@pytest.mark.parametrize("case", CATALOG, ids=lambda case: case.name)
+BIG = 1_000  # nodes: tinygrad and jax compile these for seconds (tinygrad's time grows steeply with depth)
+
+
+@pytest.mark.parametrize("case", [
+    pytest.param(case, id=case.name, marks=[pytest.mark.slow] if len(case.expression.nodes) > BIG else []) for case in CATALOG
+])
 def test_catalog(case, backend):
     assert_agrees(case.name, case.expression, case.inputs, [backend.name])
 
