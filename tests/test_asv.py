@@ -107,15 +107,18 @@ def test_only_suites_hold_benchmarks() -> None:
     assert names, "asv found no benchmarks at all"
 
 
+@pytest.mark.slow
 def test_asv_check(asv: Asv) -> None:
     code, output = asv.run("check", "--python=same", timeout=120)
     assert code == 0 and "No problems found" in output, output
 
 
+@pytest.mark.slow
 def test_quick_run_fails_no_benchmark(asv: Asv, quick_run: tuple[int, str]) -> None:
     code, output = quick_run
-    (result_file,) = [path for path in (asv.results / MACHINE).glob("*.json") if path.name != "machine.json"]
-    results = json.loads(result_file.read_text())["results"]
+    result_files = [path for path in (asv.results / MACHINE).glob("*.json") if path.name != "machine.json"]
+    assert len(result_files) == 1, f"expected one result file, found {result_files}\n\n{output[-20000:]}"
+    results = json.loads(result_files[0].read_text())["results"]
     failed, skipped, ran = [], [], []
     for name, (values, params, *_rest) in results.items():
         for combination, value in zip(itertools.product(*params), values):
@@ -137,6 +140,7 @@ def test_quick_run_fails_no_benchmark(asv: Asv, quick_run: tuple[int, str]) -> N
     assert ran
 
 
+@pytest.mark.slow
 def test_publish_lists_every_suite(asv: Asv, quick_run: tuple[int, str]) -> None:
     code, output = asv.run("publish", timeout=120)
     assert code == 0, output
