@@ -10,7 +10,7 @@ from __future__ import annotations
 from comparisons.bench_support import BACKENDS, TIMEOUT, compile_source, load_backend, load_case, max_gradient_error
 
 # catalog names (comparisons/catalog.py is append-only, so these mean the same workload in every commit's results)
-# (not tanh_chain: tinygrad takes more than the 60 s a benchmark may take to compile its 250-deep chain)
+# (not tanh_chain: tinygrad took over a minute here to compile its 250-deep chain, past a benchmark's 60 s)
 CASES = [
     "neuron",  # Karpathy's lecture neuron: 5 inputs, 10 nodes
     "micrograd_more_ops",  # micrograd's own test_more_ops: 35 nodes, names reused

@@ -1,8 +1,8 @@
 """asv suites: MLP training on two moons, per backend: one SGD step at two model sizes, and a whole 100-step run.
 
 Each trainer is built in `setup` (that includes any jit warm-up) and, for the step suite, has taken one step
-there already. `track_final_loss` puts the loss each backend reaches on the dashboard, where a backend that
-trains differently from the others stands out.
+there already (all but micrograd's, which compiles nothing). `track_final_loss` puts the loss each backend
+reaches on the dashboard, where a backend that trains differently from the others stands out.
 """
 
 from __future__ import annotations
