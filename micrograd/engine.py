@@ -72,7 +72,15 @@ class Value:
     # more children, keeps tuples of them in _a and _da.
     __slots__ = ("_a", "_b", "_da", "_db", "_op", "data", "grad")
 
-    def __init__(self, data: float, _op: str = "", _a=None, _da=0.0, _b=None, _db=0.0):
+    def __init__(
+        self,
+        data: float,
+        _op: str = "",
+        _a: Value | tuple[Value, ...] | None = None,
+        _da: float | tuple[float, ...] = 0.0,
+        _b: Value | None = None,
+        _db: float = 0.0,
+    ):
         self.data = data if type(data) is float else _as_float(data, "Value(data)")
         self.grad = 0.0
         self._op = _op

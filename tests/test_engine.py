@@ -1,6 +1,6 @@
 """micrograd.engine: every op's gradient against central finite differences and PyTorch (float64), the original
-micrograd's two tests, a 1,000,000-op chain, backward twice, zero_grad, the IEEE domain policy, bad operands,
-and micrograd.viz.draw_dot with and without graphviz.
+micrograd's two tests, a 1,000,000-op chain, backward twice, zero_grad, the IEEE domain policy, bad operands;
+micrograd.viz.draw_dot with and without graphviz; and the machinery of comparisons.engine_speed.
 """
 
 from __future__ import annotations
@@ -11,11 +11,14 @@ import shutil
 import sys
 from collections.abc import Callable, Sequence
 from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from comparisons import engine_speed
 from micrograd import viz
 from micrograd.engine import Value
 from tests.conftest import IN_CI
@@ -371,8 +374,6 @@ def test_a_bad_operand_is_a_type_error_naming_its_type(op: str, operand: object)
 
 
 def test_numbers_of_any_real_type_are_accepted() -> None:
-    from fractions import Fraction
-
     for number in (3, True, Fraction(1, 4), 2.5):
         assert (Value(1.0) + number).data == 1.0 + float(number)
         assert (Value(2.0) ** number).data == 2.0 ** float(number)
@@ -413,7 +414,7 @@ def test_draw_dot_without_the_graphviz_package_names_the_fix(monkeypatch: pytest
         viz.draw_dot(Value(1.0))
 
 
-def test_rendering_without_dot_names_the_fix(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+def test_rendering_without_dot_names_the_fix(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     required("graphviz", "viz")
     dot = viz.draw_dot(Value(1.0) * 2)
     monkeypatch.setenv("PATH", str(tmp_path))  # an empty directory: no `dot` to be found
@@ -428,3 +429,18 @@ def test_draw_dot_rejects_what_it_cannot_draw() -> None:
         viz.draw_dot(1.5)
     with pytest.raises(ValueError, match="rankdir"):
         viz.draw_dot(Value(1.0), rankdir="XY")
+
+
+# --- comparisons.engine_speed's machinery, with this very package standing in for the original ---
+
+
+def test_engine_speed_machinery(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"micrograd/engine\.py"):
+        engine_speed.original_dir(tmp_path)
+    root = Path(__file__).resolve().parents[1]
+    assert engine_speed.original_dir(root / "micrograd") == root
+    numbers = engine_speed.numerics(root)
+    assert numbers["original"] == numbers["this"] and numbers["loss_rel_diff"] == 0.0
+    memory = engine_speed.chain_memory("original", root, "numbers", 200)
+    assert memory["ops"] == memory["values"] == 200 and memory["per_op"] > 0
+    assert len(engine_speed.time_steps("this", root, gc_enabled=True, repeats=2)) == 2
