@@ -1,0 +1,423 @@
+"""`python -m comparisons` (or `micrograd-bench`): every backend beside micrograd on the expression catalog, the
+known divergences, the demo MLP training and speed; `grad` for your own expression; `train` for one training run.
+argparse and dispatch only: the runs are in runs.py, the tables and plots in report.py (imported when needed,
+so --help stays fast). Exit status: 0 all agree within tolerance, 1 something disagrees beyond it, 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import backends
+
+EXIT_OK, EXIT_DISAGREE, EXIT_USAGE = 0, 1, 2
+QUICK_MAX_NODES, QUICK_EVERY = 100, 4  # --quick: every fourth catalog case among the small ones
+
+
+class UsageError(Exception):
+    """Bad input from the user: the message says what is wrong and how to fix it (printed as one line)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (via UsageError), not the usage text and a message."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        hint = ""
+        if "required: expression" in message:
+            hint = " (an expression that starts with '-' goes after `--`, e.g. grad -- '-x*y' x=1 y=2)"
+        raise UsageError(f"{message}{hint}; see `{self.prog} --help`")
+
+
+# --- argument types: each raises ArgumentTypeError with what was wrong and what would be right ---
+
+
+def backend_list(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in backends.names()]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown backend {text!r}; choose from {', '.join(backends.names())} (comma-separated)")
+    return names
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return value
+
+
+def hidden_sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        sizes = ()
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of layer sizes; write positive whole numbers like 16,16")
+    return sizes
+
+
+def tolerance(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a tolerance; give a number >= 0, like 1e-9")
+    return value
+
+
+def parse_inputs(items: Sequence[str]) -> dict[str, float]:
+    """NAME=VALUE words -> {name: value}; UsageError for a malformed or repeated one."""
+    inputs: dict[str, float] = {}
+    for item in items:
+        name, equals, text = (part.strip() for part in item.partition("="))
+        if not equals or not name.isidentifier() or not text:
+            raise UsageError(f"input {item!r} is not NAME=VALUE; write each input like a=2 or b=-3.5")
+        try:
+            value = float(text)
+        except ValueError:
+            raise UsageError(f"input {item!r}: {text!r} is not a number; write each input like a=2 or b=-3.5") from None
+        if name in inputs:
+            raise UsageError(f"input {name} is given twice ({name}={inputs[name]:g} and {item}); give it once")
+        inputs[name] = value
+    return inputs
+
+
+# --- the parser ---
+
+EPILOG = """\
+commands:
+  (none)   the report: every backend on the catalog, divergences, training, speed; files in --out
+  grad     your own expression on every backend: value and gradients, errors against micrograd and FD
+  train    one MLP training run (the demo's two moons), loss per step, optionally plotted
+
+examples:
+  python -m comparisons --quick --out /tmp/results
+  python -m comparisons grad "tanh(a*b + c)**2" a=2 b=-3 c=10 --format json
+  python -m comparisons train --backend jax --steps 100 --plot loss.png
+
+Exit status: 0 every backend agrees with micrograd within tolerance (rel 1e-9 or abs 1e-12; micrograd itself
+against finite differences), 1 something disagrees beyond it (known divergences do not count), 2 bad usage.
+JSON writes nan and infinity as NaN and Infinity, which Python's json and pandas.read_json read back."""
+
+
+def build_parser(prog: str) -> Parser:
+    parser = Parser(
+        prog=prog,
+        description="micrograd beside PyTorch, JAX and tinygrad: the same expressions and training, compared.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", metavar="{report,grad,train}", parser_class=Parser)
+
+    def add_common(sub: Parser, formats: bool) -> None:
+        sub.add_argument(
+            "--backend",
+            action="append",
+            type=backend_list,
+            metavar="NAME",
+            help=f"run only these backends (repeatable or comma-separated: {','.join(backends.names())}); "
+            "micrograd, the reference, always runs; default: every backend that can run here",
+        )
+        if formats:
+            sub.add_argument(
+                "--format",
+                choices=("table", "csv", "json", "markdown"),
+                default="table",
+                help="table for people; csv, json (a list of records) or markdown for tools (default: table)",
+            )
+        # hidden: tighter or looser agreement with micrograd than GRAD_RTOL/GRAD_ATOL, to see what a bound hides
+        sub.add_argument("--rtol", type=tolerance, help=argparse.SUPPRESS)
+        sub.add_argument("--atol", type=tolerance, help=argparse.SUPPRESS)
+
+    report = commands.add_parser(
+        "report",
+        help="the full report (the default when no command is given)",
+        description="Every available backend beside micrograd: gradient agreement over the catalog, the known "
+        "divergences, the demo MLP training, and speed. Tables on the terminal; CSV, JSON and PNG files in --out.",
+    )
+    report.add_argument(
+        "--out", type=Path, default=Path("results"), metavar="DIR", help="where to save the files (default: results)"
+    )
+    report.add_argument("--quick", action="store_true", help="a smaller run: a few cases, fewer repeats, a short training")
+    add_common(report, formats=False)
+    report.set_defaults(run=run_report)
+
+    grad = commands.add_parser(
+        "grad",
+        help="your own expression on every backend",
+        description="Value and gradients of EXPRESSION on every backend, with the error against micrograd and "
+        "against finite differences. The language: numbers, names, + - * / **, unary -, relu tanh exp log "
+        "sigmoid, and assignments separated by ';' (e.g. 'z = x*y; tanh(z) + z').",
+    )
+    grad.add_argument("expression", help='the expression, quoted, e.g. "tanh(a*b + c)**2"')
+    grad.add_argument("inputs", nargs="*", metavar="NAME=VALUE", help="a value for every input, e.g. a=2 b=-3 c=10")
+    add_common(grad, formats=True)
+    grad.set_defaults(run=run_grad)
+
+    train = commands.add_parser(
+        "train",
+        help="one MLP training run, loss per step",
+        description="Train the demo MLP on two moons with every chosen backend from the same initial weights and "
+        "batches; the loss per step, each backend's largest deviation from micrograd's, and step timings.",
+    )
+    train.add_argument("--steps", type=positive_int, default=100, help="SGD steps (default: 100)")
+    train.add_argument(
+        "--hidden", type=hidden_sizes, default=(16, 16), metavar="SIZES", help="hidden layer sizes (default: 16,16)"
+    )
+    train.add_argument("--activation", choices=("relu", "tanh"), default="relu", help="of the hidden layers (default: relu)")
+    train.add_argument(
+        "--loss", choices=("svm", "mse"), default="svm", help="svm max-margin or mean squared error (default: svm)"
+    )
+    train.add_argument("--samples", type=positive_int, default=100, metavar="N", help="two-moons points (default: 100)")
+    train.add_argument("--batch-size", type=positive_int, metavar="B", help="minibatch size (default: the full batch)")
+    train.add_argument(
+        "--seed", type=int, default=1337, metavar="S", help="seed of the data, weights and batches (default: 1337)"
+    )
+    train.add_argument("--plot", type=Path, metavar="FILE", help="save every backend's loss curve in one PNG")
+    add_common(train, formats=True)
+    train.set_defaults(run=run_train)
+    return parser
+
+
+def with_default_command(argv: list[str]) -> list[str]:
+    """No command means the report: `python -m comparisons --quick` is `python -m comparisons report --quick`."""
+    if argv and (argv[0] in ("report", "grad", "train") or argv[0] in ("-h", "--help")):
+        return argv
+    return ["report", *argv]
+
+
+def requested_backends(args: argparse.Namespace) -> list[str] | None:
+    return None if args.backend is None else [name for names in args.backend for name in names]
+
+
+def chosen_backends(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
+    """The backends to run (micrograd first) and {name: why not} for those that cannot run here."""
+    from comparisons.runs import choose_backends
+
+    try:
+        return choose_backends(requested_backends(args))
+    except backends.BackendUnavailable as exc:
+        raise UsageError(f"{exc}; or leave it out of --backend") from None
+
+
+def retolerate(records: list[dict[str, Any]], args: argparse.Namespace) -> list[dict[str, Any]]:
+    """With the hidden --rtol/--atol: every comparison with micrograd judged again under those bounds (micrograd's
+    own rows, judged against finite differences, keep their verdict)."""
+    if args.rtol is None and args.atol is None:
+        return records
+    from comparisons.agreement import GRAD_ATOL, GRAD_RTOL, close
+
+    rtol = GRAD_RTOL if args.rtol is None else args.rtol
+    atol = GRAD_ATOL if args.atol is None else args.atol
+    return [
+        r if r["backend"] == backends.REFERENCE else {**r, "ok": close(r["value"], r["reference"], rtol=rtol, atol=atol)}
+        for r in records
+    ]
+
+
+@contextmanager
+def progress_bar() -> Iterator[Callable[[str, int], Callable[[], None]]]:
+    """A rich progress bar on stderr (stdout keeps the tables), gone when done; yields task(description, total) -> tick."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description:<12}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+
+        def task(description: str, total: int) -> Callable[[], None]:
+            task_id = progress.add_task(description, total=total)
+            return lambda: progress.advance(task_id)
+
+        yield task
+
+
+def exit_status(disagree: bool) -> int:
+    return EXIT_DISAGREE if disagree else EXIT_OK
+
+
+# --- grad ---
+
+
+def run_grad(args: argparse.Namespace) -> int:
+    try:
+        expr = backends.parse(args.expression)
+    except backends.ExpressionError as exc:
+        raise UsageError(
+            f"the expression {args.expression!r} does not parse: {exc}; "
+            "write numbers, names, + - * / **, relu tanh exp log sigmoid, and 'name = ...;' assignments"
+        ) from None
+    try:
+        inputs = expr.check_inputs(parse_inputs(args.inputs))
+    except backends.ExpressionError as exc:
+        example = " ".join(f"{name}=1.5" for name in expr.inputs)
+        raise UsageError(f"{exc}; give every input as NAME=VALUE: {example}") from None
+    names, skipped = chosen_backends(args)
+
+    from comparisons import report
+    from comparisons.agreement import compare, failures
+
+    records = retolerate(compare(expr, inputs, names), args)
+    df = report.frame(records, report.GRADIENT_COLUMNS).drop(columns="case")
+    disagree = not df.ok.all()
+    if args.format != "table":
+        sys.stdout.write(report.render(df, args.format))
+        return exit_status(disagree)
+
+    out = report.console()
+    report.print_gradients(out, df, f"{expr.source}   at " + " ".join(f"{k}={v!r}" for k, v in inputs.items()))
+    for name, why in skipped.items():
+        out.print(f"skipped {name}: {why}", style="yellow", markup=False)
+    if disagree:
+        out.print("disagreement beyond tolerance:", style="bold red")
+        for line in failures(records):
+            out.print(f"  {line}", markup=False)
+    else:
+        out.print(f"{', '.join(names)}: all agree with micrograd, and micrograd with finite differences", style="green")
+    return exit_status(disagree)
+
+
+# --- train ---
+
+
+def writable_png(path: Path, option: str) -> Path:
+    """`path`, if a PNG can be written there; UsageError otherwise (checked before the run, not after)."""
+    if path.suffix.lower() != ".png":
+        raise UsageError(f"{option} {path}: the chart is a PNG; give a file name that ends in .png")
+    folder = path.parent
+    if not folder.is_dir():
+        raise UsageError(f"{option} {path}: there is no folder {folder}; create it or choose another path")
+    existed = path.exists()
+    try:
+        with open(path, "ab"):
+            pass
+    except OSError as exc:
+        raise UsageError(f"{option} {path}: cannot write there ({exc.strerror}); choose a path you can write") from None
+    if not existed:
+        path.unlink()
+    return path
+
+
+def describe_spec(spec: Any) -> str:
+    batch = "full batch" if spec.batch_size is None else f"batches of {spec.batch_size}"
+    sizes = "-".join(map(str, spec.sizes))
+    return f"MLP {sizes} {spec.activation}, {spec.loss} loss, {len(spec.X)} points, {spec.steps} steps, {batch}"
+
+
+def run_train(args: argparse.Namespace) -> int:
+    try:
+        spec = backends.TrainSpec.demo(
+            n_samples=args.samples, hidden=args.hidden, activation=args.activation, loss=args.loss, steps=args.steps,
+            batch_size=args.batch_size, seed=args.seed,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise UsageError(f"{exc}; check --samples, --batch-size and --hidden") from None
+    if args.plot:
+        writable_png(args.plot, "--plot")
+    names, skipped = chosen_backends(args)
+
+    from comparisons import report, runs
+
+    with progress_bar() as task:
+        records, timings = runs.training_records(spec, names, task("training", spec.steps * len(names)))
+    df = report.frame(retolerate(records, args), report.TRAINING_COLUMNS)
+    summary = report.training_summary(df, report.frame(timings), names)
+    title = describe_spec(spec)
+    if args.plot:
+        report.plot_losses(df, args.plot, title)
+    disagree = not summary.ok.all()
+    if args.format != "table":
+        sys.stdout.write(report.render(df, args.format))
+        return exit_status(disagree)
+
+    out = report.console()
+    report.print_training(out, df, summary, title)
+    for name, why in skipped.items():
+        out.print(f"skipped {name}: {why}", style="yellow", markup=False)
+    if args.plot:
+        out.print(f"loss curves saved to {args.plot}", markup=False)
+    return exit_status(disagree)
+
+
+# --- the report ---
+
+
+def writable_folder(folder: Path) -> Path:
+    """`folder`, created if needed, if files can be written in it; UsageError otherwise (checked before the runs)."""
+    probe = folder / ".micrograd-bench-write-test"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(
+            f"--out {folder}: cannot write there ({exc.strerror or exc}); choose another folder, e.g. --out /tmp/results"
+        ) from None
+    return folder
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from comparisons.catalog import CATALOG, DIVERGENCES
+
+    out_dir = writable_folder(args.out)
+    names, skipped = chosen_backends(args)
+    if args.quick:
+        small = [case for case in CATALOG if len(case.expression.nodes) <= QUICK_MAX_NODES]
+        cases, repeats, spec = small[::QUICK_EVERY], 3, backends.TrainSpec.demo(n_samples=40, steps=20)
+    else:
+        cases, repeats, spec = list(CATALOG), 5, backends.TrainSpec.demo()
+
+    from comparisons import report, runs
+
+    started = time.perf_counter()
+    with progress_bar() as task:
+        # speed first: its warm-ups are then first compilations, not ones that reuse what the gradient run compiled
+        speed = runs.speed_records(cases, names, repeats, task("speed", len(cases) * len(names)))
+        gradients = runs.gradient_records(cases, names, task("gradients", len(cases)))
+        divergences = runs.divergence_records(DIVERGENCES, names, task("divergences", len(DIVERGENCES)))
+        training, train_timings = runs.training_records(spec, names, task("training", spec.steps * len(names)))
+    elapsed = time.perf_counter() - started
+
+    status = {name: None if name in names else skipped[name] for name in backends.names() if name in names or name in skipped}
+    tables = report.report_tables(
+        status, retolerate(gradients, args), divergences, retolerate(training, args), speed + train_timings
+    )
+    out = report.console()
+    heading = f"micrograd-bench: {', '.join(names)} on {len(cases)} expressions and the demo MLP ({elapsed:.1f} s)"
+    report.print_report(out, tables, heading, describe_spec(spec))
+    written = report.save_report(tables, out_dir, describe_spec(spec))
+    out.print(f"\nsaved {len(written)} files in {out_dir}/: {', '.join(p.name for p in written)}", markup=False)
+    return exit_status(bool(report.disagreements(tables)))
+
+
+# --- entry point ---
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    prog = "micrograd-bench" if Path(sys.argv[0]).name == "micrograd-bench" else "python -m comparisons"
+    try:
+        args = build_parser(prog).parse_args(with_default_command(argv))
+        return args.run(args)
+    except UsageError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:  # `... | head`: the reader has gone, so there is no one left to tell
+        sys.stderr.close()
+        return EXIT_OK
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,451 @@
+"""Tables and plots from the runs' plain records: pandas DataFrames, shown as rich tables on the terminal, written
+as CSV, JSON or Markdown (tidy records: one row per backend and quantity, that pandas reads back), and PNG charts.
+The one module that imports pandas, matplotlib and rich: import it only when a report is wanted.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from comparisons.agreement import FD_RTOL, GRAD_ATOL, GRAD_RTOL
+from comparisons.catalog import same_number
+
+# The columns each kind of record starts with (any others follow); the files and --format output keep this order.
+GRADIENT_COLUMNS = (
+    "case",
+    "backend",
+    "quantity",
+    "value",
+    "reference",
+    "abs_err",
+    "rel_err",
+    "fd",
+    "fd_abs_err",
+    "fd_rel_err",
+    "ok",
+)
+DIVERGENCE_COLUMNS = (
+    "case",
+    "backend",
+    "quantity",
+    "value",
+    "documented",
+    "as_documented",
+    "error",
+    "source",
+    "inputs",
+    "explanation",
+)
+TRAINING_COLUMNS = ("backend", "step", "quantity", "value", "reference", "abs_err", "rel_err", "ok")
+SPEED_COLUMNS = ("case", "backend", "quantity", "value", "warmup", "repeats", "ratio_to_fastest")
+BACKEND_COLUMNS = ("backend", "quantity", "value", "detail")
+
+Formatter = Callable[[Any], str | Text]  # a str is shown as it is (never as markup); a Text carries its own style
+
+
+# --- numbers as text ---
+
+
+def number(x: Any) -> str:
+    """A value or gradient: 12 significant digits, enough to see a difference at the 1e-9 tolerance."""
+    return f"{x:.12g}" if isinstance(x, float) else str(x)
+
+
+def short(x: Any) -> str:
+    """A number in few characters: Python's shortest form when it is short (1e-320, -0, 1000), else 6 digits."""
+    if not isinstance(x, float):
+        return str(x)
+    text = repr(x).removesuffix(".0")
+    return text if len(text) <= 10 else f"{x:.6g}"
+
+
+def error(x: Any) -> str:
+    """An absolute or relative error: only its size matters. '-' where there is none (a value has no FD)."""
+    if not isinstance(x, float) or math.isnan(x):
+        return "-"
+    return "0" if x == 0 else f"{x:.1e}"
+
+
+def seconds(x: float) -> str:
+    if math.isnan(x):
+        return "-"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if x >= scale:
+            return f"{x / scale:.3g} {unit}"
+    return f"{x / 1e-9:.3g} ns"
+
+
+def ratio(x: float) -> str:
+    return f"×{x:.3g}" if x < 100 else f"×{x:,.0f}"
+
+
+def yes_no(x: Any) -> Text:
+    return Text("yes") if x else Text("NO", style="bold red")
+
+
+# --- tables from records ---
+
+
+def frame(records: Sequence[Mapping[str, Any]], columns: Sequence[str] = ()) -> pd.DataFrame:
+    """The records as a DataFrame, `columns` first and in that order (one that no record has is left out)."""
+    df = pd.DataFrame.from_records(list(records))
+    first = [c for c in columns if c in df.columns]
+    return df[[*first, *(c for c in df.columns if c not in first)]]
+
+
+def agreement_summary(gradients: pd.DataFrame, backend_order: Sequence[str]) -> pd.DataFrame:
+    """Per backend: the largest error against micrograd and against finite differences, and the failing cases."""
+    rows = []
+    for name in backend_order:
+        df = gradients[gradients.backend == name]
+        rows.append(
+            {
+                "backend": name,
+                "cases": df.case.nunique(),
+                "max_abs_err": df.abs_err.max(),
+                "max_rel_err": df.rel_err.max(),
+                "max_fd_abs_err": df.fd_abs_err.max(),
+                "max_fd_rel_err": df.fd_rel_err.max(),
+                "beyond_tolerance": " ".join(dict.fromkeys(df.case[~df.ok.astype(bool)])),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def training_summary(training: pd.DataFrame, speed: pd.DataFrame, backend_order: Sequence[str]) -> pd.DataFrame:
+    """Per backend: final loss and accuracy, the largest deviation from micrograd's losses, and the step timings."""
+    rows = []
+    for name in backend_order:
+        mine = training[training.backend == name].sort_values("step")
+        loss, accuracy = mine[mine.quantity == "loss"], mine[mine.quantity == "accuracy"]
+        timing = speed[(speed.backend == name) & (speed.quantity == "train step")]
+        rows.append(
+            {
+                "backend": name,
+                "steps": len(loss),
+                "final_loss": loss.value.iloc[-1],
+                "final_accuracy": accuracy.value.iloc[-1],
+                "max_abs_dev": loss.abs_err.max(),
+                "max_rel_dev": loss.rel_err.max(),
+                "step_seconds": timing.value.iloc[0] if len(timing) else math.nan,
+                "warmup_seconds": timing.warmup.iloc[0] if len(timing) else math.nan,
+                "ok": bool(mine.ok.all()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def with_ratios(speed: pd.DataFrame) -> pd.DataFrame:
+    """ratio_to_fastest: each backend's median time over the fastest backend's, per case and quantity."""
+    fastest = speed.groupby(["case", "quantity"], sort=False).value.transform("min")
+    return speed.assign(ratio_to_fastest=speed.value / fastest)
+
+
+def report_tables(
+    backend_status: Mapping[str, str | None],
+    gradients: Sequence[Mapping[str, Any]],
+    divergences: Sequence[Mapping[str, Any]],
+    training: Sequence[Mapping[str, Any]],
+    speed: Sequence[Mapping[str, Any]],
+) -> dict[str, pd.DataFrame]:
+    """Every table of the report, by file stem: the tidy records of each run, and the per-backend summaries."""
+    names = [name for name, why in backend_status.items() if why is None]
+    status = [
+        {"backend": name, "quantity": "status", "value": "ok" if why is None else "unavailable", "detail": why or ""}
+        for name, why in backend_status.items()
+    ]
+    tables = {
+        "backends": frame(status, BACKEND_COLUMNS),
+        "gradients": frame(gradients, GRADIENT_COLUMNS),
+        "divergences": frame(divergences, DIVERGENCE_COLUMNS),
+        "training": frame(training, TRAINING_COLUMNS),
+        "speed": with_ratios(frame(speed, SPEED_COLUMNS)),
+    }
+    tables["gradients_summary"] = agreement_summary(tables["gradients"], names)
+    tables["training_summary"] = training_summary(tables["training"], tables["speed"], names)
+    return tables
+
+
+def disagreements(tables: Mapping[str, pd.DataFrame]) -> list[str]:
+    """One line per backend that disagrees with micrograd beyond tolerance (known divergences do not count)."""
+    lines = [f"{r.backend}: {r.beyond_tolerance}" for r in tables["gradients_summary"].itertuples() if r.beyond_tolerance]
+    lines += [
+        f"{r.backend}: training deviates from micrograd's (max rel {r.max_rel_dev:.1e})"
+        for r in tables["training_summary"].itertuples()
+        if not r.ok
+    ]
+    return lines
+
+
+# --- text formats and files ---
+
+
+def render(df: pd.DataFrame, fmt: str) -> str:
+    """Tidy records as CSV (a header row), JSON (a list of objects) or a Markdown table."""
+    if fmt == "csv":
+        return df.to_csv(index=False, na_rep="nan")
+    if fmt == "json":
+        # Python's json writes nan and inf as NaN and Infinity (pandas.read_json reads them back); strict JSON would
+        # make both null, and the difference between them is what a divergence is about.
+        return json.dumps(df.to_dict(orient="records"), indent=1) + "\n"
+    if fmt == "markdown":
+        return markdown(df)
+    raise ValueError(f"render: unknown format {fmt!r}; expected csv, json or markdown")
+
+
+def markdown(df: pd.DataFrame) -> str:
+    def cell(x: Any) -> str:
+        return (repr(x) if isinstance(x, float) else str(x)).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(map(cell, df.columns)) + " |", "|" + "---|" * len(df.columns)]
+    lines += ["| " + " | ".join(map(cell, row)) + " |" for row in df.itertuples(index=False)]
+    return "\n".join(lines) + "\n"
+
+
+def save_report(tables: Mapping[str, pd.DataFrame], out_dir: Path, training_title: str) -> list[Path]:
+    """Every table as `stem`.csv and `stem`.json, and the two charts, in out_dir."""
+    paths = []
+    for stem, df in tables.items():
+        for fmt in ("csv", "json"):
+            path = out_dir / f"{stem}.{fmt}"
+            path.write_text(render(df, fmt), encoding="utf-8")
+            paths.append(path)
+    paths.append(plot_losses(tables["training"], out_dir / "training_loss.png", training_title))
+    paths.append(plot_speed(tables["speed"], out_dir / "speed.png", list(tables["training_summary"].backend)))
+    return paths
+
+
+# --- the terminal ---
+
+
+def console() -> Console:
+    """stdout, 100 columns wide when it is not a terminal (a file, a pipe)."""
+    return Console(width=None if sys.stdout.isatty() else 100, highlight=False)
+
+
+def rich_table(
+    df: pd.DataFrame, title: str, formats: Mapping[str, tuple[str, Formatter]], caption: str = "", group: bool = False
+) -> Table:
+    """The columns named in `formats` (in that order), with their headers and formatters; with `group`, a line
+    between rows whose first column differs."""
+    table = Table(title=title, caption=caption, box=box.SIMPLE_HEAD, title_justify="left", caption_justify="left")
+    for column, (header, _) in formats.items():
+        numeric = pd.api.types.is_numeric_dtype(df[column]) and not pd.api.types.is_bool_dtype(df[column])
+        table.add_column(header, justify="right" if numeric else "left", overflow="fold")
+    previous = None
+    for row in df.to_dict(orient="records"):
+        cells = [fmt(row[column]) for column, (_, fmt) in formats.items()]
+        first = next(iter(formats))
+        if group and previous is not None and row[first] != previous:
+            table.add_section()
+        previous = row[first]
+        table.add_row(*(cell if isinstance(cell, Text) else Text(cell) for cell in cells))
+    return table
+
+
+def print_gradients(out: Console, df: pd.DataFrame, title: str) -> None:
+    """`grad`: every quantity on every backend, with its errors against micrograd and finite differences."""
+    order = {quantity: i for i, quantity in enumerate(dict.fromkeys(df.quantity))}
+    rows = df.sort_values("quantity", key=lambda q: q.map(order), kind="stable")
+    formats = {
+        "quantity": ("quantity", str), "backend": ("backend", str), "value": ("value", number),
+        "abs_err": ("abs err", error), "rel_err": ("rel err", error),
+        "fd_abs_err": ("FD abs err", error), "fd_rel_err": ("FD rel err", error), "ok": ("ok", yes_no),
+    }  # fmt: skip
+    out.print(rich_table(rows, title, formats, caption=tolerance_caption(), group=True))
+
+
+def tolerance_caption() -> str:
+    return (
+        f"err: against micrograd (within rel {GRAD_RTOL:g} or abs {GRAD_ATOL:g} is ok); FD err: against finite "
+        f"differences of micrograd's forward pass (micrograd itself is judged on these, within about rel {FD_RTOL:g})"
+    )
+
+
+def print_training(out: Console, df: pd.DataFrame, summary: pd.DataFrame, title: str) -> None:
+    """`train`: the loss of every backend at every step, then the summary."""
+    names = list(summary.backend)
+    losses = df[df.quantity == "loss"].pivot(index="step", columns="backend", values="value")[names].reset_index()
+    formats = {"step": ("step", str)} | {name: (name, number) for name in names}
+    out.print(rich_table(losses, "loss per step", formats, caption=title))
+    out.print(training_table(summary))
+
+
+def training_table(summary: pd.DataFrame, title: str = "training") -> Table:
+    formats = {
+        "backend": ("backend", str), "final_loss": ("final loss", number), "final_accuracy": ("accuracy", short),
+        "max_abs_dev": ("max |Δloss|", error), "max_rel_dev": ("max rel Δ", error),
+        "step_seconds": ("per step", seconds), "warmup_seconds": ("warm-up", seconds), "ok": ("agrees", yes_no),
+    }  # fmt: skip
+    caption = (
+        f"Δ: against micrograd's loss at every step (accuracy too); agrees: within rel {GRAD_RTOL:g} or abs {GRAD_ATOL:g}. "
+        "per step: the median after the warm-up (building the trainer and its jit, and the first steps)"
+    )
+    return rich_table(summary, f"{title}: final numbers and the largest deviation from micrograd's trajectory", formats, caption)
+
+
+def print_report(out: Console, tables: Mapping[str, pd.DataFrame], heading: str, training_title: str) -> None:
+    """The four sections of the report, and a verdict."""
+    names = list(tables["training_summary"].backend)
+    out.print(heading)
+    for r in tables["backends"].itertuples():
+        if r.value != "ok":
+            out.print(Text(f"skipped {r.backend}: {r.detail}", style="yellow"))
+
+    formats = {
+        "backend": ("backend", str), "cases": ("cases", str),
+        "max_abs_err": ("abs err", error), "max_rel_err": ("rel err", error),
+        "max_fd_abs_err": ("FD abs err", error), "max_fd_rel_err": ("FD rel err", error),
+        "beyond_tolerance": ("beyond tolerance", lambda s: s or "none"),
+    }  # fmt: skip
+    out.print()
+    out.print(
+        rich_table(
+            tables["gradients_summary"], "1. gradient agreement over the catalog: the largest error", formats, tolerance_caption()
+        )
+    )
+    out.print()
+    print_divergences(out, tables["divergences"], names)
+    out.print()
+    out.print(training_table(tables["training_summary"], f"3. training ({training_title})"))
+    out.print()
+    print_speed(out, tables["speed"], tables["training_summary"], names)
+    out.print()
+    lines = disagreements(tables)
+    if lines:
+        out.print(Text("disagreement beyond tolerance:", style="bold red"))
+        for line in lines:
+            out.print(Text(f"  {line}"))
+    else:
+        out.print(Text("every backend agrees with micrograd within tolerance (known divergences aside)", style="bold green"))
+
+
+def print_divergences(out: Console, divergences: pd.DataFrame, names: Sequence[str]) -> None:
+    """The divergences whose live values differ between backends, each beside its explanation; those where all agree
+    (pinned in the catalog to show that they do) are named in one line."""
+    if divergences.empty:
+        out.print("2. known divergences: none in the catalog")
+        return
+    table = Table(
+        title="2. known divergences: where frameworks genuinely differ, run live now", title_justify="left",
+        caption="yellow: differs from micrograd's; (catalog: x): the catalog documents x, not what runs now",
+        caption_justify="left", show_lines=True,
+    )  # fmt: skip
+    for header in ("case", "gives", "why"):
+        table.add_column(header, overflow="fold")
+    agreeing = []
+    for (case, quantity), rows in divergences.groupby(["case", "quantity"], sort=False):
+        rows = rows.set_index("backend").reindex(list(names))
+        reference = rows.value.iloc[0]
+        if all(same_number(v, reference) for v in rows.value) and not rows.error.any() and rows.as_documented.all():
+            agreeing.append(f"{case} ({quantity})")
+            continue
+        gives = Text()
+        for name, row in rows.iterrows():
+            gives.append(f"\n{name:<10}" if len(gives) else f"{name:<10}")
+            differs = bool(row.error) or not same_number(row.value, reference)
+            gives.append("error" if row.error else short(row.value), style="yellow" if differs else "")
+            if not row.as_documented:
+                gives.append(f" (catalog: {short(row.documented)})", style="bold red")
+        first = rows.iloc[0]
+        table.add_row(Text(f"{case}\n{first.source}\nat {first.inputs}\n{quantity}"), gives, Text(first.explanation))
+    out.print(table)
+    if agreeing:
+        out.print(
+            Text(f"and {len(agreeing)} where every backend agrees (pinned in the catalog): {', '.join(agreeing)}", style="dim")
+        )
+
+
+def print_speed(out: Console, speed: pd.DataFrame, training: pd.DataFrame, names: Sequence[str]) -> None:
+    """Median time per call, each backend's ratio to the fastest on that row; then the warm-ups, apart."""
+    cells = {(r.case, r.backend): f"{seconds(r.value)} {ratio(r.ratio_to_fastest)}" for r in speed.itertuples()}
+    rows = frame([{"case": case, **{n: cells.get((case, n), "-") for n in names}} for case in dict.fromkeys(speed.case)])
+    formats = {"case": ("case", lambda c: "training step" if c == "training" else c)} | {n: (n, str) for n in names}
+    caption = "×: time over the fastest backend's on that row. Warm-up (compile, jit, first calls) is not included: see below"
+    out.print(
+        rich_table(rows, "4. speed: median time per forward+backward (per expression) and per training step", formats, caption)
+    )
+
+    expressions = speed[speed.case != "training"].groupby("backend").warmup
+    warmups = frame(
+        [
+            {
+                "backend": n,
+                "median": expressions.median().get(n, math.nan),
+                "total": expressions.sum().get(n, math.nan),
+                "training": training.set_index("backend").warmup_seconds.get(n, math.nan),
+            }
+            for n in names
+        ]
+    )
+    formats = {
+        "backend": ("backend", str), "median": ("per expression (median)", seconds),
+        "total": ("all expressions", seconds), "training": ("training", seconds),
+    }  # fmt: skip
+    out.print(rich_table(warmups, "   warm-up: compile or trace, jit, and the first calls", formats))
+
+
+# --- charts ---
+
+LINE_STYLES = ("-", "--", "-.", ":")
+COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown")  # one per backend, in every chart
+
+
+def plot_losses(training: pd.DataFrame, path: Path, title: str) -> Path:
+    """Every backend's loss per step on one chart (drawn so that identical curves stay visible), and below it each
+    other backend's distance from micrograd's curve on a log scale."""
+    from matplotlib.figure import Figure
+
+    floor = 1e-18  # an exact match (0) cannot sit on a log axis; it is drawn here, and the label says so
+    fig = Figure(figsize=(8, 6.5), layout="constrained")
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(2, 1))
+    losses = training[training.quantity == "loss"]
+    for i, (name, rows) in enumerate(losses.groupby("backend", sort=False)):
+        style = {"linestyle": LINE_STYLES[i % len(LINE_STYLES)], "linewidth": 3.0 - 0.6 * i, "color": COLORS[i % len(COLORS)]}
+        top.plot(rows.step, rows.value, label=name, **style)
+        if i > 0:  # the first is micrograd, the reference: its distance from itself is 0
+            bottom.plot(rows.step, rows.abs_err.clip(lower=floor), **style)
+    top.set(title=title, ylabel="loss")
+    top.legend()
+    bottom.set(yscale="log", xlabel="step", ylabel=f"|loss - micrograd's|\n(0 drawn at {floor:g})")
+    for ax in (top, bottom):
+        ax.grid(alpha=0.3)
+    fig.savefig(path, dpi=100)
+    return path
+
+
+def plot_speed(speed: pd.DataFrame, path: Path, backend_order: Sequence[str]) -> Path:
+    """Median time per call and warm-up time, per workload and backend, as grouped horizontal bars (log scale)."""
+    from matplotlib.figure import Figure
+
+    workloads = list(dict.fromkeys(speed.case))
+    n = max(len(backend_order), 1)
+    height = 0.8 / n
+    fig = Figure(figsize=(11, 1.5 + 0.07 * len(workloads) * n), layout="constrained")
+    axes = fig.subplots(1, 2, sharey=True)
+    for ax, column, label in zip(
+        axes, ("value", "warmup"), ("median time per call (s)", "warm-up: compile, jit, first calls (s)")
+    ):
+        for i, name in enumerate(backend_order):
+            rows = speed[speed.backend == name].set_index("case").reindex(workloads)
+            bars = [k + i * height for k in range(len(workloads))]
+            ax.barh(bars, rows[column], height=height, label=name, color=COLORS[i % len(COLORS)])
+        ax.set(xscale="log", xlabel=label)
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].set_yticks([k + height * (n - 1) / 2 for k in range(len(workloads))], workloads)
+    axes[0].set_ylim(len(workloads) - height / 2 - 0.1, -height / 2 - 0.1)  # top to bottom in catalog order
+    axes[0].legend(loc="lower right")
+    fig.suptitle("forward+backward per expression (catalog order), and one training step")
+    fig.savefig(path, dpi=100)
+    return path
