@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 APT_PACKAGES := clang graphviz  # tinygrad's CPU device compiles with clang; draw_dot renders with graphviz's dot
 
-.PHONY: setup system-packages demo test lint bench asv-record asv-preview clean
+.PHONY: setup system-packages demo test lint asv-record asv-preview clean
 
 setup: $(STAMP) system-packages
 
@@ -32,6 +32,19 @@ test: setup
 lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+
+# asv: record the last ASV_COMMITS commits of main into .asv/results, then publish the dashboard to .asv/html
+ASV := $(VENV)/bin/asv
+ASV_COMMITS ?= 10
+
+asv-record: setup
+	mkdir -p .asv
+	git rev-list --first-parent --max-count=$(ASV_COMMITS) main > .asv/commits.txt
+	$(ASV) machine --yes
+	@status=0; $(ASV) run --skip-existing-commits --show-stderr HASHFILE:.asv/commits.txt || status=$$?; $(ASV) publish; exit $$status
+
+asv-preview: setup
+	$(ASV) preview --port 8080
 
 clean:
 	rm -rf $(VENV) .asv results .pytest_cache .hypothesis
