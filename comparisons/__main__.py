@@ -7,7 +7,9 @@ so --help stays fast). Exit status: 0 all agree within tolerance, 1 something di
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -18,6 +20,7 @@ from typing import Any
 import backends
 
 EXIT_OK, EXIT_DISAGREE, EXIT_USAGE = 0, 1, 2
+COMMANDS = ("report", "grad", "train")
 QUICK_MAX_NODES, QUICK_EVERY = 100, 4  # --quick: every fourth catalog case among the small ones
 
 
@@ -30,8 +33,8 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         hint = ""
-        if "required: expression" in message:
-            hint = " (an expression that starts with '-' goes after `--`, e.g. grad -- '-x*y' x=1 y=2)"
+        if "required: expression" in message or re.search(r"unrecognized arguments: (.* )?-[^-]", message):
+            hint = " (an expression that starts with '-' needs parentheses, like '(-x)*y', or `--` before it)"
         raise UsageError(f"{message}{hint}; see `{self.prog} --help`")
 
 
@@ -64,6 +67,16 @@ def hidden_sizes(text: str) -> tuple[int, ...]:
     if not sizes or min(sizes) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a list of layer sizes; write positive whole numbers like 16,16")
     return sizes
+
+
+def learning_rates(text: str) -> tuple[float, float]:
+    try:
+        rates = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        rates = ()
+    if len(rates) not in (1, 2) or not all(0 < r < math.inf for r in rates):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a learning rate; write START or START,END (positive), like 0.05,0.01")
+    return (rates[0], rates[-1])
 
 
 def tolerance(text: str) -> float:
@@ -108,7 +121,8 @@ examples:
 
 Exit status: 0 every backend agrees with micrograd within tolerance (rel 1e-9 or abs 1e-12; micrograd itself
 against finite differences), 1 something disagrees beyond it (known divergences do not count), 2 bad usage.
-JSON writes nan and infinity as NaN and Infinity, which Python's json and pandas.read_json read back."""
+JSON writes nan and infinity as NaN and Infinity; read it back exactly with pandas.DataFrame(json.load(file))
+or pandas.read_json(file, precise_float=True) (without it, read_json rounds the last digits)."""
 
 
 def build_parser(prog: str) -> Parser:
@@ -184,6 +198,10 @@ def build_parser(prog: str) -> Parser:
     train.add_argument(
         "--seed", type=int, default=1337, metavar="S", help="seed of the data, weights and batches (default: 1337)"
     )
+    train.add_argument(
+        "--lr", type=learning_rates, metavar="START[,END]",
+        help="learning rate, decaying linearly from START to END (default: the demo's 1.0,0.1; mse wants less, like 0.02)",
+    )  # fmt: skip
     train.add_argument("--plot", type=Path, metavar="FILE", help="save every backend's loss curve in one PNG")
     add_common(train, formats=True)
     train.set_defaults(run=run_train)
@@ -192,8 +210,10 @@ def build_parser(prog: str) -> Parser:
 
 def with_default_command(argv: list[str]) -> list[str]:
     """No command means the report: `python -m comparisons --quick` is `python -m comparisons report --quick`."""
-    if argv and (argv[0] in ("report", "grad", "train") or argv[0] in ("-h", "--help")):
+    if argv and argv[0] in (*COMMANDS, "-h", "--help"):
         return argv
+    if argv and not argv[0].startswith("-"):
+        raise UsageError(f"unknown command {argv[0]!r}; the commands are {', '.join(COMMANDS)} (none: the report)")
     return ["report", *argv]
 
 
@@ -320,6 +340,8 @@ def run_train(args: argparse.Namespace) -> int:
             n_samples=args.samples, hidden=args.hidden, activation=args.activation, loss=args.loss, steps=args.steps,
             batch_size=args.batch_size, seed=args.seed,
         )  # fmt: skip
+        if args.lr:
+            spec = dataclasses.replace(spec, lr_start=args.lr[0], lr_end=args.lr[1])
     except ValueError as exc:
         raise UsageError(f"{exc}; check --samples, --batch-size and --hidden") from None
     if args.plot:

@@ -1,0 +1,360 @@
+"""The command line as a user runs it (`python -m comparisons` in a subprocess): the report's tables and files,
+`grad` and `train`, every exit status, and one line on stderr for every kind of bad input.
+
+One quick report is shared by the module (it takes seconds); the backends it could run (its backends.csv) decide
+what the other tests may ask for. Expected numbers come from micrograd run here, never typed in.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from pandas.testing import assert_frame_equal
+
+import backends
+from backends import REFERENCE, TrainSpec, parse
+from comparisons.catalog import DIVERGENCES, same_number
+from micrograd.engine import Value
+
+ROOT = Path(__file__).resolve().parents[1]
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+STEMS = ("backends", "gradients", "gradients_summary", "divergences", "training", "training_summary", "speed")
+EXPRESSION, INPUTS = "tanh(a*b + c)**2", {"a": 2.0, "b": -3.0, "c": 10.0}
+
+
+def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "comparisons", *args],
+        capture_output=True, text=True, cwd=ROOT, timeout=timeout, env={**os.environ, **(env or {})},
+    )  # fmt: skip
+
+
+def words(inputs: dict[str, float]) -> list[str]:
+    return [f"{name}={value!r}" for name, value in inputs.items()]
+
+
+def assert_png(path: Path) -> None:
+    from matplotlib.image import imread
+
+    assert path.read_bytes()[:8] == PNG_SIGNATURE, f"{path} is not a PNG"
+    pixels = imread(path)
+    assert pixels.ndim == 3 and pixels.shape[0] > 200 and pixels.shape[1] > 200, f"{path}: {pixels.shape}"
+    assert pixels.std() > 0, f"{path} is blank"
+
+
+def micrograd_value_and_grads(source: str, inputs: dict[str, float]) -> tuple[float, dict[str, float]]:
+    """The expression run directly on micrograd Values, not through any adapter or the CLI."""
+    expr = parse(source)
+    leaves = {name: Value(inputs[name]) for name in expr.inputs}
+    out = expr.evaluate(leaves, {f: getattr(Value, f) for f in ("relu", "tanh", "exp", "log", "sigmoid")})
+    out.backward()
+    return out.data, {name: leaf.grad for name, leaf in leaves.items()}
+
+
+# --- the report ---
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
+    out = tmp_path_factory.mktemp("results") / "nested" / "out"  # a folder that does not exist yet
+    return cli("--quick", "--out", str(out)), out
+
+
+@pytest.fixture(scope="module")
+def ran(report: tuple[subprocess.CompletedProcess[str], Path]) -> list[str]:
+    """The backends the report could run here (micrograd first)."""
+    _, out = report
+    status = pd.read_csv(out / "backends.csv")
+    return list(status.backend[status.value == "ok"])
+
+
+def test_report_prints_the_four_sections_and_agrees(
+    report: tuple[subprocess.CompletedProcess[str], Path], ran: list[str]
+) -> None:
+    result, out = report
+    assert result.returncode == 0, result.stdout + result.stderr
+    for title in ("1. gradient agreement", "2. known divergences", "3. training", "4. speed", "warm-up"):
+        assert title in result.stdout
+    assert "every backend agrees with micrograd" in result.stdout
+    assert f"saved 16 files in {out}/" in result.stdout
+    assert "Traceback" not in result.stderr
+    assert all(len(line) <= 100 for line in result.stdout.splitlines()), "wider than a 100-column terminal"
+    # the summary's numbers are the ones in the files
+    summary = pd.read_csv(out / "training_summary.csv")
+    for name in ran:
+        assert name in result.stdout
+        final = summary[summary.backend == name].final_loss.iloc[0]
+        assert f"{final:.12g}" in result.stdout
+
+
+def test_report_files_read_back_the_same_from_csv_and_json(report: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    _, out = report
+    for stem in STEMS:
+        from_csv = pd.read_csv(out / f"{stem}.csv", keep_default_na=False, na_values=["nan"])
+        from_json = pd.DataFrame(json.loads((out / f"{stem}.json").read_text()))
+        assert list(from_csv.columns) == list(from_json.columns), stem
+        for column in from_csv.columns:
+            a, b = from_csv[column], from_json[column]
+            if pd.api.types.is_numeric_dtype(a) and not pd.api.types.is_bool_dtype(a):
+                assert all(same_number(float(x), float(y)) for x, y in zip(a, b)), f"{stem}.{column}"
+            else:
+                assert [str(x) for x in a.fillna("")] == [str(y) for y in b.fillna("")], f"{stem}.{column}"
+
+
+def test_report_gradients_are_tidy_and_summarised(report: tuple[subprocess.CompletedProcess[str], Path], ran: list[str]) -> None:
+    _, out = report
+    gradients = pd.read_csv(out / "gradients.csv")
+    from_json = pd.read_json(out / "gradients.json", precise_float=True)  # pandas' own reader gives the same numbers
+    assert_frame_equal(gradients, from_json.fillna({"case": ""}).astype(gradients.dtypes), check_exact=True)
+    assert {"case", "backend", "quantity", "value", "abs_err", "rel_err", "fd_abs_err", "fd_rel_err", "ok"} <= set(
+        gradients.columns
+    )
+    assert set(gradients.backend) == set(ran)
+    assert all(q == "value" or q.startswith("grad:") for q in gradients.quantity)
+    assert gradients.ok.all()
+    # micrograd's own rows: its value is the reference, and every gradient agrees with finite differences
+    mine = gradients[gradients.backend == REFERENCE]
+    assert (mine.value == mine.reference).all()
+    grads = mine[mine.quantity != "value"]
+    assert (grads.fd_abs_err == (grads.value - grads.fd).abs()).all()
+
+    summary = pd.read_csv(out / "gradients_summary.csv").set_index("backend")
+    for name, rows in gradients.groupby("backend"):
+        assert summary.loc[name, "cases"] == rows.case.nunique()
+        assert summary.loc[name, "max_abs_err"] == rows.abs_err.max()
+        assert summary.loc[name, "max_fd_rel_err"] == rows.fd_rel_err.max()
+
+
+def test_report_runs_the_divergences_live(report: tuple[subprocess.CompletedProcess[str], Path], ran: list[str]) -> None:
+    result, out = report
+    divergences = pd.DataFrame(json.loads((out / "divergences.json").read_text()))  # read_json cannot read subnormals
+    assert len(divergences) == len(DIVERGENCES) * len(ran)
+    for d in DIVERGENCES:
+        rows = divergences[(divergences.case == d.name) & (divergences.quantity == d.quantity)].set_index("backend")
+        for name in ran:
+            assert same_number(rows.loc[name, "value"], d.gives[name]), f"{d.name} {d.quantity} {name}: {rows.loc[name, 'value']}"
+        live = [rows.loc[name, "value"] for name in ran]
+        if not all(same_number(v, live[0]) for v in live):
+            assert d.name in result.stdout, f"{d.name}, where {', '.join(ran)} differ, is not shown"
+
+
+def test_report_training_and_speed(report: tuple[subprocess.CompletedProcess[str], Path], ran: list[str]) -> None:
+    _, out = report
+    training = pd.read_csv(out / "training.csv")
+    reference = training[training.backend == REFERENCE].set_index(["step", "quantity"]).value
+    for name, rows in training.groupby("backend"):
+        assert len(rows) == 2 * rows.step.nunique()  # loss and accuracy at every step
+        assert (rows.set_index(["step", "quantity"]).reference == reference).all(), name
+    assert training.ok.all()
+
+    speed = pd.read_csv(out / "speed.csv")
+    assert set(speed.backend) == set(ran)
+    assert (speed.value > 0).all() and (speed.warmup > 0).all()
+    assert set(speed.quantity) == {"fwd+bwd", "train step"}
+    fastest = speed.groupby(["case", "quantity"]).ratio_to_fastest.min()
+    assert (fastest == 1.0).all()
+
+
+def test_report_charts_are_pngs(report: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    _, out = report
+    assert_png(out / "training_loss.png")
+    assert_png(out / "speed.png")
+
+
+# --- grad ---
+
+
+def test_grad_json_is_micrograds_numbers(ran: list[str]) -> None:
+    result = cli("grad", EXPRESSION, *words(INPUTS), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    records = json.loads(result.stdout)
+    assert isinstance(records, list) and all(isinstance(r, dict) for r in records)
+    df = pd.DataFrame(records)
+    assert set(df.backend) == set(ran)
+    value, grads = micrograd_value_and_grads(EXPRESSION, INPUTS)
+    mine = df[df.backend == REFERENCE].set_index("quantity")
+    assert mine.loc["value", "value"] == value
+    for name, grad in grads.items():
+        assert mine.loc[f"grad:{name}", "value"] == grad
+        assert math.isclose(mine.loc[f"grad:{name}", "fd"], grad, rel_tol=1e-6)
+    for r in records:
+        assert r["abs_err"] == abs(r["value"] - r["reference"])
+
+
+def test_grad_csv_markdown_and_table_show_the_same_records() -> None:
+    args = ("grad", EXPRESSION, *words(INPUTS), "--backend", "micrograd")
+    csv = cli(*args, "--format", "csv")
+    assert csv.returncode == 0, csv.stderr
+    df = pd.read_csv(io.StringIO(csv.stdout))
+    assert list(df.columns[:3]) == ["backend", "quantity", "value"]
+    assert list(df.quantity) == ["value", "grad:a", "grad:b", "grad:c"]
+    value, grads = micrograd_value_and_grads(EXPRESSION, INPUTS)
+    assert list(df.value) == [value, *grads.values()]
+
+    md = cli(*args, "--format", "markdown").stdout.splitlines()
+    assert md[0].startswith("| backend | quantity | value |") and md[1].startswith("|---|")
+    assert len(md) == 2 + len(df)
+
+    table = cli(*args)
+    assert table.returncode == 0
+    for number in [value, *grads.values()]:
+        assert f"{number:.12g}" in table.stdout
+
+
+def test_grad_backend_option_repeats_or_takes_commas(ran: list[str]) -> None:
+    others = [name for name in ran if name != REFERENCE][:2]
+    if not others:
+        pytest.skip("only micrograd can run here")
+    repeated = cli("grad", "x*y", "x=2", "y=3", "--format", "csv", *[a for n in others for a in ("--backend", n)])
+    commas = cli("grad", "x*y", "x=2", "y=3", "--format", "csv", "--backend", ",".join(others))
+    assert repeated.stdout == commas.stdout
+    assert list(dict.fromkeys(pd.read_csv(io.StringIO(commas.stdout)).backend)) == [REFERENCE, *others]
+
+
+def test_grad_exit_1_at_a_kink_where_finite_differences_cannot_confirm() -> None:
+    # relu'(0): micrograd says 0, but a central difference straddles the kink; that is a real disagreement
+    result = cli("grad", "relu(x)", "x=0", "--backend", "micrograd")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "disagreement beyond tolerance" in result.stdout
+
+
+def test_grad_exit_1_when_the_tolerance_is_zero(ran: list[str]) -> None:
+    # other frameworks round differently from micrograd in the last bits; a zero tolerance makes that a disagreement
+    others = [name for name in ran if name != REFERENCE]
+    if not others:
+        pytest.skip("only micrograd can run here")
+    strict = cli("grad", EXPRESSION, *words(INPUTS), "--rtol", "0", "--atol", "0", "--format", "csv")
+    df = pd.read_csv(io.StringIO(strict.stdout))
+    assert (df.ok == (df.value == df.reference) | (df.backend == REFERENCE)).all()
+    assert strict.returncode == (0 if df.ok.all() else 1)
+    assert not df.ok.all(), "every backend matched micrograd to the last bit: this test needs another expression"
+
+
+# --- train ---
+
+
+def test_train_all_backends_plot_and_knobs(tmp_path: Path, ran: list[str]) -> None:
+    plot = tmp_path / "loss.png"
+    knobs = {"--steps": "6", "--hidden": "4,3", "--activation": "tanh", "--loss": "mse", "--samples": "30",
+             "--batch-size": "8", "--seed": "3", "--lr": "0.05,0.01"}  # fmt: skip
+    result = cli("train", *[w for pair in knobs.items() for w in pair], "--plot", str(plot), "--format", "csv")
+    assert result.returncode == 0, result.stderr
+    df = pd.read_csv(io.StringIO(result.stdout))
+    assert list(dict.fromkeys(df.backend)) == ran
+    assert set(df.quantity) == {"loss", "accuracy"} and set(df.step) == set(range(6))
+    assert_png(plot)
+
+    spec = TrainSpec.demo(n_samples=30, hidden=(4, 3), activation="tanh", loss="mse", steps=6, batch_size=8, seed=3)
+    losses = backends.get(REFERENCE).train(dataclasses.replace(spec, lr_start=0.05, lr_end=0.01)).losses
+    mine = df[(df.backend == REFERENCE) & (df.quantity == "loss")].sort_values("step")
+    assert list(mine.value) == losses
+
+
+def test_train_one_backend_table(ran: list[str]) -> None:
+    name = "torch" if "torch" in ran else REFERENCE
+    result = cli("train", "--backend", name, "--steps", "3", "--samples", "20")
+    assert result.returncode == 0, result.stderr
+    assert "loss per step" in result.stdout and "agrees" in result.stdout
+    assert name in result.stdout
+
+
+def test_train_exit_1_when_the_tolerance_is_zero(ran: list[str]) -> None:
+    if "torch" not in ran:
+        pytest.skip("torch cannot run here")
+    result = cli("train", "--backend", "torch", "--steps", "5", "--rtol", "0", "--atol", "0", "--format", "json")
+    df = pd.DataFrame(json.loads(result.stdout))
+    torch = df[df.backend == "torch"]
+    assert not (torch.value == torch.reference).all(), "torch matched micrograd to the last bit: pick another spec"
+    assert result.returncode == 1
+
+
+# --- usage ---
+
+
+def test_help_is_fast_to_import() -> None:
+    code = (
+        "import sys\nfrom comparisons.__main__ import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('pandas', 'matplotlib', 'rich', 'torch', 'jax', 'tinygrad') if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert "grad" in result.stdout and "train" in result.stdout
+    assert "HEAVY []" in result.stdout
+
+
+@pytest.mark.skipif(shutil.which("micrograd-bench", path=str(Path(sys.executable).parent)) is None,
+                    reason="the console script is not installed in this environment (pip install -e .)")  # fmt: skip
+def test_console_script() -> None:
+    script = shutil.which("micrograd-bench", path=str(Path(sys.executable).parent))
+    result = subprocess.run([script, "grad", "x*y", "x=2", "y=3", "--backend", "micrograd", "--format", "json"],
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert [r["value"] for r in json.loads(result.stdout)] == [6.0, 3.0, 2.0]
+
+
+@pytest.fixture(scope="module")
+def no_torch(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """An environment where `import torch` fails, as if it were not installed."""
+    shadow = tmp_path_factory.mktemp("shadow")
+    (shadow / "torch").mkdir()
+    (shadow / "torch" / "__init__.py").write_text("raise ImportError('torch is hidden by tests/test_cli.py')\n")
+    return {"PYTHONPATH": os.pathsep.join([str(shadow), os.environ.get("PYTHONPATH", "")])}
+
+
+def test_an_unavailable_backend_is_skipped_when_not_asked_for(no_torch: dict[str, str]) -> None:
+    result = cli("grad", "x*y", "x=2", "y=3", env=no_torch)
+    assert result.returncode == 0, result.stderr
+    assert "skipped torch" in result.stdout and 'pip install -e ".[torch]"' in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["grad", "a +* b", "a=1", "b=2"], "does not parse"),
+        (["grad", "a*b", "a=1"], "no value given for input b"),
+        (["grad", "a*b", "a=1", "b"], "is not NAME=VALUE"),
+        (["grad", "a*b", "a=1", "b=two"], "'two' is not a number"),
+        (["grad", "a*b", "a=1", "=2"], "is not NAME=VALUE"),
+        (["grad", "a*b", "a=1", "b=2", "b=3"], "given twice"),
+        (["grad", "a*b", "a=1", "b=2", "c=3"], "'c' is not an input"),
+        (["grad", "a*b", "a=1", "b=inf"], "not a finite number"),
+        (["grad", "-a*b", "a=1", "b=2"], "needs parentheses"),
+        (["grad", "a", "a=1", "--backend", "pytorch"], "unknown backend 'pytorch'"),
+        (["grad", "a", "a=1", "--format", "xml"], "invalid choice"),
+        (["--quick", "--out", "{file}/sub"], "cannot write there"),
+        (["--quick", "--out", "{file}"], "cannot write there"),
+        (["train", "--hidden", "16,x"], "layer sizes"),
+        (["train", "--steps", "0"], "not a positive whole number"),
+        (["train", "--samples", "10", "--batch-size", "20"], "batch_size"),
+        (["train", "--lr", "-1"], "not a learning rate"),
+        (["train", "--plot", "{file}.svg"], "ends in .png"),
+        (["train", "--plot", "{tmp}/missing/loss.png"], "there is no folder"),
+        (["frobnicate"], "unknown command 'frobnicate'"),
+        (["--nonsense"], "unrecognized arguments: --nonsense"),
+    ],
+)
+def test_bad_input_is_one_line_on_stderr_and_exit_2(args: list[str], says: str, tmp_path: Path) -> None:
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    args = [a.format(file=a_file, tmp=tmp_path) for a in args]
+    result = cli(*args)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr, result.stderr
+    assert says in result.stderr
+
+
+def test_an_unavailable_backend_asked_for_is_a_usage_error(no_torch: dict[str, str]) -> None:
+    result = cli("grad", "x*y", "x=2", "y=3", "--backend", "torch", env=no_torch)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and 'pip install -e ".[torch]"' in result.stderr
