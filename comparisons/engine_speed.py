@@ -105,7 +105,7 @@ def demo(impl: str, src: Path) -> tuple[Any, Callable[[], tuple[Any, float]]]:
     return model, lambda: notebook_loss(model, engine.Value, X, y)
 
 
-def time_steps(impl: str, src: Path, gc_enabled: bool, repeats: int) -> list[float]:
+def measure_steps(impl: str, src: Path, gc_enabled: bool, repeats: int) -> list[float]:
     """Seconds per training step (loss, zero_grad, backward, update, freeing the graph), after one warm-up step."""
     model, compute = demo(impl, src)
     params = model.parameters()
@@ -180,7 +180,7 @@ def _worker(src: Path, job: str, repeats: int, ops: int) -> Any:
 def _run_job(src: Path, job: str, repeats: int, ops: int) -> Any:
     kind, impl, setting = job.split(":")
     if kind == "time":
-        return time_steps(impl, src, setting == "gc", repeats)
+        return measure_steps(impl, src, setting == "gc", repeats)
     return chain_memory(impl, src, setting, ops)
 
 

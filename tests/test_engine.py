@@ -450,4 +450,4 @@ def test_engine_speed_machinery(tmp_path: Path) -> None:
     assert numbers["original"] == numbers["this"] and numbers["loss_rel_diff"] == 0.0
     memory = engine_speed.chain_memory("original", root, "numbers", 200)
     assert memory["ops"] == memory["values"] == 200 and memory["per_op"] > 0
-    assert len(engine_speed.time_steps("this", root, gc_enabled=True, repeats=2)) == 2
+    assert len(engine_speed.measure_steps("this", root, gc_enabled=True, repeats=2)) == 2
