@@ -43,9 +43,11 @@ class Parser(argparse.ArgumentParser):
 
 def backend_list(text: str) -> list[str]:
     names = [name.strip() for name in text.split(",") if name.strip()]
-    unknown = [name for name in names if name not in backends.names()]
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(f"unknown backend {text!r}; choose from {', '.join(backends.names())} (comma-separated)")
+    unknown = [name for name in names if name not in backends.names()] or ([] if names else [text])
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown backend {', '.join(map(repr, unknown))}; choose from {', '.join(backends.names())} (comma-separated)"
+        )
     return names
 
 
@@ -109,27 +111,27 @@ def parse_inputs(items: Sequence[str]) -> dict[str, float]:
 # --- the parser ---
 
 EPILOG = """\
-commands:
-  (none)   the report: every backend on the catalog, divergences, training, speed; files in --out
-  grad     your own expression on every backend: value and gradients, errors against micrograd and FD
-  train    one MLP training run (the demo's two moons), loss per step, optionally plotted
+Without a command, the report runs: python -m comparisons [--quick] [--out DIR] [--backend NAME].
+Each command's options: python -m comparisons COMMAND --help.
 
 examples:
   python -m comparisons --quick --out /tmp/results
   python -m comparisons grad "tanh(a*b + c)**2" a=2 b=-3 c=10 --format json
   python -m comparisons train --backend jax --steps 100 --plot loss.png
 
-Exit status: 0 every backend agrees with micrograd within tolerance (rel 1e-9 or abs 1e-12; micrograd itself
+Exit status: 0 every backend agrees with micrograd within tolerance (rel {rtol:g} or abs {atol:g}; micrograd itself
 against finite differences), 1 something disagrees beyond it (known divergences do not count), 2 bad usage.
 JSON writes nan and infinity as NaN and Infinity; read it back exactly with pandas.DataFrame(json.load(file))
 or pandas.read_json(file, precise_float=True) (without it, read_json rounds the last digits)."""
 
 
 def build_parser(prog: str) -> Parser:
+    from comparisons.agreement import GRAD_ATOL, GRAD_RTOL
+
     parser = Parser(
         prog=prog,
         description="micrograd beside PyTorch, JAX and tinygrad: the same expressions and training, compared.",
-        epilog=EPILOG,
+        epilog=EPILOG.format(rtol=GRAD_RTOL, atol=GRAD_ATOL),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", metavar="{report,grad,train}", parser_class=Parser)
@@ -284,10 +286,10 @@ def run_grad(args: argparse.Namespace) -> int:
         raise UsageError(f"{exc}; give every input as NAME=VALUE: {example}") from None
     names, skipped = chosen_backends(args)
 
-    from comparisons import report
-    from comparisons.agreement import compare, failures
+    from comparisons import report, runs
+    from comparisons.agreement import failures
 
-    records = retolerate(compare(expr, inputs, names), args)
+    records = retolerate(runs.compare_each(expr, inputs, names), args)
     df = report.frame(records, report.GRADIENT_COLUMNS).drop(columns="case")
     disagree = not df.ok.all()
     if args.format != "table":
@@ -300,8 +302,11 @@ def run_grad(args: argparse.Namespace) -> int:
         out.print(f"skipped {name}: {why}", style="yellow", markup=False)
     if disagree:
         out.print("disagreement beyond tolerance:", style="bold red")
-        for line in failures(records):
+        for line in failures([r for r in records if r["quantity"] != "error"]):
             out.print(f"  {line}", markup=False)
+        for r in records:
+            if r["quantity"] == "error":
+                out.print(f"  {r['backend']} failed: {r['error']}", markup=False)
     else:
         out.print(f"{', '.join(names)}: all agree with micrograd, and micrograd with finite differences", style="green")
     return exit_status(disagree)

@@ -98,10 +98,9 @@ def yes_no(x: Any) -> Text:
 
 
 def frame(records: Sequence[Mapping[str, Any]], columns: Sequence[str] = ()) -> pd.DataFrame:
-    """The records as a DataFrame, `columns` first and in that order (one that no record has is left out)."""
+    """The records as a DataFrame, `columns` first and in that order (one that no record has is filled with nan)."""
     df = pd.DataFrame.from_records(list(records))
-    first = [c for c in columns if c in df.columns]
-    return df[[*first, *(c for c in df.columns if c not in first)]]
+    return df.reindex(columns=[*columns, *(c for c in df.columns if c not in columns)])
 
 
 def agreement_summary(gradients: pd.DataFrame, backend_order: Sequence[str]) -> pd.DataFrame:
@@ -180,6 +179,9 @@ def report_tables(
 def disagreements(tables: Mapping[str, pd.DataFrame]) -> list[str]:
     """One line per backend that disagrees with micrograd beyond tolerance (known divergences do not count)."""
     lines = [f"{r.backend}: {r.beyond_tolerance}" for r in tables["gradients_summary"].itertuples() if r.beyond_tolerance]
+    gradients = tables["gradients"]
+    if "error" in gradients:
+        lines += [f"{r.backend} failed on {r.case}: {r.error}" for r in gradients[gradients.quantity == "error"].itertuples()]
     lines += [
         f"{r.backend}: training deviates from micrograd's (max rel {r.max_rel_dev:.1e})"
         for r in tables["training_summary"].itertuples()
@@ -278,21 +280,23 @@ def print_training(out: Console, df: pd.DataFrame, summary: pd.DataFrame, title:
     names = list(summary.backend)
     losses = df[df.quantity == "loss"].pivot(index="step", columns="backend", values="value")[names].reset_index()
     formats = {"step": ("step", str)} | {name: (name, number) for name in names}
-    out.print(rich_table(losses, "loss per step", formats, caption=title))
-    out.print(training_table(summary))
+    out.print(rich_table(losses, "loss per step", formats))
+    out.print(training_table(summary, "training", title))
 
 
-def training_table(summary: pd.DataFrame, title: str = "training") -> Table:
+def training_table(summary: pd.DataFrame, title: str, spec_description: str) -> Table:
     formats = {
         "backend": ("backend", str), "final_loss": ("final loss", number), "final_accuracy": ("accuracy", short),
         "max_abs_dev": ("max |Δloss|", error), "max_rel_dev": ("max rel Δ", error),
         "step_seconds": ("per step", seconds), "warmup_seconds": ("warm-up", seconds), "ok": ("agrees", yes_no),
     }  # fmt: skip
     caption = (
-        f"Δ: against micrograd's loss at every step (accuracy too); agrees: within rel {GRAD_RTOL:g} or abs {GRAD_ATOL:g}. "
-        "per step: the median after the warm-up (building the trainer and its jit, and the first steps)"
+        f"{spec_description}. Δ: against micrograd's loss at every step (accuracy too); agrees: within rel {GRAD_RTOL:g} "
+        f"or abs {GRAD_ATOL:g}. per step: the median after the warm-up (building the trainer, its jit, the first steps)"
     )
-    return rich_table(summary, f"{title}: final numbers and the largest deviation from micrograd's trajectory", formats, caption)
+    return rich_table(
+        summary, f"{title}: final loss and accuracy, the largest deviation from micrograd's losses", formats, caption
+    )
 
 
 def print_report(out: Console, tables: Mapping[str, pd.DataFrame], heading: str, training_title: str) -> None:
@@ -318,7 +322,7 @@ def print_report(out: Console, tables: Mapping[str, pd.DataFrame], heading: str,
     out.print()
     print_divergences(out, tables["divergences"], names)
     out.print()
-    out.print(training_table(tables["training_summary"], f"3. training ({training_title})"))
+    out.print(training_table(tables["training_summary"], "3. training", training_title))
     out.print()
     print_speed(out, tables["speed"], tables["training_summary"], names)
     out.print()

@@ -50,11 +50,26 @@ def choose_backends(requested: Sequence[str] | None = None) -> tuple[list[str], 
     return chosen, skipped
 
 
+def compare_each(
+    expr: Expression, inputs: Mapping[str, float], backend_names: Sequence[str], case: str | None = None
+) -> list[Record]:
+    """agreement.compare, one backend at a time: one record per backend and quantity (value, grad:NAME). A backend
+    that raises gets one record saying so (quantity "error", ok False) instead of ending the run."""
+    records = []
+    for name in backend_names:
+        try:
+            records += compare(expr, inputs, [name], case=case)
+        except Exception as exc:  # a framework (or the finite differences) failing on these inputs is a finding to show
+            error = f"{type(exc).__name__}: {exc}"
+            records.append({"case": case, "backend": name, "quantity": "error", "value": math.nan, "ok": False, "error": error})
+    return records
+
+
 def gradient_records(cases: Iterable[Case], backend_names: Sequence[str], tick: Tick = _nothing) -> list[Record]:
-    """agreement.compare on every case: one record per case, backend and quantity (value, grad:NAME)."""
+    """compare_each on every case of the catalog."""
     records = []
     for case in cases:
-        records += compare(case.expression, case.inputs, backend_names, case=case.name)
+        records += compare_each(case.expression, case.inputs, backend_names, case=case.name)
         tick()
     return records
 
