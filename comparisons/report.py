@@ -374,20 +374,26 @@ def print_divergences(out: Console, divergences: pd.DataFrame, names: Sequence[s
 def print_speed(out: Console, speed: pd.DataFrame, training: pd.DataFrame, names: Sequence[str]) -> None:
     """Median time per call, each backend's ratio to the fastest on that row; then the warm-ups, apart."""
     cells = {(r.case, r.backend): f"{seconds(r.value)} {ratio(r.ratio_to_fastest)}" for r in speed.itertuples()}
-    rows = frame([{"case": case, **{n: cells.get((case, n), "-") for n in names}} for case in dict.fromkeys(speed.case)])
-    formats = {"case": ("case", lambda c: "training step" if c == "training" else c)} | {n: (n, str) for n in names}
+    expressions = speed[speed.quantity == "fwd+bwd"]
+    typical = expressions.groupby("backend").ratio_to_fastest.apply(lambda x: math.exp(x.map(math.log).mean()))
+    rows = frame(
+        [{"case": case, **{n: cells.get((case, n), "-") for n in names}} for case in dict.fromkeys(expressions.case)]
+        + [{"case": "(geometric mean)", **{n: ratio(typical[n]) if n in typical else "-" for n in names}}]
+        + [{"case": "training step", **{n: cells.get(("training", n), "-") for n in names}}]
+    )
+    formats = {"case": ("case", str)} | {n: (n, str) for n in names}
     caption = "×: time over the fastest backend's on that row. Warm-up (compile, jit, first calls) is not included: see below"
     out.print(
         rich_table(rows, "4. speed: median time per forward+backward (per expression) and per training step", formats, caption)
     )
 
-    expressions = speed[speed.case != "training"].groupby("backend").warmup
+    warmup = expressions.groupby("backend").warmup
     warmups = frame(
         [
             {
                 "backend": n,
-                "median": expressions.median().get(n, math.nan),
-                "total": expressions.sum().get(n, math.nan),
+                "median": warmup.median().get(n, math.nan),
+                "total": warmup.sum().get(n, math.nan),
                 "training": training.set_index("backend").warmup_seconds.get(n, math.nan),
             }
             for n in names

@@ -159,7 +159,7 @@ def training_records(spec: TrainSpec, backend_names: Sequence[str], tick: Tick =
     return records, [t for t in timings if t["backend"] in backend_names]
 
 
-def time_expression(backend_name: str, expr: Expression, inputs: Mapping[str, float], repeats: int) -> Record:
+def measure_expression(backend_name: str, expr: Expression, inputs: Mapping[str, float], repeats: int) -> Record:
     """Compile and make the first WARMUP_STEPS calls (the warm-up: tracing, jit), then the median of `repeats`
     timed forward+backward calls."""
     values = expr.check_inputs(inputs)
@@ -189,10 +189,10 @@ def time_expression(backend_name: str, expr: Expression, inputs: Mapping[str, fl
 
 
 def speed_records(cases: Iterable[Case], backend_names: Sequence[str], repeats: int, tick: Tick = _nothing) -> list[Record]:
-    """time_expression for every case and backend."""
+    """measure_expression for every case and backend."""
     records = []
     for case in cases:
         for name in backend_names:
-            records.append({"case": case.name, **time_expression(name, case.expression, case.inputs, repeats)})
+            records.append({"case": case.name, **measure_expression(name, case.expression, case.inputs, repeats)})
             tick()
     return records
