@@ -453,9 +453,10 @@ def plot_speed(speed: pd.DataFrame, path: Path, backend_order: Sequence[str]) ->
             ax.barh(bars, rows[column], height=height, label=name, color=COLORS[i % len(COLORS)])
         ax.set(xscale="log", xlabel=label)
         ax.grid(axis="x", alpha=0.3)
-    axes[0].set_yticks([k + height * (n - 1) / 2 for k in range(len(workloads))], workloads)
+    labels = ["training step" if w == "training" else w for w in workloads]
+    axes[0].set_yticks([k + height * (n - 1) / 2 for k in range(len(workloads))], labels)
     axes[0].set_ylim(len(workloads) - height / 2 - 0.1, -height / 2 - 0.1)  # top to bottom in catalog order
-    axes[0].legend(loc="lower right")
     fig.suptitle("forward+backward per expression (catalog order), and one training step")
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=n)
     fig.savefig(path, dpi=100)
     return path
