@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import backends
+from backends import parse
 from backends.base import Gradients
 from backends.micrograd_backend import MicrogradBackend
 from comparisons.agreement import (
@@ -20,6 +21,7 @@ from comparisons.agreement import (
     GRAD_ATOL,
     GRAD_RTOL,
     assert_agrees,
+    cancellation_scales,
     close,
     compare,
     failures,
@@ -176,6 +178,34 @@ def test_finite_differences_catch_a_wrong_reference(monkeypatch):
     case = get_case("shared")
     with pytest.raises(AssertionError, match=r"shared d/dx: micrograd=.* \| finite differences="):
         assert_agrees(case.name, case.expression, case.inputs, ["micrograd"])
+
+
+class _Simplifying(MicrogradBackend):
+    """Returns what a backend that rewrites x/x to 1 returns for (x/x)/z: the exact gradient, 0 for x."""
+
+    name = "simplifying"
+
+    def __init__(self, grad_x: float):
+        self.grad_x = grad_x
+
+    def compile(self, expr):
+        inner = super().compile(expr)
+        return lambda inputs: Gradients(inner(inputs).value, {**inner(inputs).grads, "x": self.grad_x})
+
+
+@pytest.mark.parametrize(("grad_x", "ok"), [(0.0, True), (1e-10, True), (1e-7, False), (1.0, False)])
+def test_a_gradient_that_is_rounding_left_after_cancellation_gets_an_absolute_tolerance_of_its_scale(
+    monkeypatch, grad_x, ok
+):
+    # micrograd: d/dx = 1/(x*z) - x/(x*x*z), about 8,700 - 8,700, leaves -1.8e-12 of rounding (tinygrad gives 0)
+    fake, real_get = _Simplifying(grad_x), backends.get
+    monkeypatch.setattr(backends, "get", lambda name: fake if name == "simplifying" else real_get(name))
+    inputs = {"x": 0.01171875, "z": 0.009765625}
+    records = {r["quantity"]: r for r in compare("(x / x) / z", inputs, ["simplifying"])}
+    assert records["grad:x"]["reference"] != 0 and records["grad:x"]["ok"] is ok
+    assert 1e-9 < records["grad:x"]["atol"] < 1e-8  # 1,000 ulps of 17,476, the sum of the contributions' sizes
+    assert records["grad:z"]["atol"] < abs(records["grad:z"]["reference"]) * GRAD_RTOL, "nothing cancels in d/dz"
+    assert close(cancellation_scales(parse("x*y - y"), {"x": 2.0, "y": 3.0})["grad:y"], 3.0)  # |x| + |-1|
 
 
 def test_compare_lets_an_unavailable_backend_raise():
