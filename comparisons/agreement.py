@@ -1,7 +1,8 @@
 """How close is close: one expression run by several backends, compared with micrograd (the reference) and
 micrograd with central finite differences, as tidy records (plain dicts; the report builds tables from them).
 
-Agreement between frameworks is tight (GRAD_RTOL, GRAD_ATOL); nan equals nan and inf equals inf of the same sign.
+Agreement between frameworks is tight (GRAD_RTOL, GRAD_ATOL, and ROUNDING_ULPS where a result is what is left of a
+cancellation); nan equals nan and inf equals inf of the same sign.
 A backend that cannot run raises BackendUnavailable here; the caller decides whether that skips or fails.
 """
 
