@@ -8,6 +8,7 @@ A backend that cannot run raises BackendUnavailable here; the caller decides whe
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -27,13 +28,16 @@ GRAD_ATOL = 1e-12
 ROUNDING_ULPS = 1000
 
 # Finite differences: Ridders' method, central differences at steps h, h/1.6, h/1.6**2, ... extrapolated to
-# h -> 0 (Richardson, in a Neville tableau) until the extrapolation stops improving. It picks its own step, so
-# a function that bends on a scale much smaller than 1 (1/u near u = 0.01) is handled as well as a smooth one,
-# and it reports its own error estimate. The result is trusted to FD_RTOL relative, plus FD_SAFETY times that
-# estimate, plus the rounding noise of the forward pass: each node v adds about eps * |v * df/dv| to f
-# (micrograd's backward gives df/dv), and a difference quotient divides that by the step; plus the rounding of
-# x +- h itself, which moves the centre by up to eps * (|x| + h): |f''| times that (x = 1e-101 is lost in 1e-101 + h).
+# h -> 0 (Richardson, in a Neville tableau) until the extrapolation stops improving; it reports its own error
+# estimate. It runs from FD_STEP, FD_STEP/10, ... (FD_DECADES starts) and keeps the run with the smallest
+# estimate, so a function that bends on a scale much smaller than 1 (1/u near u = 0.01) is handled as well as
+# a smooth one; where the two best runs disagree beyond their estimates, their difference is the estimate.
+# The result is trusted to FD_RTOL relative, plus FD_SAFETY times that estimate, plus the rounding noise of the
+# forward pass (each node v adds about eps * |v * df/dv| to f, micrograd's backward gives df/dv, and a difference
+# quotient divides that by the step), plus the rounding of x +- h itself, which moves the centre by up to
+# eps * (|x| + h): |f''| times that; and never less than GRAD_ATOL (x = 1e-37 is lost in x + h entirely).
 FD_STEP = 0.05
+FD_DECADES = 4
 FD_RTOL = 1e-6
 FD_SAFETY = 10.0
 FD_NOISE = 100.0
@@ -107,11 +111,18 @@ def finite_differences_with_bounds(
             (f_plus, b_plus), (f_minus, b_minus) = (_forward(expr, {**inputs, name: x + d}) for d in (h, -h))
             return (f_plus - f_minus) / (2 * h) if b_plus == branches and b_minus == branches else None
 
-        estimates[name], error, h_first, h_last = _ridders(central, step * max(1.0, abs(x)), 1e-12 * max(1.0, abs(x)))
+        # runs from steps a decade apart: one that starts too coarse for the function stops early, with a large
+        # error estimate or (rarely) a falsely small one, which the runnner-up then exposes
+        h_min = 1e-12 * max(1.0, abs(x))
+        starts = (step * 10.0**-k * max(1.0, abs(x)) for k in range(FD_DECADES))
+        runs = sorted((_ridders(central, h, h_min) for h in starts), key=lambda r: r[1])
+        estimates[name], error, h_first, h_last = runs[0]
+        if abs(runs[0][0] - runs[1][0]) > FD_SAFETY * (runs[0][1] + runs[1][1]):
+            error = max(error, abs(runs[0][0] - runs[1][0]))  # they disagree: trust neither beyond that
         f_plus, f_minus = (_forward(expr, {**inputs, name: x + d})[0] for d in (h_first, -h_first))
         curvature = abs(f_plus - 2 * _data(out) + f_minus) / h_first**2
         shift = FD_SAFETY * curvature * _EPS * (abs(x) + h_first) if math.isfinite(curvature) else 0.0
-        bounds[name] = FD_SAFETY * error + FD_NOISE * noise / h_last + shift
+        bounds[name] = max(GRAD_ATOL, FD_SAFETY * error + FD_NOISE * noise / h_last + shift)
     return estimates, bounds
 
 
@@ -205,8 +216,7 @@ def compare(
     expr = parse(expr) if isinstance(expr, str) else expr
     inputs = expr.check_inputs(inputs)
     ref = backends.get(backends.REFERENCE).compile(expr)(inputs)
-    fd, fd_bounds = finite_differences_with_bounds(expr, inputs)
-    scales = cancellation_scales(expr, inputs)
+    fd, fd_bounds, scales = _yardsticks(expr, tuple(inputs.items()))
     records: list[dict[str, Any]] = []
     for backend_name in backend_names:
         result = ref if backend_name == backends.REFERENCE else backends.get(backend_name).compile(expr)(inputs)
@@ -229,6 +239,13 @@ def compare(
                 "fd_rel_err": fd_rel_err, "fd_tol": fd_tol, "ok": ok,
             })
     return records
+
+
+@functools.lru_cache(maxsize=16)
+def _yardsticks(expr: Expression, inputs: tuple[tuple[str, float], ...]) -> tuple[dict, dict, dict]:
+    """Finite differences, their bounds and the cancellation scales: pure functions of the expression and the
+    inputs, computed once when several backends are compared one at a time (as the tests do)."""
+    return (*finite_differences_with_bounds(expr, dict(inputs)), cancellation_scales(expr, dict(inputs)))
 
 
 def _label(quantity: str) -> str:
