@@ -1,4 +1,4 @@
-"""The case catalog: named expressions every backend must differentiate exactly as micrograd does, and the
+"""The case catalog: named expressions every backend must differentiate as micrograd does (to GRAD_RTOL), and the
 genuine differences between frameworks (DIVERGENCES), each measured by running them, not guessed.
 
 Catalog inputs lie inside every op's domain and away from its kinks, so any disagreement is a bug.
