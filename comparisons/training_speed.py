@@ -508,6 +508,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="data sizes of the sweep (default 100,1000,10000)")
     parser.add_argument("--out", type=Path, default=Path("results"),
                         help="directory for training_speed.png/.csv/.json, or the PNG's path (default results/)")
+    parser.add_argument("--torch-threads", type=int, metavar="N",
+                        help="torch.set_num_threads(N) first (default: torch's own choice, one thread per core); "
+                        "on a busy machine torch's threads wait for each other and a step can take 100x longer")
     parser.add_argument("--warmup-worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.warmup_worker:
@@ -519,6 +522,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(exc))
     for name, why in unavailable.items():
         print(f"skipping {name}: {why}", file=sys.stderr)
+    if args.torch_threads is not None and "torch" in names:
+        import torch
+
+        torch.set_num_threads(args.torch_threads)
     settings = QUICK if args.quick else FULL
     result = run(names, args.widths, args.points, settings, progress=lambda line: print(line, file=sys.stderr, flush=True))
     result["unavailable"] = unavailable
@@ -527,7 +534,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     load = "" if env["load_average_start"] is None else (
         f", load average {env['load_average_start']:.1f} at the start, {env['load_average_end']:.1f} at the end")
     quick = " (--quick: rough numbers)" if args.quick else ""
-    print(f"Python {env['python']} on {env['machine']}, {env['cpus']} CPUs{load}{quick}")
+    threads = "" if args.torch_threads is None else f", torch.set_num_threads({args.torch_threads})"
+    print(f"Python {env['python']} on {env['machine']}, {env['cpus']} CPUs{load}{threads}{quick}")
     if result["comparisons"]:
         print(f"\nadapter step vs hand-written step: median ms of up to {settings.compare_rounds} interleaved samples each, the "
               "loss forced to a Python float every step;\nratio: the median of each round's adapter / hand-written samples "
