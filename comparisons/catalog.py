@@ -208,6 +208,14 @@ DIVERGENCES: tuple[Divergence, ...] = (
                "All four agree: exp(1000) overflows to inf."),
     Divergence("exp_overflow", "exp(x)", {"x": 1000.0}, "grad:x", _gives(INF, INF, INF, INF),
                "All four agree: the derivative of exp is exp, inf too."),
+    Divergence("tanh_tail", "tanh(x)", {"x": 10.0}, "grad:x",
+               _gives(8.244614546626394e-09, 8.244614529632978e-09, 8.244614751677581e-09, 8.244614751677581e-09),
+               "tanh'(x) = 1 - tanh(x)**2, and at x = 10 tanh(x) is within 4e-9 of 1: one ulp of difference between "
+               "the frameworks' tanh (or in how they square it) becomes 1e-8 relative in the derivative "
+               "(the exact value is 8.244614455767e-09; micrograd and torch are nearest)."),
+    Divergence("sigmoid_tail", "sigmoid(x)", {"x": 25.0}, "grad:x", _gives(*[1.3888001859448131e-11] * 4),
+               "All four agree, and all four are 4e-6 relative off the exact 1.3887943864578e-11: each computes "
+               "s * (1 - s) with s rounded near 1, so 1 - s keeps only a few digits."),
     Divergence("nan_times_zero", "0*log(x)", {"x": -1.0}, "value", _gives(NAN, NAN, NAN, 0.0),
                "0 * nan is nan in IEEE arithmetic; tinygrad simplifies 0 * y to 0 before computing, so the nan of "
                "log(-1) never reaches the result."),

@@ -23,6 +23,9 @@ from micrograd.engine import Value
 NAMES = ("x", "y", "z")
 EDGE = 1e-3  # how far relu args, log args, denominators and pow bases keep from 0
 MAX_MAGNITUDE = 1e6  # of every value and gradient, so that nothing overflows and rounding stays small
+# Beyond |x| = 6, tanh'(x) = 1 - tanh(x)**2 is a difference of numbers within 2e-5 of each other: the last-bit
+# differences between frameworks' tanh grow past 1e-9 relative (the tanh_tail divergence in the catalog).
+TAIL = 6.0
 UNARY = ("neg", "relu", "tanh", "exp", "log", "sigmoid")
 BINARY = ("add", "sub", "mul", "div", "pow_number", "pow_value", "number_pow")
 NUMBER_EXPONENTS = (2, 3, -1, -2, 0.5, 1.5, -0.5, 2.5)
@@ -78,8 +81,9 @@ def _unary(op: str, a: _Node) -> _Node:
         a = _apply("add", a, 1.0)
     elif op == "log" and a.data < EDGE:
         a = _safe(a)
-    elif op == "exp" and abs(a.data) > 5:
-        a = _apply("tanh", a)  # keeps exp (and exp of exp) in range without assume()
+    elif op in ("exp", "tanh"):
+        while abs(a.data) > TAIL:  # exp (and exp of exp) stays in range; tanh out of its tails (see TAIL)
+            a = _apply("mul", a, 0.1)
     return _apply(op, a)
 
 
@@ -111,9 +115,9 @@ def examples(draw: st.DrawFn, max_depth: int = 6, names: tuple[str, ...] = NAMES
         elif op == "pow_number":
             node = _pow_number(a, draw(st.sampled_from(NUMBER_EXPONENTS)))
         elif op == "number_pow":  # c ** tanh(a): the exponent stays in (-1, 1)
-            node = _apply("pow", draw(st.sampled_from(NUMBER_BASES)), _apply("tanh", a))
+            node = _apply("pow", draw(st.sampled_from(NUMBER_BASES)), _unary("tanh", a))
         elif op == "pow_value":  # a ** tanh(b), a kept positive so that d/db = log(a) * a**b exists
-            node = _apply("pow", a if a.data >= EDGE else _safe(a), _apply("tanh", build(depth - 1)))
+            node = _apply("pow", a if a.data >= EDGE else _safe(a), _unary("tanh", build(depth - 1)))
         else:  # add sub mul div, with a number on either side now and then
             b: _Node | float = build(depth - 1) if draw(st.integers(0, 3)) else draw(st.sampled_from(NUMBERS))
             if draw(st.booleans()):
@@ -132,7 +136,8 @@ def examples(draw: st.DrawFn, max_depth: int = 6, names: tuple[str, ...] = NAMES
 
 
 def _assume_tame(expression: Expression, inputs: dict[str, float]) -> None:
-    """Every value and every gradient finite and below MAX_MAGNITUDE, none subnormal, every edge at least EDGE away."""
+    """Every value and every gradient finite and below MAX_MAGNITUDE, none subnormal, every edge at least EDGE away,
+    no tanh in its tails."""
     vals = node_values(expression, inputs)
     out = vals[-1]
     out.backward()
@@ -140,6 +145,12 @@ def _assume_tame(expression: Expression, inputs: dict[str, float]) -> None:
         data, grad = (v.data, v.grad) if isinstance(v, Value) else (v, 0.0)
         assume(math.isfinite(data) and abs(data) < MAX_MAGNITUDE and math.isfinite(grad) and abs(grad) < MAX_MAGNITUDE)
         assume(data == 0 or abs(data) >= sys.float_info.min)  # jax flushes subnormals to 0 (a catalogued divergence)
+        if node.op == "tanh":
+            assume(abs(_value_data(vals[node.args[0]])) <= TAIL)
         if node.op in ("relu", "log", "div", "pow"):
             edge = vals[node.args[-1] if node.op == "div" else node.args[0]]
             assume(abs(edge.data if isinstance(edge, Value) else edge) >= EDGE)
+
+
+def _value_data(v: Value | float) -> float:
+    return v.data if isinstance(v, Value) else v
