@@ -60,6 +60,10 @@ class Expression:
         """Run the graph with any number type: `leaves` maps input names to native values (tensors,
         Values, tracers), `functions` maps relu/tanh/exp/log/sigmoid to native functions. Arithmetic uses
         the native objects' own operators; constants are Python floats."""
+        return self.evaluate_all(leaves, functions)[-1]
+
+    def evaluate_all(self, leaves: Mapping[str, Any], functions: Mapping[str, Callable[[Any], Any]]) -> list[Any]:
+        """Like `evaluate`, but the value of every node, in node order (the last is the result)."""
         vals: list[Any] = []
         for n in self.nodes:
             if n.op == "input":
@@ -72,7 +76,7 @@ class Expression:
                 vals.append(BINARY[n.op](vals[n.args[0]], vals[n.args[1]]))
             else:
                 vals.append(functions[n.op](vals[n.args[0]]))
-        return vals[-1]
+        return vals
 
     def check_inputs(self, values: Mapping[str, Any]) -> dict[str, float]:
         """The input values as floats, in input order; ExpressionError for a missing, unknown or non-finite one."""

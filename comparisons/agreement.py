@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import backends
-from backends.expr import BINARY, Expression, Node, parse
+from backends.expr import Expression, Node, parse
+from backends.micrograd_backend import FUNCTIONS as MICROGRAD_FUNCTIONS
 from micrograd.engine import Value
 
 GRAD_RTOL = 1e-9
@@ -58,19 +59,7 @@ def close(a: float, b: float, rtol: float = GRAD_RTOL, atol: float = GRAD_ATOL) 
 
 def node_values(expr: Expression, inputs: Mapping[str, float]) -> list[Value | float]:
     """micrograd's forward pass, every node kept (constants stay floats), the same ops as `Expression.evaluate`."""
-    vals: list[Value | float] = []
-    for n in expr.nodes:
-        if n.op == "input":
-            vals.append(Value(inputs[n.name]))
-        elif n.op == "const":
-            vals.append(n.value)
-        elif n.op == "neg":
-            vals.append(-vals[n.args[0]])
-        elif n.op in BINARY:
-            vals.append(BINARY[n.op](vals[n.args[0]], vals[n.args[1]]))
-        else:
-            vals.append(getattr(vals[n.args[0]], n.op)())
-    return vals
+    return expr.evaluate_all({name: Value(inputs[name]) for name in expr.inputs}, MICROGRAD_FUNCTIONS)
 
 
 def _data(v: Value | float) -> float:
