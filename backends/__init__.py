@@ -53,6 +53,18 @@ def available() -> dict[str, str | None]:
 
 
 __all__ = [
-    "REFERENCE", "Backend", "BackendUnavailable", "Expression", "ExpressionError", "Gradients", "SpecError",
-    "TrainResult", "TrainSpec", "Trainer", "available", "get", "names", "parse",
+    "REFERENCE",
+    "Backend",
+    "BackendUnavailable",
+    "Expression",
+    "ExpressionError",
+    "Gradients",
+    "SpecError",
+    "TrainResult",
+    "TrainSpec",
+    "Trainer",
+    "available",
+    "get",
+    "names",
+    "parse",
 ]

@@ -309,8 +309,12 @@ def _describe_forbidden(node: ast.AST) -> str:
         what = f"the operator {type(node.op).__name__}"
     else:
         what = {
-            ast.Attribute: "attribute access", ast.Subscript: "subscripts", ast.Lambda: "lambdas",
-            ast.Compare: "comparisons", ast.BoolOp: "and/or", ast.IfExp: "conditional expressions",
+            ast.Attribute: "attribute access",
+            ast.Subscript: "subscripts",
+            ast.Lambda: "lambdas",
+            ast.Compare: "comparisons",
+            ast.BoolOp: "and/or",
+            ast.IfExp: "conditional expressions",
         }.get(type(node), f"{type(node).__name__} expressions")
     return f"{what} not allowed ({allowed})"
 
@@ -440,17 +444,38 @@ class Sym:
         a, b = (Sym._lift(other), self) if reverse else (self, Sym._lift(other))
         return Sym(op, (a, b))
 
-    def __add__(self, o): return self._bin("add", o)
-    def __radd__(self, o): return self._bin("add", o, True)
-    def __sub__(self, o): return self._bin("sub", o)
-    def __rsub__(self, o): return self._bin("sub", o, True)
-    def __mul__(self, o): return self._bin("mul", o)
-    def __rmul__(self, o): return self._bin("mul", o, True)
-    def __truediv__(self, o): return self._bin("div", o)
-    def __rtruediv__(self, o): return self._bin("div", o, True)
-    def __pow__(self, o): return self._bin("pow", o)
-    def __rpow__(self, o): return self._bin("pow", o, True)
-    def __neg__(self): return Sym("neg", (self,))
+    def __add__(self, o):
+        return self._bin("add", o)
+
+    def __radd__(self, o):
+        return self._bin("add", o, True)
+
+    def __sub__(self, o):
+        return self._bin("sub", o)
+
+    def __rsub__(self, o):
+        return self._bin("sub", o, True)
+
+    def __mul__(self, o):
+        return self._bin("mul", o)
+
+    def __rmul__(self, o):
+        return self._bin("mul", o, True)
+
+    def __truediv__(self, o):
+        return self._bin("div", o)
+
+    def __rtruediv__(self, o):
+        return self._bin("div", o, True)
+
+    def __pow__(self, o):
+        return self._bin("pow", o)
+
+    def __rpow__(self, o):
+        return self._bin("pow", o, True)
+
+    def __neg__(self):
+        return Sym("neg", (self,))
 
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")

@@ -122,8 +122,15 @@ class TrainSpec:
         sizes = (2, *hidden, 1)
         weights = MLP(2, list(sizes[1:]), activation=activation, seed=seed).export_weights()
         return cls(
-            sizes=sizes, weights=weights, X=X, y=y, activation=activation, loss=loss, steps=steps,
-            batch_size=batch_size, batch_seed=seed,
+            sizes=sizes,
+            weights=weights,
+            X=X,
+            y=y,
+            activation=activation,
+            loss=loss,
+            steps=steps,
+            batch_size=batch_size,
+            batch_seed=seed,
         )
 
 

@@ -69,9 +69,7 @@ def _data(v: Value | float) -> float:
 def _forward(expr: Expression, inputs: Mapping[str, float]) -> tuple[float, tuple[bool, ...]]:
     """The value, and the branch taken at every kink, pole or domain edge (the sign of the deciding argument)."""
     vals = node_values(expr, inputs)
-    branches = tuple(
-        _data(vals[n.args[-1] if n.op == "div" else n.args[0]]) > 0 for n in expr.nodes if n.op in _BRANCH_OPS
-    )
+    branches = tuple(_data(vals[n.args[-1] if n.op == "div" else n.args[0]]) > 0 for n in expr.nodes if n.op in _BRANCH_OPS)
     return _data(vals[-1]), branches
 
 
@@ -175,10 +173,17 @@ def _local_derivatives(n: Node, out: float, data: list[float]) -> list[tuple[int
     a = data[n.args[0]] if n.args else 0.0
     b = data[n.args[1]] if len(n.args) > 1 else 0.0
     derivatives = {
-        "add": lambda: (1.0, 1.0), "sub": lambda: (1.0, -1.0), "mul": lambda: (b, a), "div": lambda: (1 / b, -a / (b * b)),
-        "pow": lambda: (b * a ** (b - 1), math.log(a) * out), "neg": lambda: (-1.0,),
-        "relu": lambda: (1.0 if a > 0 else 0.0,), "tanh": lambda: (1 - out * out,), "exp": lambda: (out,),
-        "log": lambda: (1 / a,), "sigmoid": lambda: (out * (1 - out),),
+        "add": lambda: (1.0, 1.0),
+        "sub": lambda: (1.0, -1.0),
+        "mul": lambda: (b, a),
+        "div": lambda: (1 / b, -a / (b * b)),
+        "pow": lambda: (b * a ** (b - 1), math.log(a) * out),
+        "neg": lambda: (-1.0,),
+        "relu": lambda: (1.0 if a > 0 else 0.0,),
+        "tanh": lambda: (1 - out * out,),
+        "exp": lambda: (out,),
+        "log": lambda: (1 / a,),
+        "sigmoid": lambda: (out * (1 - out),),
     }
     try:
         local = derivatives[n.op]() if n.op in derivatives else ()
@@ -222,11 +227,23 @@ def compare(
                 ok = True  # the reference's own value is the definition
             else:
                 ok = close(value, fd_value, rtol=0.0, atol=fd_tol) if math.isfinite(fd_tol) else close(value, fd_value)
-            records.append({
-                "case": case, "backend": backend_name, "quantity": quantity, "value": value, "reference": reference,
-                "abs_err": abs_err, "rel_err": rel_err, "atol": atol, "fd": fd_value, "fd_abs_err": fd_abs_err,
-                "fd_rel_err": fd_rel_err, "fd_tol": fd_tol, "ok": ok,
-            })
+            records.append(
+                {
+                    "case": case,
+                    "backend": backend_name,
+                    "quantity": quantity,
+                    "value": value,
+                    "reference": reference,
+                    "abs_err": abs_err,
+                    "rel_err": rel_err,
+                    "atol": atol,
+                    "fd": fd_value,
+                    "fd_abs_err": fd_abs_err,
+                    "fd_rel_err": fd_rel_err,
+                    "fd_tol": fd_tol,
+                    "ok": ok,
+                }
+            )
     return records
 
 

@@ -100,8 +100,12 @@ CATALOG: tuple[Case, ...] = (
     Case("x_pow_num", "x**2", {"x": 0.7}),
     Case("num_add_x", "2 + x + 3", {"x": 0.7}),
     # compositions
-    Case("neuron", "tanh(w1*x1 + w2*x2 + b)", {"w1": -3.0, "x1": 2.0, "w2": 1.0, "x2": 0.0, "b": 6.8813735870195432},
-         "Karpathy's lecture neuron"),
+    Case(
+        "neuron",
+        "tanh(w1*x1 + w2*x2 + b)",
+        {"w1": -3.0, "x1": 2.0, "w2": 1.0, "x2": 0.0, "b": 6.8813735870195432},
+        "Karpathy's lecture neuron",
+    ),
     Case("softplus", "log(1 + exp(x))", {"x": -1.3}),
     Case("gaussian", "exp(-x*x/2) / 2.5066282746310002", {"x": 0.9}),
     Case("quotient", "(x*y + 1) / (y*y + 1)", {"x": 0.4, "y": -2.2}),
@@ -109,8 +113,12 @@ CATALOG: tuple[Case, ...] = (
     Case("shared", _SHARED, {"x": 0.6, "y": -0.9}, "names reused many times: gradient accumulation through a DAG"),
     Case("self_shared", "a = x*x; b = a*a; c = b*b; c*c + c*b + b*a", {"x": 1.05}, "one input, every node reused"),
     Case("tanh_chain", _tanh_chain(250), {"x": 0.4}, "250 assignments deep (about 1,000 nodes), x reused in every step"),
-    Case("sum_1000", _sum_of_terms(1000, 10), {f"x{i}": 0.1 * (i + 1) - 0.55 for i in range(10)},
-         "a sum of 1,000 products over 10 inputs"),
+    Case(
+        "sum_1000",
+        _sum_of_terms(1000, 10),
+        {f"x{i}": 0.1 * (i + 1) - 0.55 for i in range(10)},
+        "a sum of 1,000 products over 10 inputs",
+    ),
     Case("micrograd_sanity_check", _SANITY_CHECK, {"x": -4.0}, "karpathy/micrograd test_engine.py::test_sanity_check"),
     Case("micrograd_more_ops", _MORE_OPS, {"a": -4.0, "b": 2.0}, "karpathy/micrograd test_engine.py::test_more_ops"),
 )
@@ -161,78 +169,233 @@ def _gives(micrograd: float, torch: float, jax: float, tinygrad: float) -> dict[
 # Every `gives` was measured with the adapters in backends/ (torch 2.13.0, jax 0.10.2 under jit, tinygrad 0.14.0 on
 # its CPU device) and is pinned by tests/test_gradients.py::test_divergence, which reruns each backend.
 DIVERGENCES: tuple[Divergence, ...] = (
-    Divergence("relu_at_zero", "relu(x)", {"x": 0.0}, "grad:x", _gives(0.0, 0.0, 0.0, 0.0),
-               "All four agree: relu'(0) = 0, the subgradient each framework's relu picks "
-               "(jnp.maximum(x, 0) would give 0.5: it splits the gradient between equal arguments)."),
-    Divergence("relu_negative_zero", "1/relu(x)", {"x": -0.0}, "value", _gives(INF, -INF, INF, INF),
-               "torch.relu(-0.0) is -0.0 (the sign is kept), the others give +0.0; 1/relu(x) shows the sign: -inf, not inf."),
-    Divergence("relu_negative_zero", "1/relu(x)", {"x": -0.0}, "grad:x", _gives(NAN, 0.0, 0.0, 0.0),
-               "micrograd multiplies relu's local derivative 0 by the incoming -inf (0 * inf = nan), as the original "
-               "micrograd does; the frameworks select 0 where the input is not positive instead of multiplying."),
-    Divergence("relu_of_nan", "relu(log(x))", {"x": -1.0}, "value", _gives(0.0, NAN, NAN, 0.0),
-               "relu(nan): micrograd and tinygrad compute `x if x > 0 else 0`, and nan > 0 is false, so 0; torch and jax "
-               "propagate the nan."),
-    Divergence("relu_of_nan", "relu(log(x))", {"x": -1.0}, "grad:x", _gives(0.0, -1.0, -0.0, -0.0),
-               "relu's derivative at nan: torch lets the gradient through (d/dx log(x) = 1/x = -1); micrograd, jax and "
-               "tinygrad block it (0)."),
-    Divergence("relu_subnormal", "relu(x)", {"x": 1e-320}, "value", _gives(1e-320, 1e-320, 0.0, 1e-320),
-               "jax (XLA on the CPU) flushes subnormal numbers to zero in relu's max: relu(1e-320) is 0; the others keep it."),
-    Divergence("relu_subnormal", "relu(x)", {"x": 1e-320}, "grad:x", _gives(1.0, 1.0, 0.0, 1.0),
-               "The same flush: jax sees relu's argument as 0 and gives relu'(0) = 0; the others see a positive number."),
-    Divergence("zero_pow_zero", "x**y", {"x": 0.0, "y": 0.0}, "value", _gives(1.0, 1.0, 1.0, 1.0),
-               "All four agree: 0**0 = 1, as IEEE pow defines it."),
-    Divergence("zero_pow_zero", "x**y", {"x": 0.0, "y": 0.0}, "grad:x", _gives(0.0, 0.0, NAN, 0.0),
-               "d/dx x**y = y * x**(y-1) = 0 * 0**-1 = 0 * inf: jax computes it (nan); torch defines it as 0 when y == 0, "
-               "and micrograd (which follows torch's pow rules) and tinygrad give 0 too."),
-    Divergence("zero_pow_zero", "x**y", {"x": 0.0, "y": 0.0}, "grad:y", _gives(0.0, 0.0, 0.0, 0.0),
-               "All four agree: d/dy x**y = log(x) * x**y = -inf * 1 at x = 0, but each defines it as 0 there "
-               "(torch masks x == 0 when y >= 0; jax takes the log of x with 0 replaced by 1)."),
-    Divergence("zero_pow_number_zero", "x**0", {"x": 0.0}, "grad:x", _gives(0.0, 0.0, NAN, 0.0),
-               "As 0**0 with a number exponent: jax's 0 * x**-1 at x = 0 is 0 * inf = nan; the others give 0."),
-    Divergence("zero_pow_negative", "0**x", {"x": -1.0}, "grad:x", _gives(-INF, -INF, NAN, -INF),
-               "d/dx 0**x = log(0) * 0**x = -inf * inf = -inf (torch, tinygrad, micrograd); jax replaces log(0) by "
-               "log(1) = 0 and gets 0 * inf = nan."),
-    Divergence("zero_pow_value_negative", "x**y", {"x": 0.0, "y": -1.0}, "grad:y", _gives(-INF, -INF, NAN, -INF),
-               "The same with the base an input: d/dy x**y at x = 0, y = -1 is -inf * inf; jax gives nan."),
-    Divergence("sqrt_at_zero", "x**0.5", {"x": 0.0}, "value", _gives(0.0, 0.0, 0.0, 0.0),
-               "All four agree: 0**0.5 = 0."),
-    Divergence("sqrt_at_zero", "x**0.5", {"x": 0.0}, "grad:x", _gives(INF, INF, INF, INF),
-               "All four agree: d/dx x**0.5 = 0.5 * 0**-0.5 = inf at 0."),
-    Divergence("log_at_zero", "log(x)", {"x": 0.0}, "value", _gives(-INF, -INF, -INF, -INF),
-               "All four agree: log(0) = -inf."),
-    Divergence("log_at_zero", "log(x)", {"x": 0.0}, "grad:x", _gives(INF, INF, INF, INF),
-               "All four agree: d/dx log(x) = 1/x = inf at 0."),
-    Divergence("log_negative", "log(x)", {"x": -1.0}, "grad:x", _gives(-1.0, -1.0, -1.0, -1.0),
-               "All four agree: log(-1) is nan, but its derivative is computed as 1/x = -1, a finite number."),
-    Divergence("exp_overflow", "exp(x)", {"x": 1000.0}, "value", _gives(INF, INF, INF, INF),
-               "All four agree: exp(1000) overflows to inf."),
-    Divergence("exp_overflow", "exp(x)", {"x": 1000.0}, "grad:x", _gives(INF, INF, INF, INF),
-               "All four agree: the derivative of exp is exp, inf too."),
-    Divergence("tanh_tail", "tanh(x)", {"x": 10.0}, "grad:x",
-               _gives(8.244614546626394e-09, 8.244614529632978e-09, 8.244614751677581e-09, 8.244614751677581e-09),
-               "tanh'(x) = 1 - tanh(x)**2, and at x = 10 tanh(x) is within 4e-9 of 1: one ulp of difference between "
-               "the frameworks' tanh (or in how they square it) becomes 1e-8 relative in the derivative "
-               "(the exact value is 8.244614455767e-09; micrograd and torch are nearest)."),
-    Divergence("sigmoid_tail", "sigmoid(x)", {"x": 25.0}, "grad:x", _gives(*[1.3888001859448131e-11] * 4),
-               "All four agree, and all four are 4e-6 relative off the exact 1.3887943864578e-11: each computes "
-               "s * (1 - s) with s rounded near 1, so 1 - s keeps only a few digits."),
-    Divergence("nan_times_zero", "0*log(x)", {"x": -1.0}, "value", _gives(NAN, NAN, NAN, 0.0),
-               "0 * nan is nan in IEEE arithmetic; tinygrad simplifies 0 * y to 0 before computing, so the nan of "
-               "log(-1) never reaches the result."),
-    Divergence("nan_times_zero_input", "y*log(x)", {"x": -1.0, "y": 0.0}, "grad:y", _gives(NAN, NAN, NAN, NAN),
-               "All four agree: with the zero an input nothing can be simplified: d/dy = log(-1) = nan."),
-    Divergence("inf_minus_inf", "exp(x) - exp(x)", {"x": 1000.0}, "value", _gives(NAN, NAN, NAN, 0.0),
-               "inf - inf is nan; tinygrad simplifies a - a to 0."),
-    Divergence("inf_times_zero", "exp(x)*exp(-x)", {"x": 1000.0}, "value", _gives(NAN, NAN, 1.0, NAN),
-               "inf * 0 is nan; XLA (jax under jit) rewrites exp(a) * exp(b) as exp(a + b) = exp(0) = 1."),
-    Divergence("log_of_exp_overflow", "log(exp(x))", {"x": 1000.0}, "value", _gives(INF, INF, 1000.0, INF),
-               "exp(1000) overflows and log(inf) = inf; XLA (jax under jit) rewrites log(exp(x)) as x and returns 1000."),
-    Divergence("log_of_exp_overflow", "log(exp(x))", {"x": 1000.0}, "grad:x", _gives(NAN, NAN, 1.0, 1.0),
-               "The chain rule gives (1/inf) * inf = 0 * inf = nan (micrograd, torch); jax differentiates the rewritten x "
-               "and tinygrad simplifies (1/e) * e to 1: both give 1."),
-    Divergence("zero_over_zero", "x/x", {"x": 0.0}, "value", _gives(NAN, NAN, NAN, 1.0),
-               "0/0 is nan; tinygrad simplifies x/x to 1."),
-    Divergence("rounding_reassociated", "(x + 1) - 1", {"x": 1e-17}, "value", _gives(0.0, 0.0, 1e-17, 1e-17),
-               "In float64, 1e-17 + 1 rounds to 1, so the result is 0; jax (XLA under jit) and tinygrad reassociate "
-               "(x + 1) - 1 to x and return 1e-17."),
+    Divergence(
+        "relu_at_zero",
+        "relu(x)",
+        {"x": 0.0},
+        "grad:x",
+        _gives(0.0, 0.0, 0.0, 0.0),
+        "All four agree: relu'(0) = 0, the subgradient each framework's relu picks "
+        "(jnp.maximum(x, 0) would give 0.5: it splits the gradient between equal arguments).",
+    ),
+    Divergence(
+        "relu_negative_zero",
+        "1/relu(x)",
+        {"x": -0.0},
+        "value",
+        _gives(INF, -INF, INF, INF),
+        "torch.relu(-0.0) is -0.0 (the sign is kept), the others give +0.0; 1/relu(x) shows the sign: -inf, not inf.",
+    ),
+    Divergence(
+        "relu_negative_zero",
+        "1/relu(x)",
+        {"x": -0.0},
+        "grad:x",
+        _gives(NAN, 0.0, 0.0, 0.0),
+        "micrograd multiplies relu's local derivative 0 by the incoming -inf (0 * inf = nan), as the original "
+        "micrograd does; the frameworks select 0 where the input is not positive instead of multiplying.",
+    ),
+    Divergence(
+        "relu_of_nan",
+        "relu(log(x))",
+        {"x": -1.0},
+        "value",
+        _gives(0.0, NAN, NAN, 0.0),
+        "relu(nan): micrograd and tinygrad compute `x if x > 0 else 0`, and nan > 0 is false, so 0; torch and jax "
+        "propagate the nan.",
+    ),
+    Divergence(
+        "relu_of_nan",
+        "relu(log(x))",
+        {"x": -1.0},
+        "grad:x",
+        _gives(0.0, -1.0, -0.0, -0.0),
+        "relu's derivative at nan: torch lets the gradient through (d/dx log(x) = 1/x = -1); micrograd, jax and "
+        "tinygrad block it (0).",
+    ),
+    Divergence(
+        "relu_subnormal",
+        "relu(x)",
+        {"x": 1e-320},
+        "value",
+        _gives(1e-320, 1e-320, 0.0, 1e-320),
+        "jax (XLA on the CPU) flushes subnormal numbers to zero in relu's max: relu(1e-320) is 0; the others keep it.",
+    ),
+    Divergence(
+        "relu_subnormal",
+        "relu(x)",
+        {"x": 1e-320},
+        "grad:x",
+        _gives(1.0, 1.0, 0.0, 1.0),
+        "The same flush: jax sees relu's argument as 0 and gives relu'(0) = 0; the others see a positive number.",
+    ),
+    Divergence(
+        "zero_pow_zero",
+        "x**y",
+        {"x": 0.0, "y": 0.0},
+        "value",
+        _gives(1.0, 1.0, 1.0, 1.0),
+        "All four agree: 0**0 = 1, as IEEE pow defines it.",
+    ),
+    Divergence(
+        "zero_pow_zero",
+        "x**y",
+        {"x": 0.0, "y": 0.0},
+        "grad:x",
+        _gives(0.0, 0.0, NAN, 0.0),
+        "d/dx x**y = y * x**(y-1) = 0 * 0**-1 = 0 * inf: jax computes it (nan); torch defines it as 0 when y == 0, "
+        "and micrograd (which follows torch's pow rules) and tinygrad give 0 too.",
+    ),
+    Divergence(
+        "zero_pow_zero",
+        "x**y",
+        {"x": 0.0, "y": 0.0},
+        "grad:y",
+        _gives(0.0, 0.0, 0.0, 0.0),
+        "All four agree: d/dy x**y = log(x) * x**y = -inf * 1 at x = 0, but each defines it as 0 there "
+        "(torch masks x == 0 when y >= 0; jax takes the log of x with 0 replaced by 1).",
+    ),
+    Divergence(
+        "zero_pow_number_zero",
+        "x**0",
+        {"x": 0.0},
+        "grad:x",
+        _gives(0.0, 0.0, NAN, 0.0),
+        "As 0**0 with a number exponent: jax's 0 * x**-1 at x = 0 is 0 * inf = nan; the others give 0.",
+    ),
+    Divergence(
+        "zero_pow_negative",
+        "0**x",
+        {"x": -1.0},
+        "grad:x",
+        _gives(-INF, -INF, NAN, -INF),
+        "d/dx 0**x = log(0) * 0**x = -inf * inf = -inf (torch, tinygrad, micrograd); jax replaces log(0) by "
+        "log(1) = 0 and gets 0 * inf = nan.",
+    ),
+    Divergence(
+        "zero_pow_value_negative",
+        "x**y",
+        {"x": 0.0, "y": -1.0},
+        "grad:y",
+        _gives(-INF, -INF, NAN, -INF),
+        "The same with the base an input: d/dy x**y at x = 0, y = -1 is -inf * inf; jax gives nan.",
+    ),
+    Divergence("sqrt_at_zero", "x**0.5", {"x": 0.0}, "value", _gives(0.0, 0.0, 0.0, 0.0), "All four agree: 0**0.5 = 0."),
+    Divergence(
+        "sqrt_at_zero",
+        "x**0.5",
+        {"x": 0.0},
+        "grad:x",
+        _gives(INF, INF, INF, INF),
+        "All four agree: d/dx x**0.5 = 0.5 * 0**-0.5 = inf at 0.",
+    ),
+    Divergence("log_at_zero", "log(x)", {"x": 0.0}, "value", _gives(-INF, -INF, -INF, -INF), "All four agree: log(0) = -inf."),
+    Divergence(
+        "log_at_zero", "log(x)", {"x": 0.0}, "grad:x", _gives(INF, INF, INF, INF), "All four agree: d/dx log(x) = 1/x = inf at 0."
+    ),
+    Divergence(
+        "log_negative",
+        "log(x)",
+        {"x": -1.0},
+        "grad:x",
+        _gives(-1.0, -1.0, -1.0, -1.0),
+        "All four agree: log(-1) is nan, but its derivative is computed as 1/x = -1, a finite number.",
+    ),
+    Divergence(
+        "exp_overflow",
+        "exp(x)",
+        {"x": 1000.0},
+        "value",
+        _gives(INF, INF, INF, INF),
+        "All four agree: exp(1000) overflows to inf.",
+    ),
+    Divergence(
+        "exp_overflow",
+        "exp(x)",
+        {"x": 1000.0},
+        "grad:x",
+        _gives(INF, INF, INF, INF),
+        "All four agree: the derivative of exp is exp, inf too.",
+    ),
+    Divergence(
+        "tanh_tail",
+        "tanh(x)",
+        {"x": 10.0},
+        "grad:x",
+        _gives(8.244614546626394e-09, 8.244614529632978e-09, 8.244614751677581e-09, 8.244614751677581e-09),
+        "tanh'(x) = 1 - tanh(x)**2, and at x = 10 tanh(x) is within 4e-9 of 1: one ulp of difference between "
+        "the frameworks' tanh (or in how they square it) becomes 1e-8 relative in the derivative "
+        "(the exact value is 8.244614455767e-09; micrograd and torch are nearest).",
+    ),
+    Divergence(
+        "sigmoid_tail",
+        "sigmoid(x)",
+        {"x": 25.0},
+        "grad:x",
+        _gives(*[1.3888001859448131e-11] * 4),
+        "All four agree, and all four are 4e-6 relative off the exact 1.3887943864578e-11: each computes "
+        "s * (1 - s) with s rounded near 1, so 1 - s keeps only a few digits.",
+    ),
+    Divergence(
+        "nan_times_zero",
+        "0*log(x)",
+        {"x": -1.0},
+        "value",
+        _gives(NAN, NAN, NAN, 0.0),
+        "0 * nan is nan in IEEE arithmetic; tinygrad simplifies 0 * y to 0 before computing, so the nan of "
+        "log(-1) never reaches the result.",
+    ),
+    Divergence(
+        "nan_times_zero_input",
+        "y*log(x)",
+        {"x": -1.0, "y": 0.0},
+        "grad:y",
+        _gives(NAN, NAN, NAN, NAN),
+        "All four agree: with the zero an input nothing can be simplified: d/dy = log(-1) = nan.",
+    ),
+    Divergence(
+        "inf_minus_inf",
+        "exp(x) - exp(x)",
+        {"x": 1000.0},
+        "value",
+        _gives(NAN, NAN, NAN, 0.0),
+        "inf - inf is nan; tinygrad simplifies a - a to 0.",
+    ),
+    Divergence(
+        "inf_times_zero",
+        "exp(x)*exp(-x)",
+        {"x": 1000.0},
+        "value",
+        _gives(NAN, NAN, 1.0, NAN),
+        "inf * 0 is nan; XLA (jax under jit) rewrites exp(a) * exp(b) as exp(a + b) = exp(0) = 1.",
+    ),
+    Divergence(
+        "log_of_exp_overflow",
+        "log(exp(x))",
+        {"x": 1000.0},
+        "value",
+        _gives(INF, INF, 1000.0, INF),
+        "exp(1000) overflows and log(inf) = inf; XLA (jax under jit) rewrites log(exp(x)) as x and returns 1000.",
+    ),
+    Divergence(
+        "log_of_exp_overflow",
+        "log(exp(x))",
+        {"x": 1000.0},
+        "grad:x",
+        _gives(NAN, NAN, 1.0, 1.0),
+        "The chain rule gives (1/inf) * inf = 0 * inf = nan (micrograd, torch); jax differentiates the rewritten x "
+        "and tinygrad simplifies (1/e) * e to 1: both give 1.",
+    ),
+    Divergence(
+        "zero_over_zero", "x/x", {"x": 0.0}, "value", _gives(NAN, NAN, NAN, 1.0), "0/0 is nan; tinygrad simplifies x/x to 1."
+    ),
+    Divergence(
+        "rounding_reassociated",
+        "(x + 1) - 1",
+        {"x": 1e-17},
+        "value",
+        _gives(0.0, 0.0, 1e-17, 1e-17),
+        "In float64, 1e-17 + 1 rounds to 1, so the result is 0; jax (XLA under jit) and tinygrad reassociate "
+        "(x + 1) - 1 to x and return 1e-17.",
+    ),
 )

@@ -203,25 +203,61 @@ def run(src: Path, repeats: int = 5, ops: int = 100_000, progress: Callable[[str
         original, this = mem["original"], mem["this"]
         per_op = original["per_op"], this["per_op"]
         rows.append(_row(f"memory per op, chain {what}", "B/op", *per_op, TARGETS["memory"], "smaller"))
-        rows.append(_row(f"  info: per Value created ({original['values']} vs {this['values']} Values)", "B/Value",
-                         original["per_value"], this["per_value"]))
+        rows.append(
+            _row(
+                f"  info: per Value created ({original['values']} vs {this['values']} Values)",
+                "B/Value",
+                original["per_value"],
+                this["per_value"],
+            )
+        )
     progress("numerics")
     num = numerics(src)
-    rows.append({"measure": "loss, same weights and data", "unit": "", "original": num["original"], "this": num["this"],
-                 "ratio": num["loss_rel_diff"], "target": f"rel diff <= {TARGETS['loss_rtol']:g}",
-                 "passed": num["loss_rel_diff"] <= TARGETS["loss_rtol"]})
-    rows.append({"measure": "  info: gradients, largest relative difference", "unit": "", "original": None, "this": None,
-                 "ratio": num["grad_max_rel_diff"], "target": None, "passed": None})
+    rows.append(
+        {
+            "measure": "loss, same weights and data",
+            "unit": "",
+            "original": num["original"],
+            "this": num["this"],
+            "ratio": num["loss_rel_diff"],
+            "target": f"rel diff <= {TARGETS['loss_rtol']:g}",
+            "passed": num["loss_rel_diff"] <= TARGETS["loss_rtol"],
+        }
+    )
+    rows.append(
+        {
+            "measure": "  info: gradients, largest relative difference",
+            "unit": "",
+            "original": None,
+            "this": None,
+            "ratio": num["grad_max_rel_diff"],
+            "target": None,
+            "passed": None,
+        }
+    )
     return {
-        "original": str(src), "python": platform.python_version(), "machine": platform.platform(), "repeats": repeats,
-        "chain_ops": ops, "impls": IMPLS, "rows": rows, "passed": all(r["passed"] for r in rows if r["passed"] is not None),
+        "original": str(src),
+        "python": platform.python_version(),
+        "machine": platform.platform(),
+        "repeats": repeats,
+        "chain_ops": ops,
+        "impls": IMPLS,
+        "rows": rows,
+        "passed": all(r["passed"] for r in rows if r["passed"] is not None),
     }
 
 
 def _row(measure: str, unit: str, original: float, this: float, target: float | None = None, kind: str = "") -> dict[str, Any]:
     ratio = original / this
-    return {"measure": measure, "unit": unit, "original": original, "this": this, "ratio": ratio,
-            "target": f"{kind} >= {target:g}x" if target else None, "passed": ratio >= target if target else None}
+    return {
+        "measure": measure,
+        "unit": unit,
+        "original": original,
+        "this": this,
+        "ratio": ratio,
+        "target": f"{kind} >= {target:g}x" if target else None,
+        "passed": ratio >= target if target else None,
+    }
 
 
 def format_table(result: dict[str, Any]) -> str:
@@ -235,8 +271,10 @@ def format_table(result: dict[str, Any]) -> str:
     for r in result["rows"]:
         ratio = f"{r['ratio']:.2f}x" if r["unit"] else f"{r['ratio']:.1e}"
         verdict = "" if r["passed"] is None else ("pass" if r["passed"] else "FAIL")
-        lines.append(f"{r['measure']:<62} {r['unit']:<8} {_num(r['original']):>12} {_num(r['this']):>12} {ratio:>10}  "
-                     f"{r['target'] or '':<18} {verdict}")
+        lines.append(
+            f"{r['measure']:<62} {r['unit']:<8} {_num(r['original']):>12} {_num(r['this']):>12} {ratio:>10}  "
+            f"{r['target'] or '':<18} {verdict}"
+        )
     lines += [
         "",
         "memory per op: bytes traced by tracemalloc while a chain of ops is built, divided by the number of ops;",

@@ -53,10 +53,28 @@ class Settings:
     cold_warmup: bool  # time each comparison's warm-ups in fresh interpreters (else here, where the second side reuses work)
 
 
-FULL = Settings(compare_rounds=60, sweep_rounds=15, min_rounds=3, block_s=0.01, max_block_steps=100,
-                compare_budget_s=6.0, sweep_budget_s=3.0, micrograd_cap_s=2.0, cold_warmup=True)
-QUICK = Settings(compare_rounds=3, sweep_rounds=2, min_rounds=1, block_s=0.001, max_block_steps=5,
-                 compare_budget_s=0.5, sweep_budget_s=0.3, micrograd_cap_s=0.3, cold_warmup=False)
+FULL = Settings(
+    compare_rounds=60,
+    sweep_rounds=15,
+    min_rounds=3,
+    block_s=0.01,
+    max_block_steps=100,
+    compare_budget_s=6.0,
+    sweep_budget_s=3.0,
+    micrograd_cap_s=2.0,
+    cold_warmup=True,
+)
+QUICK = Settings(
+    compare_rounds=3,
+    sweep_rounds=2,
+    min_rounds=1,
+    block_s=0.001,
+    max_block_steps=5,
+    compare_budget_s=0.5,
+    sweep_budget_s=0.3,
+    micrograd_cap_s=0.3,
+    cold_warmup=False,
+)
 
 
 # --- the hand-written steps: what a practitioner would write, one full-batch SGD step (relu MLP, SVM loss, L2) ---
@@ -68,8 +86,10 @@ def handwritten_torch(spec: TrainSpec) -> Callable[[], float]:
     """Eager PyTorch: autograd through the forward pass, then SGD in place under no_grad."""
     import torch
 
-    layers = [(torch.tensor(W, dtype=torch.float64, requires_grad=True), torch.tensor(b, dtype=torch.float64, requires_grad=True))
-              for W, b in to_matrices(spec.weights)]
+    layers = [
+        (torch.tensor(W, dtype=torch.float64, requires_grad=True), torch.tensor(b, dtype=torch.float64, requires_grad=True))
+        for W, b in to_matrices(spec.weights)
+    ]
     params = [p for layer in layers for p in layer]
     X, y = torch.tensor(spec.X, dtype=torch.float64), torch.tensor(spec.y, dtype=torch.float64)
 
@@ -231,13 +251,22 @@ def compare(name: str, width: int, points: int, settings: Settings) -> dict[str,
     # paired: each round's two samples ran back to back, so a burst of load on the machine mostly cancels in their ratio
     ratio = statistics.median(a / h for a, h in zip(samples["adapter"], samples["handwritten"]))
     return {
-        "backend": name, "width": width, "points": points,
-        "adapter_ms": adapter_s * 1e3, "handwritten_ms": handwritten_s * 1e3, "ratio": ratio, "within": ratio <= WITHIN,
+        "backend": name,
+        "width": width,
+        "points": points,
+        "adapter_ms": adapter_s * 1e3,
+        "handwritten_ms": handwritten_s * 1e3,
+        "ratio": ratio,
+        "within": ratio <= WITHIN,
         "ratio_of_medians": adapter_s / handwritten_s,
-        "adapter_warmup_s": adapter_warmup_s, "handwritten_warmup_s": handwritten_warmup_s,
-        "adapter_min_ms": min(samples["adapter"]) * 1e3, "handwritten_min_ms": min(samples["handwritten"]) * 1e3,
-        "samples": len(samples["adapter"]), "steps_per_sample": number,
-        "first_loss_adapter": adapter_loss, "first_loss_handwritten": handwritten_loss,
+        "adapter_warmup_s": adapter_warmup_s,
+        "handwritten_warmup_s": handwritten_warmup_s,
+        "adapter_min_ms": min(samples["adapter"]) * 1e3,
+        "handwritten_min_ms": min(samples["handwritten"]) * 1e3,
+        "samples": len(samples["adapter"]),
+        "steps_per_sample": number,
+        "first_loss_adapter": adapter_loss,
+        "first_loss_handwritten": handwritten_loss,
         "same_first_loss": math.isclose(adapter_loss, handwritten_loss, rel_tol=LOSS_RTOL),
         "adapter_samples_ms": [s * 1e3 for s in samples["adapter"]],
         "handwritten_samples_ms": [s * 1e3 for s in samples["handwritten"]],
@@ -260,9 +289,16 @@ def sweep_point(name: str, width: int, points: int, settings: Settings) -> dict[
     budget = settings.sweep_budget_s
     samples = interleaved({"adapter": trainer.step}, number, settings.sweep_rounds, budget, settings.min_rounds)["adapter"]
     return {
-        "backend": name, "width": width, "points": points, "step_ms": statistics.median(samples) * 1e3,
-        "min_ms": min(samples) * 1e3, "samples": len(samples), "steps_per_sample": number, "warmup_s": warmup_s,
-        "skipped": "", "samples_ms": [s * 1e3 for s in samples],
+        "backend": name,
+        "width": width,
+        "points": points,
+        "step_ms": statistics.median(samples) * 1e3,
+        "min_ms": min(samples) * 1e3,
+        "samples": len(samples),
+        "steps_per_sample": number,
+        "warmup_s": warmup_s,
+        "skipped": "",
+        "samples_ms": [s * 1e3 for s in samples],
     }
 
 
@@ -288,8 +324,13 @@ def prime(name: str) -> None:
 # --- the run ---
 
 
-def run(names: Sequence[str], widths: Sequence[int], points: Sequence[int], settings: Settings,
-        progress: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
+def run(
+    names: Sequence[str],
+    widths: Sequence[int],
+    points: Sequence[int],
+    settings: Settings,
+    progress: Callable[[str], None] = lambda s: None,
+) -> dict[str, Any]:
     """Every measurement as plain data: the comparisons, the sweep (skipped points say why), the settings and machine."""
     comparisons, sweep = [], []
     grid = sorted(((w, n) for w in widths for n in points), key=lambda size: work(*size))
@@ -308,15 +349,21 @@ def run(names: Sequence[str], widths: Sequence[int], points: Sequence[int], sett
         for width, n in COMPARE_SIZES:
             row = compare(name, width, n, settings)
             comparisons.append(row)
-            report(f"{name} {size_label(width, n)}: adapter {row['adapter_ms']:.3f} ms, hand-written "
-                   f"{row['handwritten_ms']:.3f} ms, ratio {row['ratio']:.2f}")
+            report(
+                f"{name} {size_label(width, n)}: adapter {row['adapter_ms']:.3f} ms, hand-written "
+                f"{row['handwritten_ms']:.3f} ms, ratio {row['ratio']:.2f}"
+            )
     for name in names:
         rows: list[dict[str, Any]] = []
         for width, n in grid:
             estimate = micrograd_estimate(width, n, rows) if name == "micrograd" else None
             if estimate is not None and estimate > settings.micrograd_cap_s:
-                row = {"backend": name, "width": width, "points": n, "skipped": (
-                    f"estimated {estimate:.1f} s per step > the {settings.micrograd_cap_s:g} s cap")}
+                row = {
+                    "backend": name,
+                    "width": width,
+                    "points": n,
+                    "skipped": (f"estimated {estimate:.1f} s per step > the {settings.micrograd_cap_s:g} s cap"),
+                }
                 report(f"{name} {size_label(width, n)}: skipped, {row['skipped']}")
             else:
                 row = sweep_point(name, width, n, settings)
@@ -324,8 +371,13 @@ def run(names: Sequence[str], widths: Sequence[int], points: Sequence[int], sett
             rows.append(row)
         sweep += rows
     return {
-        "settings": asdict(settings), "lr": LR, "within": WITHIN, "environment": environment(names, load_start),
-        "seconds": time.perf_counter() - start, "comparisons": comparisons, "sweep": sweep,
+        "settings": asdict(settings),
+        "lr": LR,
+        "within": WITHIN,
+        "environment": environment(names, load_start),
+        "seconds": time.perf_counter() - start,
+        "comparisons": comparisons,
+        "sweep": sweep,
     }
 
 
@@ -336,9 +388,13 @@ def load_average() -> float | None:
 
 def environment(names: Sequence[str], load_start: float | None) -> dict[str, Any]:
     """The machine and the frameworks' versions and threads, to read the numbers by."""
-    env: dict[str, Any] = {"python": platform.python_version(), "machine": platform.platform(), "cpus": os.cpu_count(),
-                           "load_average_start": load_start,
-                           "load_average_end": load_average()}
+    env: dict[str, Any] = {
+        "python": platform.python_version(),
+        "machine": platform.platform(),
+        "cpus": os.cpu_count(),
+        "load_average_start": load_start,
+        "load_average_end": load_average(),
+    }
     if "torch" in names:
         import torch
 
@@ -363,9 +419,18 @@ def size_label(width: int, points: int) -> str:
 
 def comparison_table(rows: Sequence[dict[str, Any]]) -> str:
     header = ["backend", "size", "adapter ms", "hand-written ms", "ratio", f"within {WITHIN:g}x", "warm-up s (adapter / hand)"]
-    body = [[r["backend"], size_label(r["width"], r["points"]), f"{r['adapter_ms']:.3f}", f"{r['handwritten_ms']:.3f}",
-             f"{r['ratio']:.2f}", "yes" if r["within"] else "NO",
-             f"{r['adapter_warmup_s']:.2f} / {r['handwritten_warmup_s']:.2f}"] for r in rows]
+    body = [
+        [
+            r["backend"],
+            size_label(r["width"], r["points"]),
+            f"{r['adapter_ms']:.3f}",
+            f"{r['handwritten_ms']:.3f}",
+            f"{r['ratio']:.2f}",
+            "yes" if r["within"] else "NO",
+            f"{r['adapter_warmup_s']:.2f} / {r['handwritten_warmup_s']:.2f}",
+        ]
+        for r in rows
+    ]
     return _text_table(header, body, right=(2, 3, 4))
 
 
@@ -405,8 +470,19 @@ def output_paths(out: Path) -> dict[str, Path]:
     return {ext: base.with_name(base.name + f".{ext}") for ext in ("png", "csv", "json")}
 
 
-CSV_COLUMNS = ("part", "backend", "implementation", "width", "points", "median_ms", "min_ms", "samples", "steps_per_sample",
-               "warmup_s", "skipped")
+CSV_COLUMNS = (
+    "part",
+    "backend",
+    "implementation",
+    "width",
+    "points",
+    "median_ms",
+    "min_ms",
+    "samples",
+    "steps_per_sample",
+    "warmup_s",
+    "skipped",
+)
 
 
 def csv_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -414,13 +490,30 @@ def csv_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for r in result["comparisons"]:
         for side in ("adapter", "handwritten"):
-            rows.append({"part": "comparison", "backend": r["backend"], "implementation": side, "width": r["width"],
-                         "points": r["points"], "median_ms": r[f"{side}_ms"], "min_ms": r[f"{side}_min_ms"],
-                         "samples": r["samples"], "steps_per_sample": r["steps_per_sample"], "warmup_s": r[f"{side}_warmup_s"],
-                         "skipped": ""})
+            rows.append(
+                {
+                    "part": "comparison",
+                    "backend": r["backend"],
+                    "implementation": side,
+                    "width": r["width"],
+                    "points": r["points"],
+                    "median_ms": r[f"{side}_ms"],
+                    "min_ms": r[f"{side}_min_ms"],
+                    "samples": r["samples"],
+                    "steps_per_sample": r["steps_per_sample"],
+                    "warmup_s": r[f"{side}_warmup_s"],
+                    "skipped": "",
+                }
+            )
     for r in result["sweep"]:
-        rows.append({"part": "sweep", "implementation": "adapter", **{k: r.get(k, "") for k in CSV_COLUMNS if k in r},
-                     "median_ms": r.get("step_ms", "")})
+        rows.append(
+            {
+                "part": "sweep",
+                "implementation": "adapter",
+                **{k: r.get(k, "") for k in CSV_COLUMNS if k in r},
+                "median_ms": r.get("step_ms", ""),
+            }
+        )
     return [{k: row.get(k, "") for k in CSV_COLUMNS} for row in rows]
 
 
@@ -448,8 +541,9 @@ def plot(rows: Sequence[dict[str, Any]], path: Path) -> None:
     fig, axes = plt.subplots(1, max(1, len(widths)), figsize=(4.2 * max(1, len(widths)), 3.8), sharey=True, squeeze=False)
     for ax, width in zip(axes[0], widths):
         for name in dict.fromkeys(r["backend"] for r in rows):
-            line = sorted((r for r in rows if r["backend"] == name and r["width"] == width and not r["skipped"]),
-                          key=lambda r: r["points"])
+            line = sorted(
+                (r for r in rows if r["backend"] == name and r["width"] == width and not r["skipped"]), key=lambda r: r["points"]
+            )
             if line:
                 ax.plot([r["points"] for r in line], [r["step_ms"] for r in line], "o-", label=name, color=COLORS.get(name))
         ax.set(xscale="log", yscale="log", title=f"MLP(2, [{width}, {width}, 1])", xlabel="data points (full batch)")
@@ -479,8 +573,9 @@ def _backend_names(text: str) -> list[str]:
     names = list(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
     unknown = [n for n in names if n not in backends.names()]
     if not names or unknown:
-        raise argparse.ArgumentTypeError(f"unknown backend(s) {', '.join(unknown) or text!r}; choose from "
-                                         f"{', '.join(backends.names())} (comma-separated)")
+        raise argparse.ArgumentTypeError(
+            f"unknown backend(s) {', '.join(unknown) or text!r}; choose from {', '.join(backends.names())} (comma-separated)"
+        )
     return names
 
 
@@ -502,15 +597,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m comparisons.training_speed", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few tiny samples per measurement (a smoke run, rough numbers)")
     parser.add_argument("--backends", type=_backend_names, help="comma-separated subset (default: every backend that runs here)")
-    parser.add_argument("--widths", type=_positive_ints, default=list(WIDTHS),
-                        help="hidden widths of the sweep (default 16,64,256)")
-    parser.add_argument("--points", type=_positive_ints, default=list(POINTS),
-                        help="data sizes of the sweep (default 100,1000,10000)")
-    parser.add_argument("--out", type=Path, default=Path("results"),
-                        help="directory for training_speed.png/.csv/.json, or the PNG's path (default results/)")
-    parser.add_argument("--torch-threads", type=int, metavar="N",
-                        help="torch.set_num_threads(N) first (default: torch's own choice, one thread per core); "
-                        "on a busy machine torch's threads wait for each other and a step can take 100x longer")
+    parser.add_argument(
+        "--widths", type=_positive_ints, default=list(WIDTHS), help="hidden widths of the sweep (default 16,64,256)"
+    )
+    parser.add_argument(
+        "--points", type=_positive_ints, default=list(POINTS), help="data sizes of the sweep (default 100,1000,10000)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("results"),
+        help="directory for training_speed.png/.csv/.json, or the PNG's path (default results/)",
+    )
+    parser.add_argument(
+        "--torch-threads",
+        type=int,
+        metavar="N",
+        help="torch.set_num_threads(N) first (default: torch's own choice, one thread per core); "
+        "on a busy machine torch's threads wait for each other and a step can take 100x longer",
+    )
     parser.add_argument("--warmup-worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.warmup_worker:
@@ -531,21 +636,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     result["unavailable"] = unavailable
 
     env = result["environment"]
-    load = "" if env["load_average_start"] is None else (
-        f", load average {env['load_average_start']:.1f} at the start, {env['load_average_end']:.1f} at the end")
+    load = (
+        ""
+        if env["load_average_start"] is None
+        else (f", load average {env['load_average_start']:.1f} at the start, {env['load_average_end']:.1f} at the end")
+    )
     quick = " (--quick: rough numbers)" if args.quick else ""
     threads = "" if args.torch_threads is None else f", torch.set_num_threads({args.torch_threads})"
     print(f"Python {env['python']} on {env['machine']}, {env['cpus']} CPUs{load}{threads}{quick}")
     if result["comparisons"]:
-        print(f"\nadapter step vs hand-written step: median ms of up to {settings.compare_rounds} interleaved samples each, the "
-              "loss forced to a Python float every step;\nratio: the median of each round's adapter / hand-written samples "
-              "(taken back to back);\nwarm-up: trainer construction + first step / building + first call(s), "
-              + ("each in a fresh interpreter" if settings.cold_warmup else "in this process, adapter first"))
+        print(
+            f"\nadapter step vs hand-written step: median ms of up to {settings.compare_rounds} interleaved samples each, the "
+            "loss forced to a Python float every step;\nratio: the median of each round's adapter / hand-written samples "
+            "(taken back to back);\nwarm-up: trainer construction + first step / building + first call(s), "
+            + ("each in a fresh interpreter" if settings.cold_warmup else "in this process, adapter first")
+        )
         print(comparison_table(result["comparisons"]))
         differing = [r for r in result["comparisons"] if not r["same_first_loss"]]
         for r in differing:
-            print(f"WARNING {r['backend']} {size_label(r['width'], r['points'])}: the sides' first losses differ "
-                  f"(adapter {r['first_loss_adapter']!r}, hand-written {r['first_loss_handwritten']!r}): not the same step")
+            print(
+                f"WARNING {r['backend']} {size_label(r['width'], r['points'])}: the sides' first losses differ "
+                f"(adapter {r['first_loss_adapter']!r}, hand-written {r['first_loss_handwritten']!r}): not the same step"
+            )
     print("\nadapter ms per step, median; slope: d log(time) / d log(points), 1 = linear in the data, 0 = overhead-bound")
     print(sweep_table(result["sweep"], args.points))
     for r in (r for r in result["sweep"] if r["skipped"]):
@@ -556,8 +668,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"\nwrote {paths['png']}, {paths['csv']}, {paths['json']} ({result['seconds']:.0f} s of measuring)")
     missed = [r for r in result["comparisons"] if not r["within"]]
     if missed and not args.quick:
-        print(f"adapter slower than {WITHIN:g}x the hand-written step: "
-              + ", ".join(f"{r['backend']} {size_label(r['width'], r['points'])}" for r in missed))
+        print(
+            f"adapter slower than {WITHIN:g}x the hand-written step: "
+            + ", ".join(f"{r['backend']} {size_label(r['width'], r['points'])}" for r in missed)
+        )
         return 1
     return 0
 

@@ -25,9 +25,7 @@ def test_the_registry_names_the_four_backends_reference_first() -> None:
 
 def test_importing_backends_loads_no_framework() -> None:
     # the exact command of the issue, in a fresh interpreter
-    result = run_python(
-        "import backends, sys; print(sorted(m for m in ('torch','jax','tinygrad','pandas') if m in sys.modules))"
-    )
+    result = run_python("import backends, sys; print(sorted(m for m in ('torch','jax','tinygrad','pandas') if m in sys.modules))")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
 

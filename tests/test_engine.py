@@ -366,9 +366,17 @@ def test_domain_policy_is_torchs(name: str) -> None:
 
 BAD_OPERANDS = ["a", None, [1.0], 1 + 2j, Decimal("1.5")]
 BINARY_OPS = {
-    "+": lambda v, o: v + o, "r+": lambda v, o: o + v, "-": lambda v, o: v - o, "r-": lambda v, o: o - v,
-    "*": lambda v, o: v * o, "r*": lambda v, o: o * v, "/": lambda v, o: v / o, "r/": lambda v, o: o / v,
-    "**": lambda v, o: v**o, "r**": lambda v, o: o**v, "Value()": lambda v, o: Value(o),
+    "+": lambda v, o: v + o,
+    "r+": lambda v, o: o + v,
+    "-": lambda v, o: v - o,
+    "r-": lambda v, o: o - v,
+    "*": lambda v, o: v * o,
+    "r*": lambda v, o: o * v,
+    "/": lambda v, o: v / o,
+    "r/": lambda v, o: o / v,
+    "**": lambda v, o: v**o,
+    "r**": lambda v, o: o**v,
+    "Value()": lambda v, o: Value(o),
     "dot": lambda v, o: Value.dot([v], [o], v),
 }
 

@@ -28,7 +28,10 @@ from comparisons.catalog import CATALOG
 from tests.strategies import examples
 
 FLOAT_FUNCTIONS = {
-    "relu": lambda v: max(v, 0.0), "tanh": math.tanh, "exp": math.exp, "log": math.log,
+    "relu": lambda v: max(v, 0.0),
+    "tanh": math.tanh,
+    "exp": math.exp,
+    "log": math.log,
     "sigmoid": lambda v: 1 / (1 + math.exp(-v)),
 }
 
@@ -36,17 +39,24 @@ FLOAT_FUNCTIONS = {
 # --- meaning ---
 
 
-@pytest.mark.parametrize(("source", "python"), [
-    ("z = 2*x + 2 + x; q = relu(z) + z*x; h = relu(z*z); h + q + q*x",
-     lambda x, y: (lambda z: max(z * z, 0) + (max(z, 0) + z * x) + (max(z, 0) + z * x) * x)(2 * x + 2 + x)),
-    ("x - y - 1", lambda x, y: x - y - 1),
-    ("x / y / 2", lambda x, y: x / y / 2),
-    ("2 ** x ** 0.5", lambda x, y: 2 ** x**0.5),
-    ("-x ** 2 + -y", lambda x, y: -(x**2) + -y),
-    ("+x * (y + 1)", lambda x, y: x * (y + 1)),
-    ("a = x*y\nb = a + 1;c = tanh(b) * exp(-a)\nlog(c*c) + sigmoid(a)",
-     lambda x, y: math.log((math.tanh(x * y + 1) * math.exp(-x * y)) ** 2) + 1 / (1 + math.exp(-x * y))),
-])
+@pytest.mark.parametrize(
+    ("source", "python"),
+    [
+        (
+            "z = 2*x + 2 + x; q = relu(z) + z*x; h = relu(z*z); h + q + q*x",
+            lambda x, y: (lambda z: max(z * z, 0) + (max(z, 0) + z * x) + (max(z, 0) + z * x) * x)(2 * x + 2 + x),
+        ),
+        ("x - y - 1", lambda x, y: x - y - 1),
+        ("x / y / 2", lambda x, y: x / y / 2),
+        ("2 ** x ** 0.5", lambda x, y: 2**x**0.5),
+        ("-x ** 2 + -y", lambda x, y: -(x**2) + -y),
+        ("+x * (y + 1)", lambda x, y: x * (y + 1)),
+        (
+            "a = x*y\nb = a + 1;c = tanh(b) * exp(-a)\nlog(c*c) + sigmoid(a)",
+            lambda x, y: math.log((math.tanh(x * y + 1) * math.exp(-x * y)) ** 2) + 1 / (1 + math.exp(-x * y)),
+        ),
+    ],
+)
 def test_evaluate_follows_python_precedence_and_semantics(source, python):
     e = parse(source)
     assert e.evaluate({"x": 1.5, "y": 0.75}, FLOAT_FUNCTIONS) == pytest.approx(python(1.5, 0.75), rel=1e-15)
@@ -64,17 +74,38 @@ class Tracer:
         self.log.append(text)
         return Tracer(self.log, f"({text})")
 
-    def __add__(self, o): return self._op("+", o)
-    def __radd__(self, o): return self._op("+", o, True)
-    def __sub__(self, o): return self._op("-", o)
-    def __rsub__(self, o): return self._op("-", o, True)
-    def __mul__(self, o): return self._op("*", o)
-    def __rmul__(self, o): return self._op("*", o, True)
-    def __truediv__(self, o): return self._op("/", o)
-    def __rtruediv__(self, o): return self._op("/", o, True)
-    def __pow__(self, o): return self._op("**", o)
-    def __rpow__(self, o): return self._op("**", o, True)
-    def __neg__(self): return self._op("neg", "")
+    def __add__(self, o):
+        return self._op("+", o)
+
+    def __radd__(self, o):
+        return self._op("+", o, True)
+
+    def __sub__(self, o):
+        return self._op("-", o)
+
+    def __rsub__(self, o):
+        return self._op("-", o, True)
+
+    def __mul__(self, o):
+        return self._op("*", o)
+
+    def __rmul__(self, o):
+        return self._op("*", o, True)
+
+    def __truediv__(self, o):
+        return self._op("/", o)
+
+    def __rtruediv__(self, o):
+        return self._op("/", o, True)
+
+    def __pow__(self, o):
+        return self._op("**", o)
+
+    def __rpow__(self, o):
+        return self._op("**", o, True)
+
+    def __neg__(self):
+        return self._op("neg", "")
 
 
 def test_evaluate_uses_native_operators_reflected_ones_and_float_constants():
@@ -111,57 +142,65 @@ def test_check_inputs_returns_floats_in_input_order():
 # --- refusals: one exception type, the position and the reason ---
 
 
-@pytest.mark.parametrize(("source", "reason", "line", "column"), [
-    ("x +", "syntax error", 1, 4),
-    ("x = 1\ny = (", "syntax error", 2, 5),
-    ("sin(x)", "unknown function 'sin'", 1, 1),
-    ("x + __import__('os')", "unknown function '__import__'", 1, 5),
-    ("relu(x, y)", "relu() takes exactly one argument", 1, 1),
-    ("relu()", "relu() takes exactly one argument", 1, 1),
-    ("tanh(x=1)", "tanh() takes exactly one argument", 1, 1),
-    ("exp(*x)", "exp() takes exactly one argument", 1, 1),
-    ("x.real", "attribute access", 1, 1),
-    ("relu.__call__(x)", "calling anything but a function name", 1, 1),
-    ("x[0]", "subscripts", 1, 1),
-    ("lambda: x", "lambdas", 1, 1),
-    ("(lambda: x)()", "calling anything but a function name", 1, 1),
-    ("x if y else 1", "conditional expressions", 1, 1),
-    ("x < y", "comparisons", 1, 1),
-    ("x and y", "and/or", 1, 1),
-    ("x // y", "the operator FloorDiv", 1, 1),
-    ("x % y", "the operator Mod", 1, 1),
-    ("x @ y", "the operator MatMult", 1, 1),
-    ("~x", "the operator Invert", 1, 1),
-    ("not x", "the operator Not", 1, 1),
-    ("'x' * x", "'x' is not a number", 1, 1),
-    ("True * x", "True is not a number", 1, 1),
-    ("1j * x", "1j is not a number", 1, 1),
-    ("1e999 * x", "not a finite float", 1, 1),
-    ("1" + "0" * 400 + " * x", "not a finite float", 1, 1),
-    ("exp(1000) * x", "a constant part of the expression", 1, 1),
-    ("x + 0 ** -1", "not a finite number", 1, 1),
-    ("[x]", "List expressions", 1, 1),
-    ("f'{x}'", "JoinedStr expressions", 1, 1),
-    ("(y := x)", "NamedExpr expressions", 1, 2),
-    ("relu = x; relu", "relu is a function and cannot be assigned", 1, 1),
-    ("x + tanh", "tanh is a function; call it", 1, 5),
-    ("a = x; a = 2*x; a", "a is assigned twice", 1, 8),
-    ("b = x; x = 2; b", "x is an input", 1, 8),
-    ("a = b = x; a", "assign to exactly one plain name", 1, 1),
-    ("a, b = x, y; a", "assign to exactly one plain name", 1, 1),
-    ("x += 1; x", "augmented or annotated assignment", 1, 1),
-    ("import os; x", "a Import statement", 1, 1),
-    ("x = 2*y", "the last statement must be the expression to compute, not an assignment", 1, 1),
-    ("a = x; del a", "not a Delete statement", 1, 8),
-    ("x; y", "not an expression", 1, 1),
-    ("2 + 3", "no inputs", 1, 1),
-    ("", "empty", None, None),
-    ("# only a comment\n", "empty", None, None),
-    (" x", "unexpected indent", 1, 1),
-    ("x\0", "null bytes", None, None),
-    ("x + \ud800", "not a valid character", 1, 5),
-    ("(" * (MAX_NESTING + 1) + "x" + ")" * (MAX_NESTING + 1), f"brackets nest more than {MAX_NESTING} deep", 1, MAX_NESTING + 1),
-])
+@pytest.mark.parametrize(
+    ("source", "reason", "line", "column"),
+    [
+        ("x +", "syntax error", 1, 4),
+        ("x = 1\ny = (", "syntax error", 2, 5),
+        ("sin(x)", "unknown function 'sin'", 1, 1),
+        ("x + __import__('os')", "unknown function '__import__'", 1, 5),
+        ("relu(x, y)", "relu() takes exactly one argument", 1, 1),
+        ("relu()", "relu() takes exactly one argument", 1, 1),
+        ("tanh(x=1)", "tanh() takes exactly one argument", 1, 1),
+        ("exp(*x)", "exp() takes exactly one argument", 1, 1),
+        ("x.real", "attribute access", 1, 1),
+        ("relu.__call__(x)", "calling anything but a function name", 1, 1),
+        ("x[0]", "subscripts", 1, 1),
+        ("lambda: x", "lambdas", 1, 1),
+        ("(lambda: x)()", "calling anything but a function name", 1, 1),
+        ("x if y else 1", "conditional expressions", 1, 1),
+        ("x < y", "comparisons", 1, 1),
+        ("x and y", "and/or", 1, 1),
+        ("x // y", "the operator FloorDiv", 1, 1),
+        ("x % y", "the operator Mod", 1, 1),
+        ("x @ y", "the operator MatMult", 1, 1),
+        ("~x", "the operator Invert", 1, 1),
+        ("not x", "the operator Not", 1, 1),
+        ("'x' * x", "'x' is not a number", 1, 1),
+        ("True * x", "True is not a number", 1, 1),
+        ("1j * x", "1j is not a number", 1, 1),
+        ("1e999 * x", "not a finite float", 1, 1),
+        ("1" + "0" * 400 + " * x", "not a finite float", 1, 1),
+        ("exp(1000) * x", "a constant part of the expression", 1, 1),
+        ("x + 0 ** -1", "not a finite number", 1, 1),
+        ("[x]", "List expressions", 1, 1),
+        ("f'{x}'", "JoinedStr expressions", 1, 1),
+        ("(y := x)", "NamedExpr expressions", 1, 2),
+        ("relu = x; relu", "relu is a function and cannot be assigned", 1, 1),
+        ("x + tanh", "tanh is a function; call it", 1, 5),
+        ("a = x; a = 2*x; a", "a is assigned twice", 1, 8),
+        ("b = x; x = 2; b", "x is an input", 1, 8),
+        ("a = b = x; a", "assign to exactly one plain name", 1, 1),
+        ("a, b = x, y; a", "assign to exactly one plain name", 1, 1),
+        ("x += 1; x", "augmented or annotated assignment", 1, 1),
+        ("import os; x", "a Import statement", 1, 1),
+        ("x = 2*y", "the last statement must be the expression to compute, not an assignment", 1, 1),
+        ("a = x; del a", "not a Delete statement", 1, 8),
+        ("x; y", "not an expression", 1, 1),
+        ("2 + 3", "no inputs", 1, 1),
+        ("", "empty", None, None),
+        ("# only a comment\n", "empty", None, None),
+        (" x", "unexpected indent", 1, 1),
+        ("x\0", "null bytes", None, None),
+        ("x + \ud800", "not a valid character", 1, 5),
+        (
+            "(" * (MAX_NESTING + 1) + "x" + ")" * (MAX_NESTING + 1),
+            f"brackets nest more than {MAX_NESTING} deep",
+            1,
+            MAX_NESTING + 1,
+        ),
+    ],
+)
 def test_bad_text_raises_expression_error_with_position_and_reason(source, reason, line, column):
     with pytest.raises(ExpressionError) as info:
         parse(source)
@@ -170,29 +209,35 @@ def test_bad_text_raises_expression_error_with_position_and_reason(source, reaso
     assert str(info.value).startswith(info.value.reason)
 
 
-@pytest.mark.parametrize(("values", "reason"), [
-    ({"x": 1.0}, "no value given for input y"),
-    ({"x": 1.0, "y": 2.0, "z": 3.0}, "'z' is not an input"),
-    ({"x": math.nan, "y": 1.0}, "input x = nan is not a finite number"),
-    ({"x": math.inf, "y": 1.0}, "input x = inf is not a finite number"),
-    ({"x": True, "y": 1.0}, "input x = True is not a finite number"),
-    ({"x": "1", "y": 1.0}, "input x = '1' is not a finite number"),
-    ({"x": 10**400, "y": 1.0}, "is not a finite number"),
-    ({"x": None, "y": 1.0}, "input x = None is not a finite number"),
-])
+@pytest.mark.parametrize(
+    ("values", "reason"),
+    [
+        ({"x": 1.0}, "no value given for input y"),
+        ({"x": 1.0, "y": 2.0, "z": 3.0}, "'z' is not an input"),
+        ({"x": math.nan, "y": 1.0}, "input x = nan is not a finite number"),
+        ({"x": math.inf, "y": 1.0}, "input x = inf is not a finite number"),
+        ({"x": True, "y": 1.0}, "input x = True is not a finite number"),
+        ({"x": "1", "y": 1.0}, "input x = '1' is not a finite number"),
+        ({"x": 10**400, "y": 1.0}, "is not a finite number"),
+        ({"x": None, "y": 1.0}, "input x = None is not a finite number"),
+    ],
+)
 def test_bad_inputs_raise_expression_error(values, reason):
     with pytest.raises(ExpressionError, match=reason.replace("(", r"\(")):
         parse("x * y").check_inputs(values)
 
 
-@pytest.mark.parametrize(("name", "source"), [
-    ("10 MB of text", "x+" * 5_000_000 + "x"),
-    ("10,000 nested parentheses", "(" * 10_000 + "x" + ")" * 10_000),
-    ("10,000 nested calls", "relu(" * 10_000 + "x" + ")" * 10_000),
-    ("10,000 unary minuses", "-" * 10_000 + "x"),
-    ("a 10,000-deep power tower", "x" + "**x" * 10_000),
-    ("60,000 additions", "x+" * 60_000 + "x"),
-])
+@pytest.mark.parametrize(
+    ("name", "source"),
+    [
+        ("10 MB of text", "x+" * 5_000_000 + "x"),
+        ("10,000 nested parentheses", "(" * 10_000 + "x" + ")" * 10_000),
+        ("10,000 nested calls", "relu(" * 10_000 + "x" + ")" * 10_000),
+        ("10,000 unary minuses", "-" * 10_000 + "x"),
+        ("a 10,000-deep power tower", "x" + "**x" * 10_000),
+        ("60,000 additions", "x+" * 60_000 + "x"),
+    ],
+)
 def test_huge_or_deep_text_is_refused_within_a_second(name, source):
     start = time.perf_counter()
     with pytest.raises(ExpressionError):
@@ -228,7 +273,7 @@ def test_build_equals_parse_of_the_same_graph():
     a = x * y  # one Python object used twice is one shared node, like a name
     assert Expression.build(a * a + tanh(a)) == parse("a = x*y; a*a + tanh(a)")
     assert Expression.build(x * y * (x * y)) == parse("x*y*(x*y)") != parse("a = x*y; a*a")
-    assert Expression.build(sigmoid(exp(-x) / log(y) - 2 ** y ** 0.5)) == parse("sigmoid(exp(-x) / log(y) - 2**y**0.5)")
+    assert Expression.build(sigmoid(exp(-x) / log(y) - 2**y**0.5)) == parse("sigmoid(exp(-x) / log(y) - 2**y**0.5)")
     assert Expression.build(var("x") + var("x")) == parse("x + x"), "two var('x') are one input"
 
 
@@ -278,10 +323,28 @@ def test_random_expressions_round_trip(example):
 
 # --- fuzzing: random text and random syntax trees; nothing but ExpressionError, never a hang ---
 
-EXPRESSION_ALPHABET = st.sampled_from([
-    *"xyz0123456789.+-*/()=;\n \t,[]'\"e_:@%<>!~", "**", "relu(", "tanh(", "exp(", "log(", "sigmoid(",
-    "lambda", " if ", " else ", "import ", "__", ".real", "1e999", "\\", "\0", "\ud800", "é",
-])
+EXPRESSION_ALPHABET = st.sampled_from(
+    [
+        *"xyz0123456789.+-*/()=;\n \t,[]'\"e_:@%<>!~",
+        "**",
+        "relu(",
+        "tanh(",
+        "exp(",
+        "log(",
+        "sigmoid(",
+        "lambda",
+        " if ",
+        " else ",
+        "import ",
+        "__",
+        ".real",
+        "1e999",
+        "\\",
+        "\0",
+        "\ud800",
+        "é",
+    ]
+)
 FUZZ = settings(max_examples=300, deadline=1000, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -310,8 +373,14 @@ def test_random_expression_like_text(source):
 
 NAMES = st.sampled_from(["x", "y", "a", *FUNCTIONS, "sin", "__import__", "print", "True"])
 CONSTANTS = st.one_of(
-    st.integers(-10, 10**30), st.floats(allow_nan=True, allow_infinity=True), st.booleans(), st.none(),
-    st.text(max_size=3), st.complex_numbers(max_magnitude=10, allow_nan=False), st.just(...), st.binary(max_size=2),
+    st.integers(-10, 10**30),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+    st.none(),
+    st.text(max_size=3),
+    st.complex_numbers(max_magnitude=10, allow_nan=False),
+    st.just(...),
+    st.binary(max_size=2),
 )
 OPERATORS = st.sampled_from([ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.FloorDiv, ast.Mod, ast.MatMult, ast.BitXor])
 

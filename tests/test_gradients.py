@@ -39,16 +39,18 @@ GRAD_EXAMPLES = int(os.environ.get("GRAD_EXAMPLES", "200"))
 BIG = 1_000  # nodes: tinygrad and jax compile these for seconds (tinygrad's time grows steeply with depth)
 
 
-@pytest.mark.parametrize("case", [
-    pytest.param(case, id=case.name, marks=[pytest.mark.slow] if len(case.expression.nodes) > BIG else []) for case in CATALOG
-])
+@pytest.mark.parametrize(
+    "case",
+    [pytest.param(case, id=case.name, marks=[pytest.mark.slow] if len(case.expression.nodes) > BIG else []) for case in CATALOG],
+)
 def test_catalog(case, backend):
     assert_agrees(case.name, case.expression, case.inputs, [backend.name])
 
 
 # one settings object per run: the fixture only hands out a cached backend, so sharing it across examples is safe
-@settings(max_examples=GRAD_EXAMPLES, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=GRAD_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(example=examples())
 def test_random_expressions(backend, example: Example):
     assert_agrees("random", example.expression, example.inputs, [backend.name])
@@ -120,13 +122,16 @@ def test_close_treats_nan_and_inf_as_numbers_and_uses_both_tolerances():
     assert close(0.0, 0.5 * GRAD_ATOL) and not close(0.0, 2 * GRAD_ATOL)
 
 
-@pytest.mark.parametrize(("source", "x", "derivative"), [
-    ("exp(x)", 0.7, math.exp),
-    ("tanh(x)", -1.3, lambda x: 1 - math.tanh(x) ** 2),
-    ("log(x)", 0.01, lambda x: 1 / x),
-    ("1/(x - 0.3)", 0.31, lambda x: -1 / (x - 0.3) ** 2),  # a pole 0.01 away: the step must adapt
-    ("x**2.5", 1e-3, lambda x: 2.5 * x**1.5),
-])
+@pytest.mark.parametrize(
+    ("source", "x", "derivative"),
+    [
+        ("exp(x)", 0.7, math.exp),
+        ("tanh(x)", -1.3, lambda x: 1 - math.tanh(x) ** 2),
+        ("log(x)", 0.01, lambda x: 1 / x),
+        ("1/(x - 0.3)", 0.31, lambda x: -1 / (x - 0.3) ** 2),  # a pole 0.01 away: the step must adapt
+        ("x**2.5", 1e-3, lambda x: 2.5 * x**1.5),
+    ],
+)
 def test_finite_differences_match_the_calculus(source, x, derivative):
     assert close(finite_differences(source, {"x": x})["x"], derivative(x), rtol=1e-8)
 
@@ -194,9 +199,7 @@ class _Simplifying(MicrogradBackend):
 
 
 @pytest.mark.parametrize(("grad_x", "ok"), [(0.0, True), (1e-10, True), (1e-7, False), (1.0, False)])
-def test_a_gradient_that_is_rounding_left_after_cancellation_gets_an_absolute_tolerance_of_its_scale(
-    monkeypatch, grad_x, ok
-):
+def test_a_gradient_that_is_rounding_left_after_cancellation_gets_an_absolute_tolerance_of_its_scale(monkeypatch, grad_x, ok):
     # micrograd: d/dx = 1/(x*z) - x/(x*x*z), about 8,700 - 8,700, leaves -1.8e-12 of rounding (tinygrad gives 0)
     fake, real_get = _Simplifying(grad_x), backends.get
     monkeypatch.setattr(backends, "get", lambda name: fake if name == "simplifying" else real_get(name))

@@ -22,7 +22,11 @@ def test_readme_snippet_runs(source: str, tmp_path: Path) -> None:
     if "draw_dot" in source:
         pytest.importorskip("graphviz", reason="draw_dot needs the viz extra")
     result = subprocess.run(
-        [sys.executable, "-c", source], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        [sys.executable, "-c", source],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin:/usr/local/bin"},
     )
     assert result.returncode == 0, result.stderr

@@ -23,8 +23,20 @@ def test_quick_run_writes_png_csv_and_json(tmp_path: Path) -> None:
     require_backend("torch")
     pytest.importorskip("matplotlib", reason="the benchmark's plot needs matplotlib: pip install -e '.[report]'")
     out = tmp_path / "speed"
-    command = [sys.executable, "-m", "comparisons.training_speed", "--quick", "--backends", "micrograd,torch",
-               "--widths", "16", "--points", "100,1000", "--out", str(out)]
+    command = [
+        sys.executable,
+        "-m",
+        "comparisons.training_speed",
+        "--quick",
+        "--backends",
+        "micrograd,torch",
+        "--widths",
+        "16",
+        "--points",
+        "100,1000",
+        "--out",
+        str(out),
+    ]
     proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
 
