@@ -20,9 +20,8 @@ Record = dict[str, Any]
 Tick = Callable[[], None]  # called once per unit of work done, to move a progress bar
 
 WARMUP_STEPS = 2  # calls or training steps counted as warm-up, not timed: tinygrad's TinyJit runs, captures, then replays
-MIN_SAMPLE_SECONDS = (
-    1e-3  # a timing sample repeats a fast call until it lasts this long, so the timer's resolution does not matter
-)
+# a timing sample repeats a fast call until it lasts this long, so the timer's resolution does not matter
+MIN_SAMPLE_SECONDS = 1e-3
 
 
 def _nothing() -> None:
