@@ -40,16 +40,25 @@ def get(name: str) -> Backend:
     return _instances[name]
 
 
-def available() -> dict[str, str | None]:
-    """Each backend name -> None if it can run here, else the reason and the fix."""
-    status: dict[str, str | None] = {}
-    for name in _REGISTRY:
+def select(requested: list[str] | None = None) -> tuple[list[str], dict[str, str]]:
+    """Of `requested` (default: every backend), the names that can run here, and {name: why not, with the fix}."""
+    chosen: list[str] = []
+    skipped: dict[str, str] = {}
+    for name in names() if requested is None else requested:
         try:
             get(name)
-            status[name] = None
+            chosen.append(name)
+        except ImportError as exc:  # the adapter module itself is missing or broken: the install is incomplete
+            skipped[name] = f"its adapter cannot be imported ({exc}); reinstall with pip install -e ."
         except BackendUnavailable as exc:
-            status[name] = str(exc)
-    return status
+            skipped[name] = str(exc)
+    return chosen, skipped
+
+
+def available() -> dict[str, str | None]:
+    """Each backend name -> None if it can run here, else the reason and the fix."""
+    _, skipped = select()
+    return {name: skipped.get(name) for name in names()}
 
 
 __all__ = [

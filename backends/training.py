@@ -11,8 +11,10 @@ import random
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from micrograd.demo import LOSSES, learning_rate, make_moons
+from micrograd.nn import MLP
+
 ACTIVATIONS = ("relu", "tanh")  # of the hidden layers; the output layer is linear
-LOSSES = ("svm", "mse")
 
 
 class SpecError(ValueError):
@@ -46,7 +48,7 @@ class TrainSpec:
         object.__setattr__(self, "batches", self._plan_batches())
 
     def learning_rate(self, k: int) -> float:
-        return self.lr_start - (self.lr_start - self.lr_end) * k / self.steps
+        return learning_rate(k, self.steps, self.lr_start, self.lr_end)
 
     def _plan_batches(self) -> list[list[int]]:
         """The row indices of each step's batch: all rows, or a seeded sample that every backend follows."""
@@ -115,9 +117,6 @@ class TrainSpec:
         seed: int = 1337,
     ) -> TrainSpec:
         """The classic demo's run: two moons (noise 0.1), weights from micrograd's seeded MLP."""
-        from micrograd.demo import make_moons
-        from micrograd.nn import MLP
-
         X, y = make_moons(n_samples, noise=0.1, seed=seed)
         sizes = (2, *hidden, 1)
         weights = MLP(2, list(sizes[1:]), activation=activation, seed=seed).export_weights()

@@ -35,15 +35,7 @@ def choose_backends(requested: Sequence[str] | None = None) -> tuple[list[str], 
     BackendUnavailable (whose message holds the fix), since the user asked for it by name.
     """
     wanted = backends.names() if requested is None else [REFERENCE, *(n for n in dict.fromkeys(requested) if n != REFERENCE)]
-    chosen, skipped = [], {}
-    for name in wanted:
-        try:
-            backends.get(name)
-            chosen.append(name)
-        except ImportError as exc:  # the adapter module itself is missing or broken: the install is incomplete
-            skipped[name] = f"its adapter cannot be imported ({exc}); reinstall with pip install -e ."
-        except backends.BackendUnavailable as exc:
-            skipped[name] = str(exc)
+    chosen, skipped = backends.select(wanted)
     if requested is not None and skipped:
         raise backends.BackendUnavailable("; ".join(f"backend {name} cannot run here: {why}" for name, why in skipped.items()))
     return chosen, skipped

@@ -581,13 +581,7 @@ def _backend_names(text: str) -> list[str]:
 
 def choose(requested: list[str] | None) -> tuple[list[str], dict[str, str]]:
     """The backends to run and {name: why not} for those that cannot run here; a requested one that cannot run raises."""
-    chosen, skipped = [], {}
-    for name in requested or backends.names():
-        try:
-            backends.get(name)
-            chosen.append(name)
-        except backends.BackendUnavailable as exc:
-            skipped[name] = str(exc)
+    chosen, skipped = backends.select(requested or None)
     if requested and skipped:
         raise backends.BackendUnavailable("; ".join(f"{name}: {why}" for name, why in skipped.items()))
     return chosen, skipped
