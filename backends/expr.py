@@ -14,6 +14,9 @@ import ast
 import math
 import operator
 import re
+import sys
+import threading
+import unicodedata
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -80,6 +83,7 @@ class Expression:
 
     def check_inputs(self, values: Mapping[str, Any]) -> dict[str, float]:
         """The input values as floats, in input order; ExpressionError for a missing, unknown or non-finite one."""
+        values = _normalized(values)
         missing = [name for name in self.inputs if name not in values]
         if missing:
             raise ExpressionError(f"no value given for input {', '.join(missing)} (inputs: {', '.join(self.inputs)})")
@@ -163,6 +167,7 @@ class Expression:
                 continue
             number[i] = len(out)
             out.append((n.op, n.name, *(number[a] for a in n.args)))
+        out += sorted(("input", n.name) for i, n in enumerate(self.nodes) if n.op == "input" and i not in number)
         self._key = tuple(out)
         return self._key
 
@@ -174,10 +179,15 @@ def parse(source: str) -> Expression:
     if len(source) > MAX_SOURCE_CHARS:
         raise ExpressionError(f"the expression is {len(source):,} characters long; at most {MAX_SOURCE_CHARS:,} are allowed")
     _check_nesting(source)
+    operators = len(_OPERATOR.findall(source))  # refuse a huge sum before parsing it
+    if operators > MAX_NODES:
+        raise ExpressionError(f"the expression has {operators:,} operators; at most {MAX_NODES:,} operations are allowed")
+    if "\x00" in source:
+        at = source.index("\x00")
+        line, column = source.count("\n", 0, at) + 1, at - (source.rfind("\n", 0, at) + 1) + 1
+        raise ExpressionError("the text holds null bytes (\\x00), which are not valid characters", line, column)
     try:
-        with warnings.catch_warnings():  # e.g. an invalid escape in a string literal: the string is refused anyway
-            warnings.simplefilter("ignore")
-            tree = ast.parse(source, mode="exec")
+        tree = _parse_tree(source)
     except SyntaxError as exc:
         raise ExpressionError(f"syntax error: {exc.msg}", exc.lineno, exc.offset) from None
     except UnicodeEncodeError as exc:
@@ -190,6 +200,38 @@ def parse(source: str) -> Expression:
             "split long chains into assignments, like `s1 = a + b; s2 = s1 + c; s2`"
         ) from None
     return _Compiler(source).compile(tree)
+
+
+_OPERATOR = re.compile(r"(?<![eE.0-9])[-+]|\*\*?|/")  # not the sign of an exponent, as in 1e-5
+_PARSER_STACK_BYTES = 256 * 1024 * 1024  # virtual memory: pages are touched only as deep as the tree goes
+
+
+def _parse_tree(source: str) -> ast.Module:
+    """ast.parse, in a thread with a large stack and a recursion limit that fits MAX_NODES: Python builds the tree of
+    a flat sum `a + b + c + ...` recursively, so its default limit refuses sums of more than about 3,000 terms."""
+    result: list[ast.Module | BaseException] = []
+
+    def work() -> None:
+        try:
+            with warnings.catch_warnings():  # e.g. an invalid escape in a string literal: the string is refused anyway
+                warnings.simplefilter("ignore")
+                result.append(ast.parse(source, mode="exec"))
+        except BaseException as exc:  # handed to the caller's thread
+            result.append(exc)
+
+    old_limit, old_stack = sys.getrecursionlimit(), threading.stack_size()
+    sys.setrecursionlimit(max(old_limit, 4 * MAX_NODES))
+    try:
+        threading.stack_size(_PARSER_STACK_BYTES)
+        worker = threading.Thread(target=work, name="expression-parser")
+        worker.start()
+    finally:
+        threading.stack_size(old_stack)
+    worker.join()
+    sys.setrecursionlimit(old_limit)
+    if isinstance(result[0], BaseException):
+        raise result[0]
+    return result[0]
 
 
 def _check_nesting(source: str) -> None:
@@ -230,14 +272,17 @@ class _Compiler:
                 raise _error(stmt, f"{name} is assigned twice; use a new name")
             if name in self.bound:
                 raise _error(stmt, f"{name} is an input (used before this assignment) and cannot be assigned")
-            self.bound[name] = self.expr(stmt.value)
+            value = self.expr(stmt.value)
+            if name in self.bound:  # read inside its own assignment, before it has a value
+                use = next(n for n in ast.walk(stmt.value) if isinstance(n, ast.Name) and n.id == name)
+                raise _error(use, f"{name} is used before it is assigned; use a new name, like `{name}2 = {name} + 1`")
+            self.bound[name] = value
             self.assigned.add(name)
         last = body[-1]
         if not isinstance(last, ast.Expr):
             what = "an assignment" if isinstance(last, ast.Assign) else _statement(last)
             raise _error(last, f"the last statement must be the expression to compute, not {what}")
-        self.expr(last.value)
-        return _finish(self.nodes, self.source, last)
+        return _finish(self.nodes, self.source, last, self.expr(last.value))
 
     def add(self, node: Node, at: ast.AST) -> int:
         if len(self.nodes) >= MAX_NODES:
@@ -319,6 +364,17 @@ def _describe_forbidden(node: ast.AST) -> str:
     return f"{what} not allowed ({allowed})"
 
 
+def _normalized(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Input names as Python reads identifiers in the text (NFKC: the name `𝑥` in an expression is `x`)."""
+    out: dict[str, Any] = {}
+    for name, v in values.items():
+        key = unicodedata.normalize("NFKC", name) if isinstance(name, str) else name
+        if key in out:
+            raise ExpressionError(f"input {key} is given twice ({name!r} is the same name as {key!r})")
+        out[key] = v
+    return out
+
+
 def _is_finite(v: float) -> bool:
     try:
         return math.isfinite(float(v))
@@ -338,25 +394,29 @@ def _error(node: ast.AST, reason: str) -> ExpressionError:
     return ExpressionError(reason, getattr(node, "lineno", None), getattr(node, "col_offset", -1) + 1)
 
 
-def _finish(nodes: list[Node], source: str | None, at: ast.AST | None) -> Expression:
-    """Fold constant subexpressions, keep only what the result depends on, and insist on an input."""
+def _finish(nodes: list[Node], source: str | None, at: ast.AST | None, result: int | None = None) -> Expression:
+    """Fold constant subexpressions and keep what `result` (default: the last node) depends on, with `result` last.
+    Inputs the result does not depend on stay (before it), so their gradient is 0 rather than an unknown name."""
     where = (at.lineno, at.col_offset + 1) if at is not None else (None, None)
+    result = len(nodes) - 1 if result is None else result
     nodes = list(nodes)
     for i, n in enumerate(nodes):
         if n.op not in ("input", "const") and all(nodes[a].op == "const" for a in n.args):
             nodes[i] = Node("const", value=_fold(n.op, [nodes[a].value for a in n.args], where))
-    live = {len(nodes) - 1}
-    for i in range(len(nodes) - 1, -1, -1):
+    live = {result}
+    for i in range(result, -1, -1):
         if i in live:
             live.update(nodes[i].args)
+    if not any(nodes[i].op == "input" for i in live):
+        raise ExpressionError("the result has no inputs (it is a constant): use at least one name in it, like x", *where)
+    unused_inputs = [i for i, n in enumerate(nodes) if n.op == "input" and i not in live]
+    order = sorted((live - {result}).union(unused_inputs)) + [result]  # inputs in the order the text reads them
     remap: dict[int, int] = {}
     kept: list[Node] = []
-    for i, n in enumerate(nodes):
-        if i in live:
-            remap[i] = len(kept)
-            kept.append(Node(n.op, tuple(remap[a] for a in n.args), n.value, n.name))
-    if not any(n.op == "input" for n in kept):
-        raise ExpressionError("the expression has no inputs: use at least one name, like x", *where)
+    for i in order:
+        n = nodes[i]
+        remap[i] = len(kept)
+        kept.append(Node(n.op, tuple(remap[a] for a in n.args), n.value, n.name))
     return Expression(tuple(kept), source)
 
 
@@ -387,6 +447,11 @@ def _to_source(nodes: tuple[Node, ...]) -> str:
         d = 1 + max((depth[a] for a in n.args), default=0)
         if n.op == "input":
             s, d = n.name, 0
+            if uses[i] == 0 and i != len(nodes) - 1:  # an input the result does not use: `t0 = y` keeps it an input
+                while f"t{counter}" in taken:
+                    counter += 1
+                taken.add(f"t{counter}")
+                lines.append(f"t{counter} = {n.name}")
         elif n.op == "const":  # copysign: -0.0 must be bracketed too, or `-0.0 ** x` would read as -(0.0 ** x)
             s, d = (repr(n.value), 0) if math.copysign(1.0, n.value) > 0 else (f"({n.value!r})", 1)
         elif n.op == "neg":
@@ -483,6 +548,7 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 def var(name: str) -> Sym:
     """An input called `name` (a Python identifier that is not a function name)."""
+    name = unicodedata.normalize("NFKC", name) if isinstance(name, str) else name
     if not isinstance(name, str) or not _NAME.match(name) or name in FUNCTIONS:
         raise ExpressionError(f"{name!r} cannot name an input: use an identifier like x or w_1, not {', '.join(FUNCTIONS)}")
     return Sym("input", name=name)

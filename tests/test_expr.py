@@ -128,7 +128,9 @@ def test_a_reused_name_is_one_shared_node():
 
 def test_constants_are_folded_and_unused_assignments_dropped():
     assert parse("x * (2 + 3) ** 2") == parse("x * 25")
-    assert parse("unused = exp(x); y * 1").inputs == ("y",)
+    # an unused assignment is dropped, but the names it reads stay inputs (their gradient is 0)
+    assert parse("unused = exp(x); y * 1").inputs == ("x", "y")
+    assert [n.op for n in parse("unused = exp(x); y * 1").nodes] == ["input", "input", "const", "mul"]
     assert [n.op for n in parse("relu(-2) + tanh(0) * x").nodes] == ["const", "const", "input", "mul", "add"]
 
 
