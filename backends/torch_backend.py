@@ -32,7 +32,9 @@ class TorchBackend(Backend):
             leaves = {name: torch.tensor(inputs[name], dtype=torch.float64, requires_grad=True) for name in expr.inputs}
             out = expr.evaluate(leaves, functions)
             out.backward()
-            return Gradients(out.item(), {name: leaf.grad.item() for name, leaf in leaves.items()})
+            # a leaf the result does not use (an input read only by an unused assignment) has no grad: 0
+            grads = {name: 0.0 if leaf.grad is None else leaf.grad.item() for name, leaf in leaves.items()}
+            return Gradients(out.item(), grads)
 
         return value_and_grad
 

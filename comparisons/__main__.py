@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import math
+import os
 import re
 import sys
 import time
@@ -20,6 +22,8 @@ from typing import Any
 import backends
 
 EXIT_OK, EXIT_DISAGREE, EXIT_USAGE = 0, 1, 2
+DEFAULT_MAX_ULPS = 16  # grad --strict (comparisons.agreement.DEFAULT_MAX_ULPS, restated so --help imports nothing)
+QUOTE_CHARS = 100  # an error message quotes at most this much of the expression, around the place it names
 COMMANDS = ("report", "grad", "train")
 QUICK_MAX_NODES, QUICK_EVERY = 100, 4  # --quick: every fourth catalog case among the small ones
 
@@ -171,13 +175,27 @@ def build_parser(prog: str) -> Parser:
 
     grad = commands.add_parser(
         "grad",
-        help="your own expression on every backend",
-        description="Value and gradients of EXPRESSION on every backend, with the error against micrograd and "
-        "against finite differences. The language: numbers, names, + - * / **, unary -, relu tanh exp log "
-        "sigmoid, and assignments separated by ';' (e.g. 'z = x*y; tanh(z) + z').",
+        help="your own expression on every backend, against the exact truth",
+        description="Value and gradients of EXPRESSION on every backend: agreement with micrograd (the reference) and "
+        "accuracy against the truth (the exact value, evaluated with mpmath and correctly rounded), in ulps. The "
+        "language: numbers, names, + - * / **, unary -, relu tanh exp log sigmoid, and assignments separated by ';' "
+        "or newlines (e.g. 'z = x*y; tanh(z) + z'). Exit status: 0 nothing unexplained, 1 backends disagree and no "
+        "known divergence explains it (with --strict also: a backend further than --max-ulps from the truth), 2 bad input.",
     )
-    grad.add_argument("expression", help='the expression, quoted, e.g. "tanh(a*b + c)**2"')
+    grad.add_argument(
+        "expression", nargs="?", help='the expression, quoted, e.g. "tanh(a*b + c)**2"; - reads it from standard input'
+    )
     grad.add_argument("inputs", nargs="*", metavar="NAME=VALUE", help="a value for every input, e.g. a=2 b=-3 c=10")
+    grad.add_argument(
+        "-f", "--file", type=Path, metavar="FILE", help="read the expression from FILE (then every word is an input)"
+    )
+    grad.add_argument(
+        "--strict", action="store_true", help="also exit 1 when a backend is further than --max-ulps from the truth"
+    )
+    grad.add_argument(
+        "--max-ulps", type=tolerance, default=DEFAULT_MAX_ULPS, metavar="N",
+        help=f"with --strict: how many ulps from the truth are allowed (default: {DEFAULT_MAX_ULPS})",
+    )  # fmt: skip
     add_common(grad, formats=True)
     grad.set_defaults(run=run_grad)
 
@@ -271,45 +289,89 @@ def exit_status(disagree: bool) -> int:
 # --- grad ---
 
 
+def read_expression(args: argparse.Namespace) -> tuple[str, list[str]]:
+    """The expression's text (from the argument, -f FILE or standard input for `-`) and the NAME=VALUE words."""
+    words = list(args.inputs)
+    if args.file is not None:
+        if args.expression is not None:
+            words.insert(0, args.expression)
+        try:
+            return args.file.read_text(encoding="utf-8"), words
+        except (OSError, UnicodeDecodeError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
+            raise UsageError(f"-f {args.file}: cannot read it ({why}); give a readable text file") from None
+    if args.expression is None:
+        raise UsageError('give an expression, like grad "x*y" x=2 y=3, or -f FILE, or - to read standard input')
+    if args.expression == "-":
+        return sys.stdin.read(), words
+    return args.expression, words
+
+
+def quote(source: str, line: int | None, column: int | None) -> str:
+    """At most about QUOTE_CHARS characters of the expression, around (line, column) when known, as one quoted line
+    with the place marked by <HERE>."""
+    lines = source.splitlines() or [""]
+    if line is None or not 0 < line <= len(lines):
+        flat = "; ".join(lines)
+        return repr(flat if len(flat) <= QUOTE_CHARS else flat[: QUOTE_CHARS - 3] + "...")
+    text, at = lines[line - 1], max(0, (column or 1) - 1)
+    start = max(0, min(at - QUOTE_CHARS // 2, len(text) - QUOTE_CHARS))
+    end = start + QUOTE_CHARS
+    marked = f"{text[start:at]}<HERE>{text[at:end]}"
+    return repr(("..." if start > 0 else "") + marked + ("..." if end < len(text) else ""))
+
+
 def run_grad(args: argparse.Namespace) -> int:
+    source, words = read_expression(args)
     try:
-        expr = backends.parse(args.expression)
+        expr = backends.parse(source)
     except backends.ExpressionError as exc:
+        where = quote(source, exc.line, exc.column)
         raise UsageError(
-            f"the expression {args.expression!r} does not parse: {exc}; "
+            f"the expression does not parse: {exc} in {where}; "
             "write numbers, names, + - * / **, relu tanh exp log sigmoid, and 'name = ...;' assignments"
         ) from None
     try:
-        inputs = expr.check_inputs(parse_inputs(args.inputs))
+        inputs = expr.check_inputs(parse_inputs(words))
     except backends.ExpressionError as exc:
-        example = " ".join(f"{name}=1.5" for name in expr.inputs)
+        example = " ".join(f"{name}=1.5" for name in expr.inputs[:10]) + (" ..." if len(expr.inputs) > 10 else "")
         raise UsageError(f"{exc}; give every input as NAME=VALUE: {example}") from None
     names, skipped = chosen_backends(args)
 
     from comparisons import report, runs
-    from comparisons.agreement import failures
+    from comparisons.agreement import cancellation, failures
 
-    records = retolerate(runs.compare_each(expr, inputs, names), args)
+    records = runs.label_divergences(retolerate(runs.compare_each(expr, inputs, names), args), expr, inputs)
     df = report.frame(records, report.GRADIENT_COLUMNS).drop(columns="case")
-    disagree = not df.ok.all()
+    unexplained = [r for r in records if not r["ok"] and not r.get("divergence")]
+    far = [r for r in records if r.get("ulps") is not None and r["ulps"] > args.max_ulps]
+    status = exit_status(bool(unexplained) or (args.strict and bool(far)))
     if args.format != "table":
         sys.stdout.write(report.render(df, args.format))
-        return exit_status(disagree)
+        return status
 
     out = report.console()
-    report.print_gradients(out, df, f"{expr.source}   at " + " ".join(f"{k}={v!r}" for k, v in inputs.items()))
+    shown = source if len(source) <= QUOTE_CHARS else source[: QUOTE_CHARS - 3] + "..."
+    report.print_gradients(out, df, f"{shown}   at " + " ".join(f"{k}={v!r}" for k, v in list(inputs.items())[:10]))
     for name, why in skipped.items():
         out.print(f"skipped {name}: {why}", style="yellow", markup=False)
-    if disagree:
+    for line in report.accuracy_lines(df, args.max_ulps, cancellation(expr, inputs)):
+        out.print(line, markup=False)
+    known = {r["divergence"] for r in records if not r["ok"] and r.get("divergence")}
+    for name in sorted(known):
+        out.print(f"known divergence {name}: {runs.divergence_explanation(name)}", style="cyan", markup=False)
+    if unexplained:
         out.print("disagreement beyond tolerance:", style="bold red")
-        for line in failures([r for r in records if r["quantity"] != "error"]):
+        for line in failures([r for r in unexplained if r["quantity"] != "error"]):
             out.print(f"  {line}", markup=False)
-        for r in records:
+        for r in unexplained:
             if r["quantity"] == "error":
                 out.print(f"  {r['backend']} failed: {r['error']}", markup=False)
-    else:
-        out.print(f"{', '.join(names)}: all agree with micrograd, and micrograd with finite differences", style="green")
-    return exit_status(disagree)
+    elif not known:
+        out.print(f"{', '.join(names)}: all agree with micrograd", style="green")
+    if args.strict and far:
+        out.print(f"--strict: {len(far)} result(s) further than {args.max_ulps:g} ulps from the truth", style="bold red")
+    return status
 
 
 # --- train ---
@@ -339,7 +401,29 @@ def describe_spec(spec: Any) -> str:
     return f"MLP {sizes} {spec.activation}, {spec.loss} loss, {len(spec.X)} points, {spec.steps} steps, {batch}"
 
 
+def training_bytes(args: argparse.Namespace, backend_count: int) -> int:
+    """A generous estimate of the memory one `train` run needs: micrograd's graph of one step (a node of about 200
+    bytes per neuron and sample, and 16 bytes per weight and sample for its edges), the step plan and records."""
+    sizes = [2, *args.hidden, 1]
+    rows = args.batch_size or args.samples
+    graph = rows * sum(nout * (16 * nin + 200) for nin, nout in itertools.pairwise(sizes))
+    return graph + args.steps * (rows * 8 + backend_count * 2_000)
+
+
+def available_bytes() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not on Linux: no check
+        return 2**63
+
+
 def run_train(args: argparse.Namespace) -> int:
+    need, have = training_bytes(args, len(backends.names())), available_bytes()
+    if need > have // 2:
+        raise UsageError(
+            f"this training needs about {need / 2**30:.1f} GiB of memory and {have / 2**30:.1f} GiB are free; "
+            "choose fewer --steps, --samples or smaller --hidden sizes"
+        )
     try:
         spec = backends.TrainSpec.demo(
             n_samples=args.samples, hidden=args.hidden, activation=args.activation, loss=args.loss, steps=args.steps,
@@ -444,6 +528,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     except KeyboardInterrupt:
         return 130
+    except MemoryError:  # a run too large for this machine is a usage problem, never a disagreement
+        print(f"{prog}: error: out of memory; choose a smaller run (fewer steps, samples or layers)", file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

@@ -1,8 +1,11 @@
-"""How close is close: one expression run by several backends, compared with micrograd (the reference) and
-micrograd with central finite differences, as tidy records (plain dicts; the report builds tables from them).
+"""Two verdicts on one expression run by several backends, as tidy records (plain dicts; report.py tabulates them).
 
-Agreement between frameworks is tight (GRAD_RTOL, GRAD_ATOL, and ROUNDING_ULPS where a result is what is left of a
-cancellation); nan equals nan and inf equals inf of the same sign.
+Agreement: does each backend compute what micrograd (the reference) computes? Tight: GRAD_RTOL, GRAD_ATOL, and
+ROUNDING_ULPS where a result is what is left of a cancellation; nan equals nan, inf equals inf of the same sign.
+Accuracy: how far is each backend, micrograd included, from the truth (comparisons/truth.py: the exact value,
+correctly rounded), in ulps; `ulps_allowed` is ULPS_FLOOR plus ULPS_PER_CONDITION times the formula's own rounding
+amplification (its condition), so a formula that cancels is explained, not blamed on a backend.
+Finite differences (Ridders) stay as information: they judge nothing, and never raise on a finite input.
 A backend that cannot run raises BackendUnavailable here; the caller decides whether that skips or fails.
 """
 
@@ -17,6 +20,7 @@ from typing import Any
 import backends
 from backends.expr import Expression, Node, parse
 from backends.micrograd_backend import FUNCTIONS as MICROGRAD_FUNCTIONS
+from comparisons.truth import Truth, truth, ulps
 from micrograd.engine import Value
 
 GRAD_RTOL = 1e-9
@@ -27,6 +31,14 @@ GRAD_ATOL = 1e-12
 # contribution had the same sign, from micrograd's graph), never less than GRAD_ATOL. Where nothing cancels that
 # magnitude is the result's own, and 1000 ulps (2e-13 relative) is far inside GRAD_RTOL: nothing else loosens.
 ROUNDING_ULPS = 1000
+
+# Accuracy: a quantity is accurate when it is within ULPS_FLOOR + ULPS_PER_CONDITION * noise_ulps of the truth, where
+# noise_ulps is what rounding alone does to this formula here (truth.py, Monte Carlo arithmetic): well-conditioned
+# formulas get a few ulps; a relative error of 1e-6 anywhere (4.5e9 ulps) fails unless the formula itself loses 8
+# digits there.
+ULPS_FLOOR = 16
+ULPS_PER_CONDITION = 8.0
+DEFAULT_MAX_ULPS = 16  # `grad --strict`: fail on any backend further than this from the truth
 
 # Finite differences: Ridders' method, central differences at steps h, h/1.6, h/1.6**2, ... extrapolated to
 # h -> 0 (Richardson, in a Neville tableau) until the extrapolation stops improving; it reports its own error
@@ -92,25 +104,41 @@ def finite_differences_with_bounds(
     estimates: dict[str, float] = {}
     bounds: dict[str, float] = {}
     for name in expr.inputs:
-        x = inputs[name]
-
-        def central(h: float, name: str = name, x: float = x) -> float | None:
-            (f_plus, b_plus), (f_minus, b_minus) = (_forward(expr, {**inputs, name: x + d}) for d in (h, -h))
-            return (f_plus - f_minus) / (2 * h) if b_plus == branches and b_minus == branches else None
-
-        # runs from steps a decade apart: one that starts too coarse for the function stops early, with a large
-        # error estimate or (rarely) a falsely small one, which the runnner-up then exposes
-        h_min = 1e-12 * max(1.0, abs(x))
-        starts = (step * 10.0**-k * max(1.0, abs(x)) for k in range(FD_DECADES))
-        runs = sorted((_ridders(central, h, h_min) for h in starts), key=lambda r: r[1])
-        estimates[name], error, h_first, h_last = runs[0]
-        if abs(runs[0][0] - runs[1][0]) > FD_SAFETY * (runs[0][1] + runs[1][1]):
-            error = max(error, abs(runs[0][0] - runs[1][0]))  # they disagree: trust neither beyond that
-        f_plus, f_minus = (_forward(expr, {**inputs, name: x + d})[0] for d in (h_first, -h_first))
-        curvature = abs(f_plus - 2 * _data(out) + f_minus) / h_first**2
-        shift = FD_SAFETY * curvature * _EPS * (abs(x) + h_first) if math.isfinite(curvature) else 0.0
-        bounds[name] = max(GRAD_ATOL, FD_SAFETY * error + FD_NOISE * noise / h_last + shift)
+        try:
+            estimates[name], bounds[name] = _finite_difference(expr, inputs, name, step, out, noise, branches)
+        except (ArithmeticError, ValueError):  # a step beyond the float range (x = 1e300): no estimate, not a crash
+            estimates[name], bounds[name] = math.nan, math.inf
     return estimates, bounds
+
+
+def _finite_difference(
+    expr: Expression,
+    inputs: Mapping[str, float],
+    name: str,
+    step: float,
+    out: Value | float,
+    noise: float,
+    branches: tuple[bool, ...],
+) -> tuple[float, float]:
+    """Ridders from FD_DECADES starting steps for one input: the estimate and the absolute error it is trusted to."""
+    x = inputs[name]
+
+    def central(h: float) -> float | None:
+        (f_plus, b_plus), (f_minus, b_minus) = (_forward(expr, {**inputs, name: x + d}) for d in (h, -h))
+        return (f_plus - f_minus) / (2 * h) if b_plus == branches and b_minus == branches else None
+
+    # runs from steps a decade apart: one that starts too coarse for the function stops early, with a large
+    # error estimate or (rarely) a falsely small one, which the runnner-up then exposes
+    h_min = 1e-12 * max(1.0, abs(x))
+    starts = (step * 10.0**-k * max(1.0, abs(x)) for k in range(FD_DECADES))
+    runs = sorted((_ridders(central, h, h_min) for h in starts), key=lambda r: r[1])
+    estimate, error, h_first, h_last = runs[0]
+    if abs(runs[0][0] - runs[1][0]) > FD_SAFETY * (runs[0][1] + runs[1][1]):
+        error = max(error, abs(runs[0][0] - runs[1][0]))  # they disagree: trust neither beyond that
+    f_plus, f_minus = (_forward(expr, {**inputs, name: x + d})[0] for d in (h_first, -h_first))
+    curvature = abs(f_plus - 2 * _data(out) + f_minus) / h_first / h_first
+    shift = FD_SAFETY * curvature * _EPS * (abs(x) + h_first) if math.isfinite(curvature) else 0.0
+    return estimate, max(GRAD_ATOL, FD_SAFETY * error + FD_NOISE * noise / h_last + shift)
 
 
 def _ridders(central: Callable[[float], float | None], h: float, h_min: float) -> tuple[float, float, float, float]:
@@ -200,17 +228,27 @@ def _errors(value: float, reference: float) -> tuple[float, float]:
     return err, (err / abs(reference) if reference != 0 else math.inf)
 
 
+def ulps_allowed(noise_ulps: float) -> float:
+    """How far from the truth a float64 evaluation may be: ULPS_FLOOR plus ULPS_PER_CONDITION times the error that
+    rounding alone causes in this formula here (the truth's noise_ulps). Beyond that the backend, not the formula,
+    is to blame."""
+    return ULPS_FLOOR + ULPS_PER_CONDITION * noise_ulps
+
+
 def compare(
     expr: Expression | str, inputs: Mapping[str, float], backend_names: Iterable[str], case: str | None = None
 ) -> list[dict[str, Any]]:
-    """One record per (backend, quantity): the backend's number, micrograd's, the finite difference, the
-    errors, atol (GRAD_ATOL, or more where the result is what is left of a cancellation: see ROUNDING_ULPS) and
-    ok (within GRAD_RTOL or atol of micrograd; for micrograd's own gradients, within the finite-difference
-    tolerance). Raises BackendUnavailable for a backend that cannot run here."""
+    """One record per (backend, quantity). Agreement: the backend's number beside micrograd's (`reference`), the
+    errors, atol (GRAD_ATOL, or more where the result is what is left of a cancellation: see ROUNDING_ULPS) and ok
+    (within GRAD_RTOL or atol of micrograd; micrograd itself is ok by definition). Accuracy: `truth` (None where the
+    mathematics is undefined, with `truth_note` saying why), `ulps` from it, the formula's `condition` and the
+    `ulps_allowed` it explains.
+    The finite difference (`fd`, its errors and tolerance) is information. Raises BackendUnavailable for a backend
+    that cannot run here."""
     expr = parse(expr) if isinstance(expr, str) else expr
     inputs = expr.check_inputs(inputs)
     ref = backends.get(backends.REFERENCE).compile(expr)(inputs)
-    fd, fd_bounds, scales = _yardsticks(expr, tuple(inputs.items()))
+    exact, fd, fd_bounds, scales = _yardsticks(expr, tuple(inputs.items()))
     records: list[dict[str, Any]] = []
     for backend_name in backend_names:
         result = ref if backend_name == backends.REFERENCE else backends.get(backend_name).compile(expr)(inputs)
@@ -219,61 +257,70 @@ def compare(
         for quantity, value, reference, fd_value, fd_bound in quantities:
             abs_err, rel_err = _errors(value, reference)
             fd_abs_err, fd_rel_err = _errors(value, fd_value) if fd_value is not None else (None, None)
-            fd_tol = None if fd_value is None else FD_RTOL * abs(reference) + fd_bound
+            fd_tol = None if fd_value is None or fd_bound is None else FD_RTOL * abs(reference) + fd_bound
             atol = max(GRAD_ATOL, ROUNDING_ULPS * _EPS * scales[quantity])
-            if backend_name != backends.REFERENCE:
-                ok = close(value, reference, GRAD_RTOL, atol)
-            elif fd_value is None:
-                ok = True  # the reference's own value is the definition
-            else:
-                ok = close(value, fd_value, rtol=0.0, atol=fd_tol) if math.isfinite(fd_tol) else close(value, fd_value)
+            true = exact.quantities[quantity]
+            distance = ulps(value, true.value)
             records.append(
                 {
                     "case": case,
                     "backend": backend_name,
                     "quantity": quantity,
                     "value": value,
+                    "truth": true.value,
+                    "ulps": distance,
+                    "ulps_allowed": ulps_allowed(true.noise_ulps),
+                    "condition": true.condition,
+                    "truth_note": true.reason,
                     "reference": reference,
                     "abs_err": abs_err,
                     "rel_err": rel_err,
                     "atol": atol,
+                    "ok": backend_name == backends.REFERENCE or close(value, reference, GRAD_RTOL, atol),
                     "fd": fd_value,
                     "fd_abs_err": fd_abs_err,
                     "fd_rel_err": fd_rel_err,
                     "fd_tol": fd_tol,
-                    "ok": ok,
                 }
             )
     return records
 
 
+def cancellation(expr: Expression, inputs: Mapping[str, float]) -> str:
+    """Where the expression cancels the most at `inputs` (from the truth), e.g. "exp(x) - 1.0: its operands are 2e12
+    times larger than its result"; "" where nothing cancels much."""
+    return _yardsticks(expr, tuple(expr.check_inputs(inputs).items()))[0].cancellation
+
+
 @functools.lru_cache(maxsize=16)
-def _yardsticks(expr: Expression, inputs: tuple[tuple[str, float], ...]) -> tuple[dict, dict, dict]:
-    """Finite differences, their bounds and the cancellation scales: pure functions of the expression and the
-    inputs, computed once when several backends are compared one at a time (as the tests do)."""
-    return (*finite_differences_with_bounds(expr, dict(inputs)), cancellation_scales(expr, dict(inputs)))
+def _yardsticks(
+    expr: Expression, inputs: tuple[tuple[str, float], ...]
+) -> tuple[Truth, dict[str, float], dict[str, float], dict[str, float]]:
+    """The truth, finite differences, their bounds and the cancellation scales: pure functions of the expression and
+    the inputs, computed once when several backends are compared one at a time (as the tests do)."""
+    point = dict(inputs)
+    return (truth(expr, point), *finite_differences_with_bounds(expr, point), cancellation_scales(expr, point))
 
 
 def _label(quantity: str) -> str:
     return "value" if quantity == "value" else f"d/d{quantity.removeprefix('grad:')}"
 
 
-def failures(records: Sequence[Mapping[str, Any]], case: str | None = None) -> list[str]:
-    """One line per record that is not ok, e.g. `tanh_chain d/dx: jax=0.4199743 | micrograd=0.4199744 (...)`."""
+def failures(records: Sequence[Mapping[str, Any]], case: str | None = None, accuracy: bool = False) -> list[str]:
+    """One line per record that disagrees with micrograd, e.g. `tanh_chain d/dx: jax=0.4199743 | micrograd=0.4199744
+    (...)`; with `accuracy`, also one per record that is not accurate (`... micrograd=0.5 | truth=0.25 (3e15 ulps ...)`)."""
     lines = []
     for r in records:
-        if r["ok"]:
-            continue
         name = case or r.get("case") or "expression"
-        if r["backend"] == backends.REFERENCE:
-            lines.append(
-                f"{name} {_label(r['quantity'])}: {r['backend']}={r['value']!r} | finite differences={r['fd']!r} "
-                f"(abs err {r['fd_abs_err']:.3g} > tolerance {r['fd_tol']:.3g})"
-            )
-        else:
+        if not r["ok"]:
             lines.append(
                 f"{name} {_label(r['quantity'])}: {r['backend']}={r['value']!r} | {backends.REFERENCE}={r['reference']!r} "
                 f"(rel err {r['rel_err']:.3g}, abs err {r['abs_err']:.3g}; allowed rel {GRAD_RTOL:g} or abs {r['atol']:.3g})"
+            )
+        if accuracy and r.get("ulps") is not None and r["ulps"] > r["ulps_allowed"]:
+            lines.append(
+                f"{name} {_label(r['quantity'])}: {r['backend']}={r['value']!r} | truth={r['truth']!r} ({r['ulps']:.3g} "
+                f"ulps; allowed {r['ulps_allowed']:.3g}, what rounding does to this formula here)"
             )
     return lines
 
@@ -281,9 +328,10 @@ def failures(records: Sequence[Mapping[str, Any]], case: str | None = None) -> l
 def assert_agrees(
     case: str, expr: Expression | str, inputs: Mapping[str, float], backend_names: Iterable[str]
 ) -> list[dict[str, Any]]:
-    """The test helper: compare, and fail with every disagreeing number, both sides shown; returns the records."""
+    """The test helper: compare, and fail with every number that disagrees with micrograd or is not accurate, both
+    sides shown; returns the records."""
     records = compare(expr, inputs, backend_names, case=case)
-    bad = failures(records, case)
+    bad = failures(records, case, accuracy=True)
     if bad:
         raise AssertionError("\n".join(bad))
     return records

@@ -56,6 +56,34 @@ def compare_each(
     return records
 
 
+def _same_point(a: Mapping[str, float], b: Mapping[str, float]) -> bool:
+    return a.keys() == b.keys() and all(math.copysign(1.0, a[k]) == math.copysign(1.0, b[k]) and a[k] == b[k] for k in a)
+
+
+def known_divergence(expr: Expression, inputs: Mapping[str, float], quantity: str) -> Divergence | None:
+    """The catalog's divergence for this expression at these inputs: the entry for `quantity`, or else any entry for
+    the same expression and point (the same situation explains its other quantities)."""
+    from comparisons.catalog import DIVERGENCES
+
+    here = [d for d in DIVERGENCES if d.expression == expr and _same_point(d.inputs, inputs)]
+    return next((d for d in here if d.quantity == quantity), here[0] if here else None)
+
+
+def label_divergences(records: list[Record], expr: Expression, inputs: Mapping[str, float]) -> list[Record]:
+    """Each record that disagrees with micrograd gets `divergence`: the name of the catalog entry that explains it,
+    or "" (then it is unexplained)."""
+    for r in records:
+        divergence = None if r["ok"] else known_divergence(expr, inputs, r["quantity"])
+        r["divergence"] = divergence.name if divergence else ""
+    return records
+
+
+def divergence_explanation(name: str) -> str:
+    from comparisons.catalog import DIVERGENCES
+
+    return next(d.explanation for d in DIVERGENCES if d.name == name)
+
+
 def gradient_records(cases: Iterable[Case], backend_names: Sequence[str], tick: Tick = _nothing) -> list[Record]:
     """compare_each on every case of the catalog."""
     records = []

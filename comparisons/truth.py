@@ -44,12 +44,14 @@ class Undefined(Exception):
 @dataclass(frozen=True)
 class Quantity:
     """One exact result: `value` is the correctly rounded float64 (None where undefined or not determined, with the
-    `reason`), `condition` the factor by which a float64 evaluation of the formula amplifies rounding (None where the
-    exact result is 0 or unknown): about `condition / 2` ulps of error are to be expected from the formula itself."""
+    `reason`), `condition` the factor by which a float64 evaluation of the formula amplifies rounding (relative, in
+    units of 2**-53; None where the exact result is 0 or unknown), and `noise_ulps` the error that rounding alone
+    causes, in ulps of `value` (meaningful where the exact result is 0 too, where no relative measure is)."""
 
     value: float | None
     reason: str = ""
     condition: float | None = None
+    noise_ulps: float = 0.0  # the same, in ulps of `value`: how far rounding alone moves a float64 evaluation
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,8 @@ def _truth(expr: Expression, inputs: tuple[tuple[str, float], ...]) -> Truth:
         elif not stable:
             quantities[key] = Quantity(None, f"not determined: its float64 rounding still changed at {MAX_BITS} bits")
         else:
-            quantities[key] = Quantity(rounded[key], "", conditions.get(key))
+            condition, noise = conditions.get(key, (None, 0.0))
+            quantities[key] = Quantity(rounded[key], "", condition, noise)
     grads = {name: quantities[f"grad:{name}"] for name in expr.inputs}
     return Truth(quantities["value"], grads, bits, cancellation)
 
@@ -117,7 +120,11 @@ def _evaluate(expr: Expression, point: Mapping[str, float], perturb: Callable[[m
         node = expr.nodes[i]
         if not node.args or (not isinstance(g, Undefined) and g == 0):
             continue  # a zero adjoint sends nothing back, even through a kink: 0 * (anything) is 0 here
-        for arg, local in _local_derivatives(node, i, vals, keep):
+        try:
+            locals_ = _local_derivatives(node, i, vals, keep)
+        except Undefined as why:  # e.g. tanh'(x) for an x beyond the range followed
+            locals_ = [(arg, why) for arg in node.args]
+        for arg, local in locals_:
             if isinstance(g, Undefined) or isinstance(local, Undefined):
                 contribution: Exact = g if isinstance(g, Undefined) else local
             else:
@@ -299,27 +306,37 @@ def ulps(value: float, true: float | None) -> float | None:
         return 0.0
     if not (math.isfinite(value) and math.isfinite(true)):
         return math.inf
-    return float(abs(Fraction(value) - Fraction(true)) / Fraction(math.ulp(true)))
+    try:
+        return float(abs(Fraction(value) - Fraction(true)) / Fraction(math.ulp(true)))
+    except OverflowError:  # e.g. 1e-17 where the truth is exactly 0: more ulps (of 0) than a float can count
+        return math.inf
 
 
-def _conditions(expr: Expression, point: Mapping[str, float], exact: dict[str, Exact]) -> dict[str, float]:
-    """Per quantity, the largest relative change that float64-sized roundings of every operation cause, over
-    MONTE_CARLO_RUNS reruns, in units of 2**-53 (Monte Carlo arithmetic, Parker 1997); seeded, so reproducible."""
+def _conditions(expr: Expression, point: Mapping[str, float], exact: dict[str, Exact]) -> dict[str, tuple[float | None, float]]:
+    """Per quantity: the largest change that float64-sized roundings of every operation cause over MONTE_CARLO_RUNS
+    reruns (Monte Carlo arithmetic, Parker 1997; seeded, so reproducible), relative in units of 2**-53 (None where
+    the exact result is 0), and in ulps of the correctly rounded result."""
     rng = random.Random(1997)
     u = mpf(UNIT_ROUNDOFF)
 
     def perturb(v: mpf) -> mpf:
         return v * (1 + u * (2 * rng.random() - 1))
 
-    worst: dict[str, float] = {}
+    deviation: dict[str, mpf] = {}
     for _ in range(MONTE_CARLO_RUNS):
         for key, v in _evaluate(expr, point, perturb).items():
             e = exact[key]
-            if isinstance(v, Undefined) or isinstance(e, Undefined) or e == 0:
-                continue
-            change = float(abs(v - e) / abs(e) / u)
-            worst[key] = max(worst.get(key, 0.0), change)
-    return worst
+            if not (isinstance(v, Undefined) or isinstance(e, Undefined)):
+                deviation[key] = max(deviation.get(key, mpf(0)), abs(v - e))
+    out: dict[str, tuple[float | None, float]] = {}
+    for key, dev in deviation.items():
+        e = exact[key]
+        assert not isinstance(e, Undefined)
+        rounded = _round(e)
+        assert isinstance(rounded, float)
+        condition = None if e == 0 else float(dev / abs(e) / u)
+        out[key] = (condition, float(dev / math.ulp(rounded)) if math.isfinite(rounded) else 0.0)
+    return out
 
 
 def _worst_cancellation(expr: Expression, point: Mapping[str, float]) -> str:

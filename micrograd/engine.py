@@ -44,12 +44,24 @@ def _pow(base: float, exponent: float) -> float:
         return _NAN
 
 
+def _div(a: float, b: float) -> float:
+    try:
+        return a / b
+    except ZeroDivisionError:  # IEEE 754: x/0 is inf with the sign of x*0's, 0/0 and nan/0 are nan
+        return _NAN if a == 0 or a != a else math.copysign(_INF, a) * math.copysign(1.0, b)
+
+
 def _is_odd(x: float) -> bool:
     return x.is_integer() and int(x) % 2 == 1
 
 
-def _dpow_dbase(x: float, y: float) -> float:
-    return 0.0 if y == 0 else y * _pow(x, y - 1)
+def _dpow_dbase(x: float, y: float, out: float) -> float:
+    if y == 0:
+        return 0.0
+    d = y * _pow(x, y - 1)
+    if (d == 0 or d - d != 0) and x != 0 and out - out == 0 and out != 0:  # x**(y-1) left the float range, x**y did not
+        d = y * (out / x) if abs(x) >= 1 else (y * out) / x
+    return d
 
 
 def _dpow_dexponent(x: float, y: float, out: float) -> float:
@@ -115,22 +127,40 @@ class Value:
         if type(other) is Value:
             y = other.data
             out = _pow(x, y)
-            return Value(out, "**", self, _dpow_dbase(x, y), other, _dpow_dexponent(x, y, out))
+            return Value(out, "**", self, _dpow_dbase(x, y, out), other, _dpow_dexponent(x, y, out))
         k = _as_float(other, "Value ** x")
-        return Value(_pow(x, k), f"**{k:g}", self, _dpow_dbase(x, k))
+        out = _pow(x, k)
+        return Value(out, f"**{k:g}", self, _dpow_dbase(x, k, out))
 
     def __rpow__(self, other: float) -> Value:
         base, y = _as_float(other, "x ** Value"), self.data
         out = _pow(base, y)
         return Value(out, f"{base:g}**", self, _dpow_dexponent(base, y, out))
 
+    def __truediv__(self, other: Value | float) -> Value:
+        # d(a/b)/db is -(a/b)/b, not -a * b**-2: b**-2 overflows at b = 1e-300 where the derivative is finite
+        if type(other) is Value:
+            out = _div(self.data, other.data)
+            return Value(out, "/", self, _div(1.0, other.data), other, _div(-out, other.data))
+        k = _as_float(other, "Value / x")
+        return Value(_div(self.data, k), f"/{k:g}", self, _div(1.0, k))
+
+    def __rtruediv__(self, other: float) -> Value:
+        k = _as_float(other, "x / Value")
+        out = _div(k, self.data)
+        return Value(out, f"{k:g}/", self, _div(-out, self.data))
+
     def relu(self) -> Value:
         x = self.data
         return Value(x if x > 0 else 0.0, "relu", self, 1.0 if x > 0 else 0.0)
 
     def tanh(self) -> Value:
-        t = math.tanh(self.data)
-        return Value(t, "tanh", self, 1.0 - t * t)
+        x = self.data
+        t = math.tanh(x)
+        if -0.5 < x < 0.5:
+            return Value(t, "tanh", self, 1.0 - t * t)
+        e = _exp(-2.0 * abs(x))  # 1 - t*t would cancel: t rounds to within 1 ulp of ±1 from |x| = 19 on
+        return Value(t, "tanh", self, 4.0 * e / ((1.0 + e) * (1.0 + e)))
 
     def exp(self) -> Value:
         e = _exp(self.data)
@@ -142,12 +172,12 @@ class Value:
 
     def sigmoid(self) -> Value:
         x = self.data
-        if x >= 0:
-            s = 1.0 / (1.0 + _exp(-x))
-        else:  # the same function, written so that exp cannot overflow
-            e = _exp(x)
-            s = e / (1.0 + e)
-        return Value(s, "sigmoid", self, s * (1.0 - s))
+        # s = 1/(1 + e) and 1 - s = e/(1 + e) for e = exp(-|x|): both without exp overflowing or 1 - s cancelling
+        e = _exp(-abs(x))
+        s, rest = 1.0 / (1.0 + e), e / (1.0 + e)
+        if x < 0:
+            s, rest = rest, s
+        return Value(s, "sigmoid", self, s * rest)
 
     @staticmethod
     def dot(weights: Sequence[Value], inputs: Sequence[Value | float], bias: Value) -> Value:
@@ -185,14 +215,6 @@ class Value:
 
     def __rmul__(self, other: float) -> Value:
         return self * _as_float(other, "x * Value")
-
-    def __truediv__(self, other: Value | float) -> Value:
-        if type(other) is Value:
-            return self * other**-1
-        return self * _pow(_as_float(other, "Value / x"), -1.0)
-
-    def __rtruediv__(self, other: float) -> Value:
-        return self**-1 * _as_float(other, "x / Value")
 
     # --- the chain rule ---
 

@@ -44,7 +44,14 @@ BIG = 1_000  # nodes: tinygrad and jax compile these for seconds (tinygrad's tim
     [pytest.param(case, id=case.name, marks=[pytest.mark.slow] if len(case.expression.nodes) > BIG else []) for case in CATALOG],
 )
 def test_catalog(case, backend):
-    assert_agrees(case.name, case.expression, case.inputs, [backend.name])
+    if backend.name not in case.inaccurate:
+        assert_agrees(case.name, case.expression, case.inputs, [backend.name])
+        return
+    # a pinned finding: this backend agrees with micrograd but is further from the truth than the formula explains
+    assert case.inaccurate_because in {d.name for d in DIVERGENCES}
+    records = compare(case.expression, case.inputs, [backend.name], case=case.name)
+    assert not failures(records), failures(records)
+    assert failures(records, accuracy=True), f"{case.name}: {backend.name} is accurate now; drop it from `inaccurate`"
 
 
 # one settings object per run: the fixture only hands out a cached backend, so sharing it across examples is safe
