@@ -1,23 +1,34 @@
 """A scalar-valued autograd engine: `Value` records how it was computed, `backward()` applies the chain rule.
 
-Each op stores its children and the local derivative d(out)/d(child) of each, as plain floats, at forward time.
-The backward pass is then one loop over a topological order: no closures, no reference cycles (a graph is freed
-by reference counting alone), no recursion (any depth), and time linear in the size of the graph.
+Each op stores its children and the local derivative d(out)/d(child) of each, as plain floats, at forward time
+(Value.dot reads its operands' data when backward() runs instead). The backward pass is one loop over a topological
+order: no closures, no reference cycles (a graph is freed by reference counting alone), no recursion (any depth),
+and time linear in the size of the graph.
 
 Domain policy: IEEE 754, as torch and numpy do, in forward and backward alike; never an exception.
 log(0) = -inf, log(-1) = nan, exp(1000) = inf, 0 ** -1 = inf, (-8) ** 0.5 = nan, sigmoid(±1000) = 1 or 0 exactly.
 Derivatives follow the same rules (d log(x)/dx at 0 is inf, d x**0.5/dx at 0 is inf, d (-2)**y/dy is nan), and
 where x**y is constant in one argument (y == 0, or x == 0 with y >= 0) its derivative there is 0, as in torch.
+
+A Value as a Python object, like torch's 0-d tensors where that makes sense: bool(v) is v.data != 0; float(v) is
+v.data; v < w, v <= 2.0 (and > >=) compare data and give a bool. v == w and hash(v) are by identity, as in the
+original, so Values work as members of sets and keys of dicts (graph code relies on it); v == 3.0, a number,
+raises TypeError (write v.data == 3.0) rather than answer False. numpy defers to Value (__array_ufunc__ = None):
+np.float64(2) * v is a Value, an array times a Value is a TypeError, never a silent array of objects.
+copy.copy shares the children; copy.deepcopy and pickle copy the whole graph, at any depth, keeping shared nodes shared.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import partial
+from itertools import filterfalse
 from numbers import Real
 
 _INF = math.inf
 _NAN = math.nan
+_FLOAT_ONLY = frozenset([float])
 
 
 def _exp(x: float) -> float:
@@ -69,7 +80,7 @@ class Value:
 
     # Up to two children (_a, _b) and d(self)/d(child) for each (_da, _db) sit in slots rather than in tuples:
     # a node is then one object and one float, a sixth of the original's memory. Value.dot, the one op with
-    # more children, keeps tuples of them in _a and _da.
+    # more children, keeps the tuple of its weights in _a, of its inputs in _da, and its bias in _b.
     __slots__ = ("_a", "_b", "_da", "_db", "_op", "data", "grad")
 
     def __init__(
@@ -77,7 +88,7 @@ class Value:
         data: float,
         _op: str = "",
         _a: Value | tuple[Value, ...] | None = None,
-        _da: float | tuple[float, ...] = 0.0,
+        _da: float | tuple[Value, ...] | tuple[float, ...] = 0.0,
         _b: Value | None = None,
         _db: float = 0.0,
     ):
@@ -92,10 +103,12 @@ class Value:
     @property
     def _prev(self) -> tuple[Value, ...]:
         """The Values this one was computed from (the original's name, which its graph-drawing code uses)."""
-        a = self._a
-        if a is None or type(a) is tuple:
-            return a or ()
-        return (a,) if self._b is None else (a, self._b)
+        a, b = self._a, self._b
+        if a is None:
+            return ()
+        if type(a) is tuple:  # Value.dot: the bias, the weights, and the inputs that are Values
+            return (b, *a, *(x for x in self._da if type(x) is Value))  # type: ignore[union-attr]
+        return (a,) if b is None else (a, b)
 
     # --- primitives: each computes `out` and its local derivatives ---
 
@@ -151,23 +164,31 @@ class Value:
 
     @staticmethod
     def dot(weights: Sequence[Value], inputs: Sequence[Value | float], bias: Value) -> Value:
-        """bias + sum(w*x): one node instead of 2n, summed left to right exactly as the unfused ops are."""
+        """bias + sum(w*x): one node instead of 2n, summed left to right exactly as the unfused ops are.
+
+        Its local derivatives are its operands' data (d/dw is x, d/dx is w), which backward() reads when it runs,
+        as the original's closures do, rather than copying them now (that copy was a fifth of a training step):
+        change a weight's data after backward(), as an optimizer step does, not between the forward pass and it.
+        """
         if len(weights) != len(inputs):
             raise ValueError(f"Value.dot: {len(weights)} weights but {len(inputs)} inputs; they must be equal")
         acc = bias.data
-        children: list[Value] = [bias]
-        local: list[float] = [1.0]
-        for w, x in zip(weights, inputs):
-            if type(x) is Value:
-                acc += w.data * x.data
-                children += (w, x)
-                local += (x.data, w.data)
-            else:
-                x = _as_float(x, "Value.dot input")
-                acc += w.data * x
-                children.append(w)
-                local.append(x)
-        return Value(acc, "dot", tuple(children), tuple(local))
+        if inputs and type(inputs[0]) is Value:  # a hidden layer: Values only, or else the except below
+            try:
+                for w, x in zip(weights, inputs):
+                    acc += w.data * x.data  # type: ignore[union-attr]
+                return Value(acc, "dot", tuple(weights), tuple(inputs), bias, 1.0)  # type: ignore[arg-type]
+            except (AttributeError, TypeError):
+                acc = bias.data
+        if Value in map(type, inputs):  # Values and numbers mixed: each number becomes a constant Value
+            values = [x if type(x) is Value else Value(_as_float(x, "Value.dot input")) for x in inputs]
+            return Value.dot(weights, values, bias)
+        numbers = tuple(inputs)  # numbers only (a first layer)
+        if not _FLOAT_ONLY.issuperset(map(type, numbers)):
+            numbers = tuple([_as_float(x, "Value.dot input") for x in numbers])
+        for w, number in zip(weights, numbers):
+            acc += w.data * number
+        return Value(acc, "dot", tuple(weights), numbers, bias, 1.0)
 
     # --- derived ops, composed from the primitives ---
 
@@ -210,12 +231,19 @@ class Value:
         for node in reversed(topo):
             a, g = node._a, node.grad
             if type(a) is Value:
-                a.grad += node._da * g
+                a.grad += node._da * g  # type: ignore[operator]
                 if node._b is not None:
                     node._b.grad += node._db * g
-            elif a is not None:  # a Value.dot node
-                for child, local in zip(a, node._da):
-                    child.grad += local * g
+            elif a is not None:  # a Value.dot node: the bias, then each weight and input (the other's data)
+                node._b.grad += g  # type: ignore[union-attr]
+                inputs = node._da
+                if inputs and type(inputs[0]) is Value:  # type: ignore[index]
+                    for w, x in zip(a, inputs):  # type: ignore[call-overload]
+                        w.grad += x.data * g
+                        x.grad += w.data * g
+                else:
+                    for w, number in zip(a, inputs):  # type: ignore[call-overload]
+                        w.grad += number * g
 
     def zero_grad(self) -> None:
         """Set the grad of this node and everything it was computed from to 0."""
@@ -227,25 +255,37 @@ class Value:
 
 
 def _topological_order(root: Value) -> list[Value]:
-    """Every node reachable from root, children before parents; an explicit stack, so no depth limit."""
+    """Every node reachable from root, children before parents; an explicit stack, so no depth limit.
+
+    A child is pushed only while unvisited, so a weight shared by a hundred neurons is pushed once, not a hundred
+    times. The order is the plain depth-first one: it fixes the order gradients are summed in, so backward()'s floats.
+    """
     order: list[Value] = []
     visited: set[Value] = set()
+    unvisited = partial(filterfalse, visited.__contains__)
     stack: list[Value | None] = [root]
     while stack:
         node = stack.pop()
         if node is None:  # a marker: all the children of the node below it are in order now
-            order.append(stack.pop())
+            order.append(stack.pop())  # type: ignore[arg-type]
         elif node not in visited:
             visited.add(node)
-            a = node._a
+            a, b = node._a, node._b
             if a is None:
                 order.append(node)
                 continue
             stack += (node, None)
-            if type(a) is tuple:
-                stack += a
-            else:
-                stack.append(a)
-                if node._b is not None:
-                    stack.append(node._b)
+            if type(a) is tuple:  # Value.dot: the bias, the weights, the inputs that are Values
+                if b not in visited:
+                    stack.append(b)
+                if not visited.issuperset(a):  # checks the whole tuple at C speed: usually all seen already
+                    stack += unvisited(a)
+                inputs = node._da
+                if inputs and type(inputs[0]) is Value and not visited.issuperset(inputs):  # type: ignore[index, arg-type]
+                    stack += unvisited(inputs)  # type: ignore[arg-type]
+                continue
+            if a not in visited:
+                stack.append(a)  # type: ignore[arg-type]
+            if b is not None and b not in visited:
+                stack.append(b)
     return order

@@ -59,6 +59,7 @@ class Layer(Module):
         self.neurons = [Neuron(nin, **kwargs) for _ in range(nout)]
 
     def __call__(self, x: Sequence[Value | float]) -> Value | list[Value]:
+        x = tuple(x)  # one tuple that every neuron's Value.dot node keeps, rather than a copy each
         out = [n(x) for n in self.neurons]
         return out[0] if len(out) == 1 else out
 
