@@ -21,10 +21,11 @@ copy.copy shares the children; copy.deepcopy and pickle copy the whole graph, at
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from itertools import filterfalse
 from numbers import Real
+from typing import Any
 
 _INF = math.inf
 _NAN = math.nan
@@ -252,6 +253,84 @@ class Value:
 
     def __repr__(self) -> str:
         return f"Value(data={self.data}, grad={self.grad})"
+
+    # --- a Value as a Python object: the rules are in the module docstring ---
+
+    __array_ufunc__ = None  # numpy defers to Value's own (reflected) ops rather than building arrays of objects
+    __hash__ = object.__hash__  # by identity, as the original: graph code keeps Values in sets and dicts
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Real):
+            raise TypeError(
+                f"Value == {type(other).__name__}: Values compare by identity (they are graph nodes, kept in sets and "
+                f"dicts); to compare numbers, compare the data: v.data == {other}"
+            )
+        return self is other
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __lt__(self, other: Value | float) -> bool:
+        return self.data < _data(other, "Value < x")
+
+    def __le__(self, other: Value | float) -> bool:
+        return self.data <= _data(other, "Value <= x")
+
+    def __gt__(self, other: Value | float) -> bool:
+        return self.data > _data(other, "Value > x")
+
+    def __ge__(self, other: Value | float) -> bool:
+        return self.data >= _data(other, "Value >= x")
+
+    def __bool__(self) -> bool:
+        return self.data != 0
+
+    def __float__(self) -> float:
+        return self.data
+
+    def __copy__(self) -> Value:
+        """A new node with the same data, grad and children (the graph below it is shared, not copied)."""
+        return _rebuild(self.data, self.grad, self._op, self._a, self._da, self._b, self._db)
+
+    def __reduce__(self) -> tuple[Callable[..., Value], tuple[object, ...]]:
+        """For pickle and copy.deepcopy, which recurse into each object's parts: a root hands over its whole graph
+        first, children before parents, so that every node's children are done when its turn comes (no recursion
+        deeper than one node, at any depth), and shared nodes stay shared."""
+        fields = (self.data, self.grad, self._op, self._a, self._da, self._b, self._db)
+        if self._a is None or _IN_A_GRAPH_BEING_COPIED.pop(id(self), None) is not None:
+            return _rebuild, fields
+        below = _topological_order(self)[:-1]
+        # Each node in `below` is reduced right after this, and takes itself off the list; one that pickle or deepcopy
+        # has already done (shared with an earlier object) stays until the next root clears the list.
+        _IN_A_GRAPH_BEING_COPIED.clear()
+        _IN_A_GRAPH_BEING_COPIED.update((id(node), node) for node in below if node._a is not None)
+        return _rebuild_below, (below, *fields)
+
+
+_IN_A_GRAPH_BEING_COPIED: dict[int, Value] = {}
+
+
+def _rebuild(
+    data: float,
+    grad: float,
+    _op: str,
+    _a: Value | tuple[Value, ...] | None,
+    _da: float | tuple[Value, ...] | tuple[float, ...],
+    _b: Value | None,
+    _db: float,
+) -> Value:
+    out = Value(data, _op, _a, _da, _b, _db)
+    out.grad = grad
+    return out
+
+
+def _rebuild_below(below: list[Value], *fields: Any) -> Value:
+    """The root of a graph whose other nodes (`below`) were rebuilt just before it."""
+    return _rebuild(*fields)
+
+
+def _data(x: Value | float, op: str) -> float:
+    return x.data if type(x) is Value else _as_float(x, op)
 
 
 def _topological_order(root: Value) -> list[Value]:
