@@ -21,11 +21,11 @@ copy.copy shares the children; copy.deepcopy and pickle copy the whole graph, at
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from itertools import filterfalse
 from numbers import Real
-from typing import Any
+from typing import Any, cast
 
 _INF = math.inf
 _NAN = math.nan
@@ -83,13 +83,20 @@ class Value:
     # a node is then one object and one float, a sixth of the original's memory. Value.dot, the one op with
     # more children, keeps the tuple of its weights in _a, of its inputs in _da, and its bias in _b.
     __slots__ = ("_a", "_b", "_da", "_db", "_op", "data", "grad")
+    data: float
+    grad: float
+    _op: str
+    _a: Value | tuple[Value, ...] | None
+    _da: Any  # d(self)/d(_a), a float; for Value.dot, the tuple of its inputs (Values, or numbers)
+    _b: Value | None
+    _db: float
 
     def __init__(
         self,
         data: float,
         _op: str = "",
         _a: Value | tuple[Value, ...] | None = None,
-        _da: float | tuple[Value, ...] | tuple[float, ...] = 0.0,
+        _da: float | tuple[Value | float, ...] = 0.0,
         _b: Value | None = None,
         _db: float = 0.0,
     ):
@@ -107,8 +114,8 @@ class Value:
         a, b = self._a, self._b
         if a is None:
             return ()
-        if type(a) is tuple:  # Value.dot: the bias, the weights, and the inputs that are Values
-            return (b, *a, *(x for x in self._da if type(x) is Value))  # type: ignore[union-attr]
+        if isinstance(a, tuple):  # Value.dot: the bias, the weights, and the inputs that are Values
+            return (cast(Value, b), *a, *(x for x in self._da if type(x) is Value))
         return (a,) if b is None else (a, b)
 
     # --- primitives: each computes `out` and its local derivatives ---
@@ -177,14 +184,14 @@ class Value:
         if inputs and type(inputs[0]) is Value:  # a hidden layer: Values only, or else the except below
             try:
                 for w, x in zip(weights, inputs):
-                    acc += w.data * x.data  # type: ignore[union-attr]
-                return Value(acc, "dot", tuple(weights), tuple(inputs), bias, 1.0)  # type: ignore[arg-type]
+                    acc += w.data * x.data  # type: ignore[union-attr]  # a number has no .data: the except
+                return Value(acc, "dot", tuple(weights), tuple(inputs), bias, 1.0)
             except (AttributeError, TypeError):
                 acc = bias.data
         if Value in map(type, inputs):  # Values and numbers mixed: each number becomes a constant Value
             values = [x if type(x) is Value else Value(_as_float(x, "Value.dot input")) for x in inputs]
             return Value.dot(weights, values, bias)
-        numbers = tuple(inputs)  # numbers only (a first layer)
+        numbers = tuple(cast(Sequence[float], inputs))  # numbers only (a first layer)
         if not _FLOAT_ONLY.issuperset(map(type, numbers)):
             numbers = tuple([_as_float(x, "Value.dot input") for x in numbers])
         for w, number in zip(weights, numbers):
@@ -232,18 +239,18 @@ class Value:
         for node in reversed(topo):
             a, g = node._a, node.grad
             if type(a) is Value:
-                a.grad += node._da * g  # type: ignore[operator]
+                a.grad += node._da * g
                 if node._b is not None:
                     node._b.grad += node._db * g
-            elif a is not None:  # a Value.dot node: the bias, then each weight and input (the other's data)
-                node._b.grad += g  # type: ignore[union-attr]
+            elif type(a) is tuple:  # a Value.dot node: the bias, then each weight and input (the other's data)
+                node._b.grad += g  # type: ignore[union-attr]  # a Value.dot node always has its bias
                 inputs = node._da
-                if inputs and type(inputs[0]) is Value:  # type: ignore[index]
-                    for w, x in zip(a, inputs):  # type: ignore[call-overload]
+                if inputs and type(inputs[0]) is Value:
+                    for w, x in zip(a, inputs):
                         w.grad += x.data * g
                         x.grad += w.data * g
                 else:
-                    for w, number in zip(a, inputs):  # type: ignore[call-overload]
+                    for w, number in zip(a, inputs):
                         w.grad += number * g
 
     def zero_grad(self) -> None:
@@ -315,7 +322,7 @@ def _rebuild(
     grad: float,
     _op: str,
     _a: Value | tuple[Value, ...] | None,
-    _da: float | tuple[Value, ...] | tuple[float, ...],
+    _da: float | tuple[Value | float, ...],
     _b: Value | None,
     _db: float,
 ) -> Value:
@@ -341,12 +348,12 @@ def _topological_order(root: Value) -> list[Value]:
     """
     order: list[Value] = []
     visited: set[Value] = set()
-    unvisited = partial(filterfalse, visited.__contains__)
+    unvisited = cast(Callable[[Iterable[Value]], Iterator[Value]], partial(filterfalse, visited.__contains__))
     stack: list[Value | None] = [root]
     while stack:
         node = stack.pop()
         if node is None:  # a marker: all the children of the node below it are in order now
-            order.append(stack.pop())  # type: ignore[arg-type]
+            order.append(stack.pop())  # type: ignore[arg-type]  # below a marker there is always a node
         elif node not in visited:
             visited.add(node)
             a, b = node._a, node._b
@@ -354,17 +361,17 @@ def _topological_order(root: Value) -> list[Value]:
                 order.append(node)
                 continue
             stack += (node, None)
-            if type(a) is tuple:  # Value.dot: the bias, the weights, the inputs that are Values
+            if type(a) is Value:
+                if a not in visited:
+                    stack.append(a)
+                if b is not None and b not in visited:
+                    stack.append(b)
+            elif type(a) is tuple:  # Value.dot: the bias, the weights, the inputs that are Values
                 if b not in visited:
                     stack.append(b)
                 if not visited.issuperset(a):  # checks the whole tuple at C speed: usually all seen already
                     stack += unvisited(a)
                 inputs = node._da
-                if inputs and type(inputs[0]) is Value and not visited.issuperset(inputs):  # type: ignore[index, arg-type]
-                    stack += unvisited(inputs)  # type: ignore[arg-type]
-                continue
-            if a not in visited:
-                stack.append(a)  # type: ignore[arg-type]
-            if b is not None and b not in visited:
-                stack.append(b)
+                if inputs and type(inputs[0]) is Value and not visited.issuperset(inputs):
+                    stack += unvisited(inputs)
     return order

@@ -49,8 +49,9 @@ def draw_dot(root: Value, format: str = "svg", rankdir: str = "LR") -> graphviz.
 
 def _op_label(node: Value) -> str:
     """The op, and for x + c and x * c the number c, which is not a Value and so has no node of its own."""
-    if node._op in ("+", "*") and node._b is None:
-        number = node._da if node._op == "*" else node.data - node._a.data  # c itself, or c to the shown digits
+    a = node._a
+    if node._op in ("+", "*") and node._b is None and isinstance(a, Value):
+        number = node._da if node._op == "*" else node.data - a.data  # c itself, or c to the shown digits
         return f"{node._op} {number:.4g}"
     return node._op
 
@@ -59,7 +60,7 @@ def _op_label(node: Value) -> str:
 def _digraph_class(graphviz: Any) -> type[graphviz.Digraph]:
     """graphviz.Digraph, except that rendering without `dot` raises GraphvizUnavailable with the fix."""
 
-    class Digraph(graphviz.Digraph):
+    class Digraph(graphviz.Digraph):  # type: ignore[misc]  # graphviz comes in as Any: it is imported lazily
         def render(self, *args: Any, **kwargs: Any) -> Any:
             try:
                 return super().render(*args, **kwargs)
