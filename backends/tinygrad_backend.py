@@ -78,7 +78,7 @@ class TinygradTrainer(Trainer):
         self.tinygrad = tinygrad
         Tensor, dtypes = tinygrad.Tensor, tinygrad.dtypes
 
-        def tensor(data: list, dtype: Any = dtypes.float64) -> Any:
+        def tensor(data: list[Any], dtype: Any = dtypes.float64) -> Any:
             return Tensor(data, dtype=dtype).realize()
 
         self.params = [(tensor(W), tensor(b)) for W, b in to_matrices(spec.weights)]

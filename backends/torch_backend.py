@@ -47,7 +47,7 @@ class TorchTrainer(Trainer):
         super().__init__(spec)
         self.torch = torch
 
-        def tensor(data: list) -> Any:
+        def tensor(data: list[Any]) -> Any:
             return torch.tensor(data, dtype=torch.float64)
 
         self.params = [(tensor(W).requires_grad_(), tensor(b).requires_grad_()) for W, b in to_matrices(spec.weights)]

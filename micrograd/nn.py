@@ -55,9 +55,7 @@ class Neuron(Module):
 
 
 class Layer(Module):
-    def __init__(
-        self, nin: int, nout: int, nonlin: bool = True, *, activation: str = "relu", rng: random.Random | None = None
-    ):
+    def __init__(self, nin: int, nout: int, nonlin: bool = True, *, activation: str = "relu", rng: random.Random | None = None):
         self.neurons = [Neuron(nin, nonlin, activation=activation, rng=rng) for _ in range(nout)]
 
     def __call__(self, x: Sequence[Value | float]) -> Value | list[Value]:
