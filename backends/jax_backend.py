@@ -12,6 +12,7 @@ from typing import Any
 from backends.base import Backend, BackendUnavailable, Gradients, Trainer
 from backends.expr import Expression
 from backends.training import TrainSpec, from_matrices, to_matrices
+from micrograd._install import pip_install
 
 
 class JaxBackend(Backend):
@@ -22,7 +23,7 @@ class JaxBackend(Backend):
             import jax
             import jax.numpy as jnp
         except ImportError:
-            raise BackendUnavailable('jax is not installed here; fix: pip install -e ".[jax]"') from None
+            raise BackendUnavailable(f"jax is not installed here; fix: {pip_install('jax')}") from None
         jax.config.update("jax_enable_x64", True)
         jax.config.update("jax_platforms", "cpu")  # float64 runs on the CPU, like the other backends here
         self.jax = jax

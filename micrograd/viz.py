@@ -9,12 +9,12 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
+from micrograd._install import pip_install
 from micrograd.engine import Value, _topological_order
 
 if TYPE_CHECKING:
     import graphviz
 
-PACKAGE_MISSING = 'draw_dot needs the graphviz Python package; install it with: pip install -e ".[viz]"'
 DOT_MISSING = (
     "rendering needs graphviz's `dot` program, which is not on PATH; install it with: apt-get install graphviz "
     "(macOS: brew install graphviz); the graph's source text (.source) needs no `dot`"
@@ -34,7 +34,7 @@ def draw_dot(root: Value, format: str = "svg", rankdir: str = "LR") -> graphviz.
     try:
         import graphviz
     except ImportError as exc:
-        raise GraphvizUnavailable(PACKAGE_MISSING) from exc
+        raise GraphvizUnavailable(f"draw_dot needs the graphviz Python package; install it with: {pip_install('viz')}") from exc
     dot = _digraph_class(graphviz)(format=format, graph_attr={"rankdir": rankdir})
     for node in _topological_order(root):
         name = str(id(node))
