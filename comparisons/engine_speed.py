@@ -246,13 +246,7 @@ def measure_floor(src: Path, repeats: int) -> dict[str, Any]:
         runs["walk"].append(timed(walk) / nodes)
         runs["forward"].append(timed(forward) / edges)
         runs["backward"].append(timed(backward) / edges)
-    return {
-        "counts": counts,
-        "costs": {k: min(v) for k, v in runs.items()},
-        "step": min(step_times),
-        "median_costs": {k: statistics.median(v) for k, v in runs.items()},
-        "median_step": statistics.median(step_times),
-    }
+    return {"counts": counts, "costs": {k: statistics.median(v) for k, v in runs.items()}, "step": statistics.median(step_times)}
 
 
 def floor_seconds(costs: dict[str, float], counts: dict[str, int]) -> float:

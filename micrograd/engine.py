@@ -191,7 +191,7 @@ class Value:
         if Value in map(type, inputs):  # Values and numbers mixed: each number becomes a constant Value
             values = [x if type(x) is Value else Value(_as_float(x, "Value.dot input")) for x in inputs]
             return Value.dot(weights, values, bias)
-        numbers = tuple(cast(Sequence[float], inputs))  # numbers only (a first layer)
+        numbers: tuple[float, ...] = tuple(inputs)  # type: ignore[arg-type]  # numbers only here (a first layer)
         if not _FLOAT_ONLY.issuperset(map(type, numbers)):
             numbers = tuple([_as_float(x, "Value.dot input") for x in numbers])
         for w, number in zip(weights, numbers):
