@@ -512,7 +512,7 @@ def np_float(x: float) -> float:
     try:
         import numpy
 
-        return numpy.float64(x)  # type: ignore[no-any-return]
+        return numpy.float64(x)
     except ImportError:
         return x
 
