@@ -3,9 +3,13 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-APT_PACKAGES := clang graphviz  # tinygrad's CPU device compiles with clang; draw_dot renders with graphviz's dot
+APT_PACKAGES := clang graphviz python3-venv  # tinygrad's CPU device compiles with clang; draw_dot renders with graphviz's dot
+# The system's own python3 (Debian 12: 3.11.2): `make test` reruns the parser and engine tests under it when it is
+# another version than .venv's, in a small venv of its own (pytest and hypothesis only: those tests need no framework).
+SYSTEM_PYTHON ?= /usr/bin/python3
+SYSTEM_VENV := .venv-system
 
-.PHONY: setup system-packages demo test lint asv-record asv-preview clean
+.PHONY: setup system-packages demo test test-system-python lint asv-record asv-preview clean
 
 setup: $(STAMP) system-packages
 
@@ -17,6 +21,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 system-packages:
 	@missing=""; command -v clang >/dev/null || missing="$$missing clang"; command -v dot >/dev/null || missing="$$missing graphviz"; \
+	if [ -x $(SYSTEM_PYTHON) ] && ! $(SYSTEM_PYTHON) -c 'import ensurepip' 2>/dev/null; then missing="$$missing python3-venv"; fi; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else echo "Missing Debian packages:$$missing. Install them with: sudo apt-get install$$missing" >&2; fi; \
@@ -27,7 +32,20 @@ demo: setup
 
 test: setup
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest
+	@$(MAKE) --no-print-directory test-system-python
+
+test-system-python: $(STAMP)
+	@if [ ! -x $(SYSTEM_PYTHON) ]; then echo "no $(SYSTEM_PYTHON): the system-Python run is skipped"; exit 0; fi; \
+	version=$$($(SYSTEM_PYTHON) -c 'import platform; print(platform.python_version())'); \
+	if [ "$$version" = "$$($(PY) -c 'import platform; print(platform.python_version())')" ]; then \
+	  echo "$(SYSTEM_PYTHON) is $$version, as .venv's python: nothing more to run"; exit 0; fi; \
+	if [ ! -f $(SYSTEM_VENV)/.installed-$$version ]; then \
+	  rm -rf $(SYSTEM_VENV) && $(SYSTEM_PYTHON) -m venv $(SYSTEM_VENV) && \
+	  $(SYSTEM_VENV)/bin/python -m pip install --quiet -c constraints.txt pytest hypothesis && touch $(SYSTEM_VENV)/.installed-$$version; fi; \
+	echo "the parser and engine tests under $(SYSTEM_PYTHON) $$version (no frameworks there: their comparisons skip)"; \
+	CI= $(SYSTEM_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/test_expr.py tests/test_engine.py tests/test_nn.py
 
 lint: setup
 	$(PY) -m ruff check .
@@ -47,4 +65,4 @@ asv-preview: setup
 	$(ASV) preview --port 8080
 
 clean:
-	rm -rf $(VENV) .asv results .pytest_cache .hypothesis
+	rm -rf $(VENV) $(SYSTEM_VENV) .asv results .pytest_cache .hypothesis .mypy_cache

@@ -12,6 +12,7 @@ import importlib
 from backends.base import Backend, BackendUnavailable, Gradients, Trainer
 from backends.expr import Expression, ExpressionError, parse
 from backends.training import SpecError, TrainResult, TrainSpec
+from micrograd._install import pip_install
 
 # name -> "module:Class"; the reference comes first
 _REGISTRY = {
@@ -49,7 +50,7 @@ def select(requested: list[str] | None = None) -> tuple[list[str], dict[str, str
             get(name)
             chosen.append(name)
         except ImportError as exc:  # the adapter module itself is missing or broken: the install is incomplete
-            skipped[name] = f"its adapter cannot be imported ({exc}); reinstall with pip install -e ."
+            skipped[name] = f"its adapter cannot be imported ({exc}); reinstall with {pip_install()}"
         except BackendUnavailable as exc:
             skipped[name] = str(exc)
     return chosen, skipped

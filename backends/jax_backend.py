@@ -12,6 +12,7 @@ from typing import Any
 from backends.base import Backend, BackendUnavailable, Gradients, Trainer
 from backends.expr import Expression
 from backends.training import TrainSpec, from_matrices, to_matrices
+from micrograd._install import pip_install
 
 
 class JaxBackend(Backend):
@@ -22,7 +23,7 @@ class JaxBackend(Backend):
             import jax
             import jax.numpy as jnp
         except ImportError:
-            raise BackendUnavailable('jax is not installed here; fix: pip install -e ".[jax]"') from None
+            raise BackendUnavailable(f"jax is not installed here; fix: {pip_install('jax')}") from None
         jax.config.update("jax_enable_x64", True)
         jax.config.update("jax_platforms", "cpu")  # float64 runs on the CPU, like the other backends here
         self.jax = jax
@@ -54,7 +55,7 @@ class JaxTrainer(Trainer):
         super().__init__(spec)
         import numpy as np
 
-        def array(data: list) -> Any:
+        def array(data: list[Any]) -> Any:
             return jax.numpy.asarray(data, dtype=jax.numpy.float64)
 
         self.params = [(array(W), array(b)) for W, b in to_matrices(spec.weights)]
@@ -81,12 +82,12 @@ class JaxTrainer(Trainer):
         return from_matrices([(W.tolist(), b.tolist()) for W, b in self.params])
 
 
-def _make_step(jax: Any, spec: TrainSpec) -> Callable:
+def _make_step(jax: Any, spec: TrainSpec) -> Callable[..., Any]:
     """The pure SGD step of `spec`: (params, X, y, lr) -> (new params, [loss, number classified right]), before the update."""
     jnp = jax.numpy
     activation = {"relu": jax.nn.relu, "tanh": jnp.tanh}[spec.activation]
 
-    def loss_and_correct(params: list, X: Any, y: Any) -> tuple[Any, Any]:
+    def loss_and_correct(params: list[Any], X: Any, y: Any) -> tuple[Any, Any]:
         h = X
         for i, (W, b) in enumerate(params):
             h = h @ W.T + b
@@ -98,7 +99,7 @@ def _make_step(jax: Any, spec: TrainSpec) -> Callable:
         # the count, not jnp.mean: XLA turns a mean into sum * (1/n), one ulp off micrograd's correct / n
         return loss, jnp.sum((y > 0) == (scores > 0))
 
-    def step(params: list, X: Any, y: Any, lr: float) -> tuple[list, Any]:
+    def step(params: list[Any], X: Any, y: Any, lr: float) -> tuple[list[Any], Any]:
         (loss, correct), grads = jax.value_and_grad(loss_and_correct, has_aux=True)(params, X, y)
         return jax.tree_util.tree_map(lambda p, g: p - lr * g, params, grads), jnp.stack([loss, correct.astype(loss.dtype)])
 

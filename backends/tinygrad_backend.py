@@ -15,6 +15,7 @@ from typing import Any
 from backends.base import Backend, BackendUnavailable, Gradients, Trainer
 from backends.expr import Expression
 from backends.training import TrainSpec, from_matrices, to_matrices
+from micrograd._install import pip_install
 
 
 class TinygradBackend(Backend):
@@ -25,7 +26,7 @@ class TinygradBackend(Backend):
             import tinygrad
             from tinygrad.helpers import DEV
         except ImportError:
-            raise BackendUnavailable('tinygrad is not installed here; fix: pip install -e ".[tinygrad]"') from None
+            raise BackendUnavailable(f"tinygrad is not installed here; fix: {pip_install('tinygrad')}") from None
         if shutil.which("clang") is None:
             raise BackendUnavailable("tinygrad's CPU device needs clang: apt-get install clang")
         DEV.value = "CPU:CLANG"
@@ -78,7 +79,7 @@ class TinygradTrainer(Trainer):
         self.tinygrad = tinygrad
         Tensor, dtypes = tinygrad.Tensor, tinygrad.dtypes
 
-        def tensor(data: list, dtype: Any = dtypes.float64) -> Any:
+        def tensor(data: list[Any], dtype: Any = dtypes.float64) -> Any:
             return Tensor(data, dtype=dtype).realize()
 
         self.params = [(tensor(W), tensor(b)) for W, b in to_matrices(spec.weights)]

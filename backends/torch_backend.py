@@ -11,6 +11,7 @@ from typing import Any
 from backends.base import Backend, BackendUnavailable, Gradients, Trainer
 from backends.expr import Expression
 from backends.training import TrainSpec, from_matrices, to_matrices
+from micrograd._install import pip_install
 
 
 class TorchBackend(Backend):
@@ -20,7 +21,7 @@ class TorchBackend(Backend):
         try:
             import torch
         except ImportError:
-            raise BackendUnavailable('torch is not installed here; fix: pip install -e ".[torch]"') from None
+            raise BackendUnavailable(f"torch is not installed here; fix: {pip_install('torch')}") from None
         self.torch = torch
         # the expression language's functions -> torch's own
         self.functions = {"relu": torch.relu, "tanh": torch.tanh, "exp": torch.exp, "log": torch.log, "sigmoid": torch.sigmoid}
@@ -49,7 +50,7 @@ class TorchTrainer(Trainer):
         super().__init__(spec)
         self.torch = torch
 
-        def tensor(data: list) -> Any:
+        def tensor(data: list[Any]) -> Any:
             return torch.tensor(data, dtype=torch.float64)
 
         self.params = [(tensor(W).requires_grad_(), tensor(b).requires_grad_()) for W, b in to_matrices(spec.weights)]

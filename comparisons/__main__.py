@@ -519,7 +519,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     prog = "micrograd-bench" if Path(sys.argv[0]).name == "micrograd-bench" else "python -m comparisons"
     try:
         args = build_parser(prog).parse_args(with_default_command(argv))
-        return args.run(args)
+        status: int = args.run(args)
+        return status
     except UsageError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

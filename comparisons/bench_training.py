@@ -7,20 +7,22 @@ reaches on the dashboard, where a backend that trains differently from the other
 
 from __future__ import annotations
 
+from typing import Any
+
 from comparisons.bench_support import BACKENDS, TIMEOUT, load_backend, train_spec
 
 # TrainSpec.demo() arguments; steps are plenty, so that no timing loop runs out of scheduled steps
-STEP_SIZES = {
+STEP_SIZES: dict[str, dict[str, Any]] = {
     "demo": {"steps": 1_000},  # 100 samples, MLP 2-16-16-1: the classic demo
     "wide": {"hidden": (64, 64), "n_samples": 1000, "steps": 1_000},  # MLP 2-64-64-1 on 1,000 samples
 }
-RUN_SIZES = {
+RUN_SIZES: dict[str, dict[str, Any]] = {
     "demo": {},  # the classic demo: 100 full-batch steps on 100 samples
     "minibatch": {"n_samples": 1000, "batch_size": 50},  # 100 steps, each on 50 of 1,000 samples
 }
 
 
-def _spec(overrides: dict) -> object:
+def _spec(overrides: dict[str, Any]) -> Any:
     try:
         return train_spec(**overrides)
     except TypeError as exc:  # an older TrainSpec.demo without one of these arguments
@@ -66,4 +68,4 @@ class TrainingRun:
         """The loss of the last step (computed before its update), as the spec defines it."""
         return float(self.trainer.run().losses[-1])
 
-    track_final_loss.unit = "loss"
+    track_final_loss.unit = "loss"  # type: ignore[attr-defined]  # asv reads the unit off the function

@@ -11,6 +11,7 @@ import math
 import random
 import time
 from collections.abc import Sequence
+from typing import cast
 
 from micrograd.engine import Value
 from micrograd.nn import MLP, SGD
@@ -48,13 +49,14 @@ def loss(
     """The data loss (SVM max-margin or mean squared error) plus alpha * L2, and the accuracy of sign(score)."""
     if kind not in LOSSES:
         raise ValueError(f"loss: unknown kind {kind!r}; expected one of {', '.join(LOSSES)}")
-    scores = [model(x) for x in X]
+    scores = [model.score(x) for x in X]
     if kind == "svm":
         losses = [(1 + -yi * si).relu() for yi, si in zip(y, scores)]
     else:
         losses = [(si - yi) ** 2 for yi, si in zip(y, scores)]
-    data_loss = sum(losses) * (1.0 / len(losses))
-    reg_loss = alpha * sum(p * p for p in model.parameters())
+    # sum() starts from the int 0, so type checkers see Value | int; with a Value in the list it is a Value
+    data_loss = cast(Value, sum(losses)) * (1.0 / len(losses))
+    reg_loss = alpha * cast(Value, sum(p * p for p in model.parameters()))
     accuracy = sum((yi > 0) == (si.data > 0) for yi, si in zip(y, scores)) / len(y)
     return data_loss + reg_loss, accuracy
 

@@ -1,23 +1,35 @@
 """A scalar-valued autograd engine: `Value` records how it was computed, `backward()` applies the chain rule.
 
-Each op stores its children and the local derivative d(out)/d(child) of each, as plain floats, at forward time.
-The backward pass is then one loop over a topological order: no closures, no reference cycles (a graph is freed
-by reference counting alone), no recursion (any depth), and time linear in the size of the graph.
+Each op stores its children and the local derivative d(out)/d(child) of each, as plain floats, at forward time
+(Value.dot reads its operands' data when backward() runs instead). The backward pass is one loop over a topological
+order: no closures, no reference cycles (a graph is freed by reference counting alone), no recursion (any depth),
+and time linear in the size of the graph.
 
 Domain policy: IEEE 754, as torch and numpy do, in forward and backward alike; never an exception.
 log(0) = -inf, log(-1) = nan, exp(1000) = inf, 0 ** -1 = inf, (-8) ** 0.5 = nan, sigmoid(±1000) = 1 or 0 exactly.
 Derivatives follow the same rules (d log(x)/dx at 0 is inf, d x**0.5/dx at 0 is inf, d (-2)**y/dy is nan), and
 where x**y is constant in one argument (y == 0, or x == 0 with y >= 0) its derivative there is 0, as in torch.
+
+A Value as a Python object, like torch's 0-d tensors where that makes sense: bool(v) is v.data != 0; float(v) is
+v.data; v < w, v <= 2.0 (and > >=) compare data and give a bool. v == w and hash(v) are by identity, as in the
+original, so Values work as members of sets and keys of dicts (graph code relies on it); v == 3.0, a number,
+raises TypeError (write v.data == 3.0) rather than answer False. numpy defers to Value (__array_ufunc__ = None):
+np.float64(2) * v is a Value, an array times a Value is a TypeError, never a silent array of objects.
+copy.copy shares the children; copy.deepcopy and pickle copy the whole graph, at any depth, keeping shared nodes shared.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import partial
+from itertools import filterfalse
 from numbers import Real
+from typing import Any, cast
 
 _INF = math.inf
 _NAN = math.nan
+_FLOAT_ONLY = frozenset([float])
 
 
 def _exp(x: float) -> float:
@@ -81,15 +93,22 @@ class Value:
 
     # Up to two children (_a, _b) and d(self)/d(child) for each (_da, _db) sit in slots rather than in tuples:
     # a node is then one object and one float, a sixth of the original's memory. Value.dot, the one op with
-    # more children, keeps tuples of them in _a and _da.
+    # more children, keeps the tuple of its weights in _a, of its inputs in _da, and its bias in _b.
     __slots__ = ("_a", "_b", "_da", "_db", "_op", "data", "grad")
+    data: float
+    grad: float
+    _op: str
+    _a: Value | tuple[Value, ...] | None
+    _da: Any  # d(self)/d(_a), a float; for Value.dot, the tuple of its inputs (Values, or numbers)
+    _b: Value | None
+    _db: float
 
     def __init__(
         self,
         data: float,
         _op: str = "",
         _a: Value | tuple[Value, ...] | None = None,
-        _da: float | tuple[float, ...] = 0.0,
+        _da: float | tuple[Value | float, ...] = 0.0,
         _b: Value | None = None,
         _db: float = 0.0,
     ):
@@ -104,10 +123,12 @@ class Value:
     @property
     def _prev(self) -> tuple[Value, ...]:
         """The Values this one was computed from (the original's name, which its graph-drawing code uses)."""
-        a = self._a
-        if a is None or type(a) is tuple:
-            return a or ()
-        return (a,) if self._b is None else (a, self._b)
+        a, b = self._a, self._b
+        if a is None:
+            return ()
+        if isinstance(a, tuple):  # Value.dot: the bias, the weights, and the inputs that are Values
+            return (cast(Value, b), *a, *(x for x in self._da if type(x) is Value))
+        return (a,) if b is None else (a, b)
 
     # --- primitives: each computes `out` and its local derivatives ---
 
@@ -181,23 +202,31 @@ class Value:
 
     @staticmethod
     def dot(weights: Sequence[Value], inputs: Sequence[Value | float], bias: Value) -> Value:
-        """bias + sum(w*x): one node instead of 2n, summed left to right exactly as the unfused ops are."""
+        """bias + sum(w*x): one node instead of 2n, summed left to right exactly as the unfused ops are.
+
+        Its local derivatives are its operands' data (d/dw is x, d/dx is w), which backward() reads when it runs,
+        as the original's closures do, rather than copying them now (that copy was a fifth of a training step):
+        change a weight's data after backward(), as an optimizer step does, not between the forward pass and it.
+        """
         if len(weights) != len(inputs):
             raise ValueError(f"Value.dot: {len(weights)} weights but {len(inputs)} inputs; they must be equal")
         acc = bias.data
-        children: list[Value] = [bias]
-        local: list[float] = [1.0]
-        for w, x in zip(weights, inputs):
-            if type(x) is Value:
-                acc += w.data * x.data
-                children += (w, x)
-                local += (x.data, w.data)
-            else:
-                x = _as_float(x, "Value.dot input")
-                acc += w.data * x
-                children.append(w)
-                local.append(x)
-        return Value(acc, "dot", tuple(children), tuple(local))
+        if inputs and type(inputs[0]) is Value:  # a hidden layer: Values only, or else the except below
+            try:
+                for w, x in zip(weights, inputs):
+                    acc += w.data * x.data  # type: ignore[union-attr]  # a number has no .data: the except
+                return Value(acc, "dot", tuple(weights), tuple(inputs), bias, 1.0)
+            except (AttributeError, TypeError):
+                acc = bias.data
+        if Value in map(type, inputs):  # Values and numbers mixed: each number becomes a constant Value
+            values = [x if type(x) is Value else Value(_as_float(x, "Value.dot input")) for x in inputs]
+            return Value.dot(weights, values, bias)
+        numbers: tuple[float, ...] = tuple(inputs)  # type: ignore[arg-type]  # numbers only here (a first layer)
+        if not _FLOAT_ONLY.issuperset(map(type, numbers)):
+            numbers = tuple([_as_float(x, "Value.dot input") for x in numbers])
+        for w, number in zip(weights, numbers):
+            acc += w.data * number
+        return Value(acc, "dot", tuple(weights), numbers, bias, 1.0)
 
     # --- derived ops, composed from the primitives ---
 
@@ -235,9 +264,16 @@ class Value:
                 a.grad += node._da * g
                 if node._b is not None:
                     node._b.grad += node._db * g
-            elif a is not None:  # a Value.dot node
-                for child, local in zip(a, node._da):
-                    child.grad += local * g
+            elif type(a) is tuple:  # a Value.dot node: the bias, then each weight and input (the other's data)
+                node._b.grad += g  # type: ignore[union-attr]  # a Value.dot node always has its bias
+                inputs = node._da
+                if inputs and type(inputs[0]) is Value:
+                    for w, x in zip(a, inputs):
+                        w.grad += x.data * g
+                        x.grad += w.data * g
+                else:
+                    for w, number in zip(a, inputs):
+                        w.grad += number * g
 
     def zero_grad(self) -> None:
         """Set the grad of this node and everything it was computed from to 0."""
@@ -247,27 +283,117 @@ class Value:
     def __repr__(self) -> str:
         return f"Value(data={self.data}, grad={self.grad})"
 
+    # --- a Value as a Python object: the rules are in the module docstring ---
+
+    __array_ufunc__ = None  # numpy defers to Value's own (reflected) ops rather than building arrays of objects
+    __hash__ = object.__hash__  # by identity, as the original: graph code keeps Values in sets and dicts
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Real):
+            raise TypeError(
+                f"Value == {type(other).__name__}: Values compare by identity (they are graph nodes, kept in sets and "
+                f"dicts); to compare numbers, compare the data: v.data == {other}"
+            )
+        return self is other
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __lt__(self, other: Value | float) -> bool:
+        return self.data < _data(other, "Value < x")
+
+    def __le__(self, other: Value | float) -> bool:
+        return self.data <= _data(other, "Value <= x")
+
+    def __gt__(self, other: Value | float) -> bool:
+        return self.data > _data(other, "Value > x")
+
+    def __ge__(self, other: Value | float) -> bool:
+        return self.data >= _data(other, "Value >= x")
+
+    def __bool__(self) -> bool:
+        return self.data != 0
+
+    def __float__(self) -> float:
+        return self.data
+
+    def __copy__(self) -> Value:
+        """A new node with the same data, grad and children (the graph below it is shared, not copied)."""
+        return _rebuild(self.data, self.grad, self._op, self._a, self._da, self._b, self._db)
+
+    def __reduce__(self) -> tuple[Callable[..., Value], tuple[object, ...]]:
+        """For pickle and copy.deepcopy, which recurse into each object's parts: a root hands over its whole graph
+        first, children before parents, so that every node's children are done when its turn comes (no recursion
+        deeper than one node, at any depth), and shared nodes stay shared."""
+        fields = (self.data, self.grad, self._op, self._a, self._da, self._b, self._db)
+        if self._a is None or _IN_A_GRAPH_BEING_COPIED.pop(id(self), None) is not None:
+            return _rebuild, fields
+        below = _topological_order(self)[:-1]
+        # Each node in `below` is reduced right after this, and takes itself off the list; one that pickle or deepcopy
+        # has already done (shared with an earlier object) stays until the next root clears the list.
+        _IN_A_GRAPH_BEING_COPIED.clear()
+        _IN_A_GRAPH_BEING_COPIED.update((id(node), node) for node in below if node._a is not None)
+        return _rebuild_below, (below, *fields)
+
+
+_IN_A_GRAPH_BEING_COPIED: dict[int, Value] = {}
+
+
+def _rebuild(
+    data: float,
+    grad: float,
+    _op: str,
+    _a: Value | tuple[Value, ...] | None,
+    _da: float | tuple[Value | float, ...],
+    _b: Value | None,
+    _db: float,
+) -> Value:
+    out = Value(data, _op, _a, _da, _b, _db)
+    out.grad = grad
+    return out
+
+
+def _rebuild_below(below: list[Value], *fields: Any) -> Value:
+    """The root of a graph whose other nodes (`below`) were rebuilt just before it."""
+    return _rebuild(*fields)
+
+
+def _data(x: Value | float, op: str) -> float:
+    return x.data if type(x) is Value else _as_float(x, op)
+
 
 def _topological_order(root: Value) -> list[Value]:
-    """Every node reachable from root, children before parents; an explicit stack, so no depth limit."""
+    """Every node reachable from root, children before parents; an explicit stack, so no depth limit.
+
+    A child is pushed only while unvisited, so a weight shared by a hundred neurons is pushed once, not a hundred
+    times. The order is the plain depth-first one: it fixes the order gradients are summed in, so backward()'s floats.
+    """
     order: list[Value] = []
     visited: set[Value] = set()
+    unvisited = cast(Callable[[Iterable[Value]], Iterator[Value]], partial(filterfalse, visited.__contains__))
     stack: list[Value | None] = [root]
     while stack:
         node = stack.pop()
         if node is None:  # a marker: all the children of the node below it are in order now
-            order.append(stack.pop())
+            order.append(stack.pop())  # type: ignore[arg-type]  # below a marker there is always a node
         elif node not in visited:
             visited.add(node)
-            a = node._a
+            a, b = node._a, node._b
             if a is None:
                 order.append(node)
                 continue
             stack += (node, None)
-            if type(a) is tuple:
-                stack += a
-            else:
-                stack.append(a)
-                if node._b is not None:
-                    stack.append(node._b)
+            if type(a) is Value:
+                if a not in visited:
+                    stack.append(a)
+                if b is not None and b not in visited:
+                    stack.append(b)
+            elif type(a) is tuple:  # Value.dot: the bias, the weights, the inputs that are Values
+                if b not in visited:
+                    stack.append(b)
+                if not visited.issuperset(a):  # checks the whole tuple at C speed: usually all seen already
+                    stack += unvisited(a)
+                inputs = node._da
+                if inputs and type(inputs[0]) is Value and not visited.issuperset(inputs):
+                    stack += unvisited(inputs)
     return order

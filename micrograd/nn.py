@@ -55,12 +55,18 @@ class Neuron(Module):
 
 
 class Layer(Module):
-    def __init__(self, nin: int, nout: int, **kwargs):
-        self.neurons = [Neuron(nin, **kwargs) for _ in range(nout)]
+    def __init__(self, nin: int, nout: int, nonlin: bool = True, *, activation: str = "relu", rng: random.Random | None = None):
+        self.neurons = [Neuron(nin, nonlin, activation=activation, rng=rng) for _ in range(nout)]
 
     def __call__(self, x: Sequence[Value | float]) -> Value | list[Value]:
-        out = [n(x) for n in self.neurons]
+        """The outputs; a single one as a Value rather than a list of one (as the original does)."""
+        out = self.outputs(x)
         return out[0] if len(out) == 1 else out
+
+    def outputs(self, x: Sequence[Value | float]) -> list[Value]:
+        """One Value per neuron, always a list."""
+        inputs = tuple(x)  # one tuple that every neuron's Value.dot node keeps, rather than a copy each
+        return [n(inputs) for n in self.neurons]
 
     def parameters(self) -> list[Value]:
         return [p for n in self.neurons for p in n.parameters()]
@@ -81,9 +87,24 @@ class MLP(Module):
         ]
 
     def __call__(self, x: Sequence[Value | float]) -> Value | list[Value]:
-        for layer in self.layers:
-            x = layer(x)
-        return x
+        """The outputs: a Value when the last layer has one neuron (as in the original), else a list of them.
+        Type checkers see that union; score(x) and outputs(x) say which one you get."""
+        out = self.outputs(x)
+        return out[0] if len(out) == 1 else out
+
+    def score(self, x: Sequence[Value | float]) -> Value:
+        """model(x) for a model with one output, typed as the Value it is: `1 + -y * model.score(x)` type-checks."""
+        out = self.outputs(x)
+        if len(out) != 1:
+            raise ValueError(f"MLP.score: this MLP{self.sizes} has {len(out)} outputs; use model.outputs(x) for their list")
+        return out[0]
+
+    def outputs(self, x: Sequence[Value | float]) -> list[Value]:
+        """The last layer's outputs, always a list (one Value per output neuron)."""
+        out = self.layers[0].outputs(x)
+        for layer in self.layers[1:]:
+            out = layer.outputs(out)
+        return out
 
     def parameters(self) -> list[Value]:
         return [p for layer in self.layers for p in layer.parameters()]

@@ -9,12 +9,12 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
+from micrograd._install import pip_install
 from micrograd.engine import Value, _topological_order
 
 if TYPE_CHECKING:
     import graphviz
 
-PACKAGE_MISSING = 'draw_dot needs the graphviz Python package; install it with: pip install -e ".[viz]"'
 DOT_MISSING = (
     "rendering needs graphviz's `dot` program, which is not on PATH; install it with: apt-get install graphviz "
     "(macOS: brew install graphviz); the graph's source text (.source) needs no `dot`"
@@ -34,7 +34,7 @@ def draw_dot(root: Value, format: str = "svg", rankdir: str = "LR") -> graphviz.
     try:
         import graphviz
     except ImportError as exc:
-        raise GraphvizUnavailable(PACKAGE_MISSING) from exc
+        raise GraphvizUnavailable(f"draw_dot needs the graphviz Python package; install it with: {pip_install('viz')}") from exc
     dot = _digraph_class(graphviz)(format=format, graph_attr={"rankdir": rankdir})
     for node in _topological_order(root):
         name = str(id(node))
@@ -49,8 +49,9 @@ def draw_dot(root: Value, format: str = "svg", rankdir: str = "LR") -> graphviz.
 
 def _op_label(node: Value) -> str:
     """The op, and for x + c and x * c the number c, which is not a Value and so has no node of its own."""
-    if node._op in ("+", "*") and node._b is None:
-        number = node._da if node._op == "*" else node.data - node._a.data  # c itself, or c to the shown digits
+    a = node._a
+    if node._op in ("+", "*") and node._b is None and isinstance(a, Value):
+        number = node._da if node._op == "*" else node.data - a.data  # c itself, or c to the shown digits
         return f"{node._op} {number:.4g}"
     return node._op
 
@@ -59,7 +60,7 @@ def _op_label(node: Value) -> str:
 def _digraph_class(graphviz: Any) -> type[graphviz.Digraph]:
     """graphviz.Digraph, except that rendering without `dot` raises GraphvizUnavailable with the fix."""
 
-    class Digraph(graphviz.Digraph):
+    class Digraph(graphviz.Digraph):  # type: ignore[misc]  # graphviz comes in as Any: it is imported lazily
         def render(self, *args: Any, **kwargs: Any) -> Any:
             try:
                 return super().render(*args, **kwargs)

@@ -5,7 +5,10 @@ micrograd.viz.draw_dot with and without graphviz; and the machinery of compariso
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import math
+import pickle
 import random
 import shutil
 import sys
@@ -19,8 +22,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from comparisons import engine_speed
-from micrograd import viz
+from micrograd import demo, viz
 from micrograd.engine import Value, _topological_order
+from micrograd.nn import MLP
 from tests.conftest import IN_CI
 
 INF, NAN = math.inf, math.nan
@@ -459,3 +463,114 @@ def test_engine_speed_machinery(tmp_path: Path) -> None:
     memory = engine_speed.chain_memory("original", root, "numbers", 200)
     assert memory["ops"] == memory["values"] == 200 and memory["per_op"] > 0
     assert len(engine_speed.measure_steps("this", root, gc_enabled=True, repeats=2)) == 2
+
+
+# --- the speed-ups change no float: the demo's losses and final weights, bit for bit, as before them ---
+
+# sha256 of repr((losses, final weights)), computed with the engine of commit 4e06c27 (before Value.dot read its
+# operands in backward and the topological sort skipped visited children); any change in the order gradients are
+# summed in changes the hash.
+BIT_FOR_BIT = {
+    ("relu", "svm", 10): (0.24523772600263913, "de7ffa229ff49a0fb13b5529a8867ace139855d98960d203a74438b12e0f33da"),
+    ("tanh", "mse", 5): (108891.16740963272, "2f894f177defec2904c9f40c4bd408c2cada38c40524d69cef2740a8f3866d0b"),
+}
+
+
+@pytest.mark.parametrize(("activation", "kind", "steps"), BIT_FOR_BIT)
+def test_the_demo_trains_bit_for_bit_as_before_the_speedups(activation: str, kind: str, steps: int) -> None:
+    X, y = demo.make_moons(100, noise=0.1, seed=1337)
+    model = MLP(2, [16, 16, 1], seed=1337, activation=activation)
+    losses = [loss for loss, _ in demo.train(model, X, y, steps=steps, kind=kind)]
+    last, digest = BIT_FOR_BIT[activation, kind, steps]
+    assert losses[-1] == last, f"last loss {losses[-1]!r}, before the speed-ups {last!r}"
+    assert hashlib.sha256(repr((losses, model.export_weights())).encode()).hexdigest() == digest
+
+
+# --- a Value as a Python object ---
+
+
+def test_bool_and_float_follow_torchs_0d_tensors() -> None:
+    assert not Value(0.0) and not Value(-0.0) and Value(1e-300) and Value(NAN) and Value(-INF)
+    assert float(Value(3.5)) == 3.5 and math.exp(Value(0.0)) == 1.0  # float() is what math functions call
+    x = Value(0.0)
+    assert x._prev == () and (x * 2)._prev == (x,)  # a Value that is False still counts as a child
+
+
+def test_equality_and_hashing_are_by_identity_and_a_number_is_refused() -> None:
+    a, b = Value(2.0), Value(2.0)
+    assert a == a and a != b and not (a == b) and len({a, b, a}) == 2 and {a: 1}[a] == 1  # noqa: SIM201 (== itself is under test)
+    assert a in [b, a] and [b, a].index(a) == 1 and a != None  # noqa: E711
+    for number in (2.0, 2, np_float(2.0)):
+        with pytest.raises(TypeError, match=r"compare the data: v\.data == 2"):
+            _ = a == number
+        with pytest.raises(TypeError, match="by identity"):
+            _ = a != number
+
+
+def np_float(x: float) -> float:
+    """numpy's float64 when numpy is installed (a subclass of float), else a float."""
+    try:
+        import numpy
+
+        return numpy.float64(x)
+    except ImportError:
+        return x
+
+
+def test_ordering_compares_the_data() -> None:
+    a, b = Value(1.0), Value(2.0)
+    assert a < b and a <= b and b > a and b >= a and a <= 1 and 0.5 < a and not (a > 1.0)  # noqa: SIM300 (the reflected form too)
+    assert sorted([b, a]) == [a, b] and max(a, b) is b
+    with pytest.raises(TypeError, match=r"Value < x: .* got str"):
+        _ = a < "2"
+    assert not (Value(NAN) < 1.0) and not (Value(NAN) >= 1.0)
+
+
+def test_numpy_operands_give_values_or_a_type_error_never_an_array_of_objects() -> None:
+    np = required("numpy", "torch")
+    v = Value(3.0)
+    for out in (np.float64(2.0) * v, v * np.float32(2.0), np.int64(2) * v, v + np.float64(3.0), np.float64(9.0) - v):
+        assert type(out) is Value and out.data == 6.0
+    for op in (lambda: np.array([1.0, 2.0]) * v, lambda: v * np.array([1.0, 2.0]), lambda: np.ones(3) + v):
+        with pytest.raises(TypeError, match="ndarray"):
+            op()
+    with pytest.raises(TypeError, match="does not support ufuncs"):
+        np.exp(v)
+
+
+def chain(depth: int) -> tuple[Value, Value]:
+    x = Value(0.5)
+    y = x
+    for _ in range(depth):
+        y = y * 1.0000001 + 1e-7
+    return x, y
+
+
+@pytest.mark.parametrize("how", ["pickle", "deepcopy"])
+def test_pickle_and_deepcopy_work_at_any_depth_and_keep_shared_nodes_shared(how: str) -> None:
+    copy_of = {"pickle": lambda obj: pickle.loads(pickle.dumps(obj)), "deepcopy": copy.deepcopy}[how]
+    x, y = chain(50_000)  # 100,000 ops: far beyond the recursion limit
+    z = y * x  # x is reached twice: from z and from the bottom of the chain
+    x2, z2 = copy_of([x, z])
+    assert z2.data == z.data and z2 is not z and x2 is not x
+    assert z2._b is x2, "the copy's graph must use the copy of x, not another one"
+    z.backward()
+    z2.backward()
+    assert x2.grad == x.grad and x2.grad != 0.0
+    a = Value(2.0)
+    b = a * a
+    c = b.relu() + Value.dot([a, b], [b, 0.5], a)
+    a2, c2 = copy_of([a, c])
+    c.backward()
+    c2.backward()
+    assert a2.grad == a.grad and c2.data == c.data
+    model = MLP(2, [3, 1], seed=0)
+    assert copy_of(model).export_weights() == model.export_weights()
+
+
+def test_copy_makes_a_new_node_over_the_same_children() -> None:
+    x = Value(1.5)
+    y = x * 2
+    y.grad = 4.0
+    y2 = copy.copy(y)
+    assert y2 is not y and (y2.data, y2.grad, y2._prev) == (y.data, y.grad, (x,))

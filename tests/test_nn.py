@@ -308,3 +308,17 @@ def test_the_classic_demo_reaches_full_training_accuracy(capsys: pytest.CaptureF
     assert random.getstate() == state
     losses = [float(v) for v in re.findall(r"loss (\S+)", out)]
     assert len(losses) == 100 and losses[-1] < losses[0] / 10
+
+
+# --- the typed ways to call a model ---
+
+
+def test_score_and_outputs_say_what_model_x_returns() -> None:
+    single, multi = MLP(2, [4, 1], seed=0), MLP(2, [4, 3], seed=0)
+    x = [0.5, -1.0]
+    assert type(single.score(x)) is Value and single.score(x).data == single(x).data
+    assert [v.data for v in single.outputs(x)] == [single.score(x).data]
+    assert [v.data for v in multi.outputs(x)] == [v.data for v in multi(x)]
+    with pytest.raises(ValueError, match=r"MLP\[2, 4, 3\] has 3 outputs; use model.outputs\(x\)"):
+        multi.score(x)
+    assert len(MLP(2, [1, 2], seed=0).outputs(x)) == 2  # a one-neuron hidden layer passes a list on, not a bare Value
