@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import os
 import re
 import sys
 import time
@@ -21,6 +22,7 @@ import backends
 
 EXIT_OK, EXIT_DISAGREE, EXIT_USAGE = 0, 1, 2
 COMMANDS = ("report", "grad", "train")
+RESULTS = Path("results")  # where the report's files go by default, and a bare --plot file name
 QUICK_MAX_NODES, QUICK_EVERY = 100, 4  # --quick: every fourth catalog case among the small ones
 
 
@@ -121,8 +123,8 @@ examples:
 
 Exit status: 0 every backend agrees with micrograd within tolerance (rel {rtol:g} or abs {atol:g}; micrograd itself
 against finite differences), 1 something disagrees beyond it (known divergences do not count), 2 bad usage.
-JSON writes nan and infinity as NaN and Infinity; read it back exactly with pandas.DataFrame(json.load(file))
-or pandas.read_json(file, precise_float=True) (without it, read_json rounds the last digits)."""
+JSON writes nan and infinity as NaN and Infinity; read it back exactly with pandas.read_json(file, precise_float=True)
+or pandas.DataFrame(json.load(file)) (read_json without precise_float rounds the last digits)."""
 
 
 def build_parser(prog: str) -> Parser:
@@ -162,9 +164,7 @@ def build_parser(prog: str) -> Parser:
         description="Every available backend beside micrograd: gradient agreement over the catalog, the known "
         "divergences, the demo MLP training, and speed. Tables on the terminal; CSV, JSON and PNG files in --out.",
     )
-    report.add_argument(
-        "--out", type=Path, default=Path("results"), metavar="DIR", help="where to save the files (default: results)"
-    )
+    report.add_argument("--out", type=Path, default=RESULTS, metavar="DIR", help="where to save the files (default: results)")
     report.add_argument("--quick", action="store_true", help="a smaller run: a few cases, fewer repeats, a short training")
     add_common(report, formats=False)
     report.set_defaults(run=run_report)
@@ -204,7 +204,11 @@ def build_parser(prog: str) -> Parser:
         "--lr", type=learning_rates, metavar="START[,END]",
         help="learning rate, decaying linearly from START to END (default: the demo's 1.0,0.1; mse wants less, like 0.02)",
     )  # fmt: skip
-    train.add_argument("--plot", type=Path, metavar="FILE", help="save every backend's loss curve in one PNG")
+    train.add_argument(
+        "--plot", type=plot_path, metavar="FILE",
+        help="save every backend's loss curve in one PNG; a bare file name (loss.png) goes in results/, a path with a "
+        "folder in it (./loss.png, /tmp/loss.png) is used as given",
+    )  # fmt: skip
     add_common(train, formats=True)
     train.set_defaults(run=run_train)
     return parser
@@ -315,11 +319,21 @@ def run_grad(args: argparse.Namespace) -> int:
 # --- train ---
 
 
+def plot_path(text: str) -> Path:
+    """--plot's rule: a bare file name goes in results/ (like the report's files), so a run never litters the folder
+    it was started in; a path with a folder in it, even ./loss.png, is used as it is."""
+    has_folder = os.sep in text or (os.altsep is not None and os.altsep in text)
+    return Path(text) if has_folder else RESULTS / text
+
+
 def writable_png(path: Path, option: str) -> Path:
-    """`path`, if a PNG can be written there; UsageError otherwise (checked before the run, not after)."""
+    """`path`, if a PNG can be written there; UsageError otherwise (checked before the run, not after). results/, the
+    home of a bare file name, is created when missing; any other folder must exist."""
     if path.suffix.lower() != ".png":
         raise UsageError(f"{option} {path}: the chart is a PNG; give a file name that ends in .png")
     folder = path.parent
+    if folder == RESULTS:
+        writable_folder(folder)
     if not folder.is_dir():
         raise UsageError(f"{option} {path}: there is no folder {folder}; create it or choose another path")
     existed = path.exists()
@@ -361,7 +375,8 @@ def run_train(args: argparse.Namespace) -> int:
     summary = report.training_summary(df, report.frame(timings), names)
     title = describe_spec(spec)
     if args.plot:
-        report.plot_losses(df, args.plot, title)
+        with report.staged_files(args.plot.parent) as staging:
+            report.plot_losses(df, staging / args.plot.name, title)
     disagree = not summary.ok.all()
     if args.format != "table":
         sys.stdout.write(report.render(df, args.format))
@@ -442,7 +457,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `... | head`: the reader has gone, so there is no one left to tell
         sys.stderr.close()
         return EXIT_OK
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl-C: every file is written whole or not at all (report.staged_files)
+        print(f"{prog}: {str(exc) or 'interrupted, nothing written'}", file=sys.stderr)
         return 130
 
 
