@@ -123,8 +123,9 @@ examples:
 
 Exit status: 0 every backend agrees with micrograd within tolerance (rel {rtol:g} or abs {atol:g}; micrograd itself
 against finite differences), 1 something disagrees beyond it (known divergences do not count), 2 bad usage.
-JSON writes nan and infinity as NaN and Infinity; read it back exactly with pandas.read_json(file, precise_float=True)
-or pandas.DataFrame(json.load(file)) (read_json without precise_float rounds the last digits)."""
+JSON writes nan and infinity as NaN and Infinity. Read it back bit for bit with pandas.DataFrame(json.load(file)) or
+pandas.read_json(file, precise_float=True, dtype=False): without precise_float, read_json rounds the last digits;
+without dtype=False, it guesses types (a column of whole numbers becomes int, and -0.0 loses its sign)."""
 
 
 def build_parser(prog: str) -> Parser:
