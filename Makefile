@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 APT_PACKAGES := clang graphviz  # tinygrad's CPU device compiles with clang; draw_dot renders with graphviz's dot
 
-.PHONY: setup system-packages demo test lint asv-record asv-preview clean
+.PHONY: setup system-packages demo test lint readme asv-record asv-preview clean
 
 setup: $(STAMP) system-packages
 
@@ -33,6 +33,17 @@ lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
+# The README's excerpts of command output, rerun and rewritten whole (tools/readme_excerpts.py; ONLY=grad: just those
+# whose command contains "grad"). The engine comparison needs the original micrograd 0.1.0, fetched once into .original/.
+ORIGINAL := .original/micrograd-0.1.0
+
+readme: setup $(ORIGINAL)/micrograd/engine.py
+	$(PY) tools/readme_excerpts.py $(if $(ONLY),--only "$(ONLY)")
+
+$(ORIGINAL)/micrograd/engine.py:
+	$(PY) -m pip download --quiet --no-deps --dest .original micrograd==0.1.0
+	$(PY) -m zipfile -e .original/micrograd-0.1.0-py3-none-any.whl $(ORIGINAL)
+
 # asv: record the last ASV_COMMITS commits of main into .asv/results, then publish the dashboard to .asv/html
 ASV := $(VENV)/bin/asv
 ASV_COMMITS ?= 10
@@ -47,4 +58,4 @@ asv-preview: setup
 	$(ASV) preview --port 8080
 
 clean:
-	rm -rf $(VENV) .asv results .pytest_cache .hypothesis
+	rm -rf $(VENV) .asv results .original .pytest_cache .hypothesis

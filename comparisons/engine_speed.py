@@ -276,12 +276,12 @@ def print_table(out: Console, result: dict[str, Any]) -> None:
         "ratio_text": ("ratio", str), "target": ("target", lambda t: t if isinstance(t, str) else ""),
         "verdict": ("verdict", lambda v: report.Text(v, style="bold red" if v == "FAIL" else "")),
     }  # fmt: skip
-    title = f"this engine vs the original micrograd at {result['original']}"
+    title = "this engine against the original micrograd 0.1.0: demo-step time, memory per op, the same loss"
     caption = (
-        f"Python {result['python']} on {result['machine']}. Times: the median of {result['repeats']} demo steps (100 "
-        "points, full batch), each engine in a fresh interpreter. Memory per op: bytes traced by tracemalloc while a "
-        f"chain of {result['chain_ops']:,} ops is built, over the ops. Ratio: original / this (for the loss: their "
-        "relative difference). With gc off the original's cycles are never freed."
+        f"The original: {result['original']}. Python {result['python']} on {result['machine']}. Times: the median "
+        f"of {result['repeats']} demo steps (100 points, full batch), each engine in a fresh interpreter. Memory per "
+        f"op: bytes traced by tracemalloc while a chain of {result['chain_ops']:,} ops is built, over the ops. Ratio: "
+        "original / this (for the loss: their relative difference). With gc off the original's cycles are never freed."
     )
     out.print(report.rich_table(rows, title, formats, caption))
     out.print("all targets met" if result["passed"] else "SOME TARGETS MISSED", style="green" if result["passed"] else "bold red")

@@ -373,7 +373,7 @@ def training_table(summary: pd.DataFrame, title: str, spec_description: str) -> 
 
 
 def print_report(out: Console, tables: Mapping[str, pd.DataFrame], heading: str, training_title: str) -> None:
-    """The four sections of the report, and a verdict."""
+    """The four sections of the report (five tables: speed has its warm-ups apart), and a verdict."""
     names = list(tables["training_summary"].backend)
     out.print(heading)
     for r in tables["backends"].itertuples():
@@ -476,6 +476,7 @@ def print_speed(out: Console, speed: pd.DataFrame, training: pd.DataFrame, names
         "backend": ("backend", str), "median": ("per expression (median)", seconds),
         "total": ("all expressions", seconds), "training": ("training", seconds),
     }  # fmt: skip
+    out.print()
     out.print(rich_table(warmups, "   warm-up: compile or trace, jit, and the first calls", formats))
 
 
