@@ -265,6 +265,8 @@ def _row(measure: str, unit: str, original: float, this: float, target: float | 
 
 def print_table(out: Console, result: dict[str, Any]) -> None:
     """The rows as report.py's table: each measure, both engines, their ratio, the target and the verdict."""
+    from rich.text import Text
+
     from comparisons import report
 
     rows = report.frame(result["rows"]).assign(
@@ -274,7 +276,7 @@ def print_table(out: Console, result: dict[str, Any]) -> None:
     formats: dict[str, tuple[str, report.Formatter]] = {
         "measure": ("measure", str), "unit": ("unit", str), "original": ("original", _num), "this": ("this", _num),
         "ratio_text": ("ratio", str), "target": ("target", lambda t: t if isinstance(t, str) else ""),
-        "verdict": ("verdict", lambda v: report.Text(v, style="bold red" if v == "FAIL" else "")),
+        "verdict": ("verdict", lambda v: Text(v, style="bold red" if v == "FAIL" else "")),
     }  # fmt: skip
     title = "this engine against the original micrograd 0.1.0: demo-step time, memory per op, the same loss"
     caption = (

@@ -205,7 +205,7 @@ def disagreements(tables: Mapping[str, pd.DataFrame]) -> list[str]:
 def render(df: pd.DataFrame, fmt: str) -> str:
     """Tidy records as CSV (a header row), JSON (a list of objects) or a Markdown table."""
     if fmt == "csv":
-        return df.to_csv(index=False, na_rep="nan")
+        return str(df.to_csv(index=False, na_rep="nan"))
     if fmt == "json":
         return json_records(df.to_dict(orient="records"))
     if fmt == "markdown":
@@ -333,7 +333,7 @@ def print_gradients(out: Console, df: pd.DataFrame, title: str) -> None:
     """`grad`: every quantity on every backend, with its errors against micrograd and finite differences."""
     order = {quantity: i for i, quantity in enumerate(dict.fromkeys(df.quantity))}
     rows = df.sort_values("quantity", key=lambda q: q.map(order), kind="stable")
-    formats = {
+    formats: dict[str, tuple[str, Formatter]] = {
         "quantity": ("quantity", str), "backend": ("backend", str), "value": ("value", number),
         "abs_err": ("abs err", error), "rel_err": ("rel err", error),
         "fd_abs_err": ("FD abs err", error), "fd_rel_err": ("FD rel err", error), "ok": ("ok", yes_no),
@@ -352,13 +352,13 @@ def print_training(out: Console, df: pd.DataFrame, summary: pd.DataFrame, title:
     """`train`: the loss of every backend at every step, then the summary."""
     names = list(summary.backend)
     losses = df[df.quantity == "loss"].pivot(index="step", columns="backend", values="value")[names].reset_index()
-    formats = {"step": ("step", str)} | {name: (name, number) for name in names}
+    formats: dict[str, tuple[str, Formatter]] = {"step": ("step", str)} | {name: (name, number) for name in names}
     out.print(rich_table(losses, "loss per step", formats))
     out.print(training_table(summary, "training", title))
 
 
 def training_table(summary: pd.DataFrame, title: str, spec_description: str) -> Table:
-    formats = {
+    formats: dict[str, tuple[str, Formatter]] = {
         "backend": ("backend", str), "final_loss": ("final loss", number), "final_accuracy": ("accuracy", short),
         "max_abs_dev": ("max |Δloss|", error), "max_rel_dev": ("max rel Δ", error),
         "step_seconds": ("per step", seconds), "warmup_seconds": ("warm-up", seconds), "ok": ("agrees", yes_no),
@@ -380,7 +380,7 @@ def print_report(out: Console, tables: Mapping[str, pd.DataFrame], heading: str,
         if r.value != "ok":
             out.print(Text(f"skipped {r.backend}: {r.detail}", style="yellow"))
 
-    formats = {
+    formats: dict[str, tuple[str, Formatter]] = {
         "backend": ("backend", str), "cases": ("cases", str),
         "max_abs_err": ("abs err", error), "max_rel_err": ("rel err", error),
         "max_fd_abs_err": ("FD abs err", error), "max_fd_rel_err": ("FD rel err", error),
@@ -454,7 +454,7 @@ def print_speed(out: Console, speed: pd.DataFrame, training: pd.DataFrame, names
         + [{"case": "(geometric mean)", **{n: ratio(typical[n]) if n in typical else "-" for n in names}}]
         + [{"case": "training step", **{n: cells.get(("training", n), "-") for n in names}}]
     )
-    formats = {"case": ("case", str)} | {n: (n, str) for n in names}
+    formats: dict[str, tuple[str, Formatter]] = {"case": ("case", str), **{n: (n, str) for n in names}}
     caption = "×: time over the fastest backend's on that row. Warm-up (compile, jit, first calls) is not included: see below"
     out.print(
         rich_table(rows, "4. speed: median time per forward+backward (per expression) and per training step", formats, caption)

@@ -488,7 +488,7 @@ def print_tables(out: Console, result: dict[str, Any], points: Sequence[int]) ->
         df = report.frame(result["comparisons"]).assign(
             warmups=lambda d: [f"{a:.2f} / {h:.2f}" for a, h in zip(d.adapter_warmup_s, d.handwritten_warmup_s)],
         )
-        formats = {
+        formats: dict[str, tuple[str, report.Formatter]] = {
             "backend": ("backend", str), "width": ("width", str), "points": ("points", lambda n: f"{n:,}"),
             "adapter_ms": ("adapter ms", lambda x: f"{x:.3f}"), "handwritten_ms": ("hand-written ms", lambda x: f"{x:.3f}"),
             "ratio": ("ratio", lambda x: f"{x:.2f}"), "within": (f"within {WITHIN:g}x", report.yes_no),
