@@ -112,7 +112,7 @@ def test_ctrl_c_at_any_moment_leaves_the_previous_files_or_the_new_ones_whole(
         out = copy_of(previous, tmp_path / str(attempt))
         before = snapshot(out)
         proc = run_report(out)
-        time.sleep(rng.uniform(1.0, max(1.0, 0.8 * seconds)))
+        time.sleep(rng.uniform(2.0, max(2.0, 0.8 * seconds)))
         proc.send_signal(signal.SIGINT)
         stdout, stderr = proc.communicate(timeout=300)
         assert "Traceback" not in stderr, stderr
