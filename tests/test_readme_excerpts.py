@@ -49,6 +49,7 @@ OUTPUT = """\
   torch       0.016340121624     347 µs   yes
 
 a caption
+
 2. known
 divergences
 ┏━━━━━━┳━━━━━━━┓
