@@ -11,6 +11,7 @@ import dataclasses
 import math
 import os
 import re
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -439,19 +440,25 @@ def run_report(args: argparse.Namespace) -> int:
     heading = f"micrograd-bench: {', '.join(names)} on {len(cases)} expressions and the demo MLP ({elapsed:.1f} s)"
     report.print_report(out, tables, heading, describe_spec(spec))
     written = report.save_report(tables, out_dir, describe_spec(spec))
-    out.print(f"\nsaved {len(written)} files in {out_dir}/: {', '.join(p.name for p in written)}", markup=False)
-    return exit_status(bool(report.disagreements(tables)))
+    with report.sigint_held(f"interrupted after the files in {out_dir} were written whole"):  # so it says so
+        out.print(f"\nsaved {len(written)} files in {out_dir}/: {', '.join(p.name for p in written)}", markup=False)
+        return exit_status(bool(report.disagreements(tables)))
 
 
 # --- entry point ---
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The program (argv None: sys.argv) or one command line; returns the exit status."""
+    as_program = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     prog = "micrograd-bench" if Path(sys.argv[0]).name == "micrograd-bench" else "python -m comparisons"
     try:
         args = build_parser(prog).parse_args(with_default_command(argv))
-        return args.run(args)
+        status: int = args.run(args)
+        if as_program:  # done: a Ctrl-C from here to the exit has nothing to stop, and would only print a traceback
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        return status
     except UsageError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
