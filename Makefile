@@ -9,7 +9,7 @@ APT_PACKAGES := clang graphviz python3-venv  # tinygrad's CPU device compiles wi
 SYSTEM_PYTHON ?= /usr/bin/python3
 SYSTEM_VENV := .venv-system
 
-.PHONY: setup system-packages demo test test-system-python lint asv-record asv-preview clean
+.PHONY: setup system-packages demo test test-system-python lint readme asv-record asv-preview clean
 
 setup: $(STAMP) system-packages
 
@@ -51,6 +51,17 @@ lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
+# The README's excerpts of command output, rerun and rewritten whole (tools/readme_excerpts.py; ONLY=grad: just those
+# whose command contains "grad"). The engine comparison needs the original micrograd 0.1.0, fetched once into .original/.
+ORIGINAL := .original/micrograd-0.1.0
+
+readme: setup $(ORIGINAL)/micrograd/engine.py
+	$(PY) tools/readme_excerpts.py $(if $(ONLY),--only "$(ONLY)")
+
+$(ORIGINAL)/micrograd/engine.py:
+	$(PY) -m pip download --quiet --no-deps --dest .original micrograd==0.1.0
+	$(PY) -m zipfile -e .original/micrograd-0.1.0-py3-none-any.whl $(ORIGINAL)
+
 # asv: record the last ASV_COMMITS commits of main into .asv/results, then publish the dashboard to .asv/html
 ASV := $(VENV)/bin/asv
 ASV_COMMITS ?= 10
@@ -65,4 +76,4 @@ asv-preview: setup
 	$(ASV) preview --port 8080
 
 clean:
-	rm -rf $(VENV) $(SYSTEM_VENV) .asv results .pytest_cache .hypothesis .mypy_cache
+	rm -rf $(VENV) $(SYSTEM_VENV) .asv results .original .pytest_cache .hypothesis .mypy_cache

@@ -12,6 +12,7 @@ import itertools
 import math
 import os
 import re
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -25,6 +26,7 @@ EXIT_OK, EXIT_DISAGREE, EXIT_USAGE = 0, 1, 2
 DEFAULT_MAX_ULPS = 16  # grad --strict (comparisons.agreement.DEFAULT_MAX_ULPS, restated so --help imports nothing)
 QUOTE_CHARS = 100  # an error message quotes at most this much of the expression, around the place it names
 COMMANDS = ("report", "grad", "train")
+RESULTS = Path("results")  # where the report's files go by default, and a bare --plot file name
 QUICK_MAX_NODES, QUICK_EVERY = 100, 4  # --quick: every fourth catalog case among the small ones
 
 
@@ -125,8 +127,9 @@ examples:
 
 Exit status: 0 every backend agrees with micrograd within tolerance (rel {rtol:g} or abs {atol:g}; micrograd itself
 against finite differences), 1 something disagrees beyond it (known divergences do not count), 2 bad usage.
-JSON writes nan and infinity as NaN and Infinity; read it back exactly with pandas.DataFrame(json.load(file))
-or pandas.read_json(file, precise_float=True) (without it, read_json rounds the last digits)."""
+JSON writes nan and infinity as NaN and Infinity. Read it back bit for bit with pandas.DataFrame(json.load(file)) or
+pandas.read_json(file, precise_float=True, dtype=False): without precise_float, read_json rounds the last digits;
+without dtype=False, it guesses types (a column of whole numbers becomes int, and -0.0 loses its sign)."""
 
 
 def build_parser(prog: str) -> Parser:
@@ -166,9 +169,7 @@ def build_parser(prog: str) -> Parser:
         description="Every available backend beside micrograd: gradient agreement over the catalog, the known "
         "divergences, the demo MLP training, and speed. Tables on the terminal; CSV, JSON and PNG files in --out.",
     )
-    report.add_argument(
-        "--out", type=Path, default=Path("results"), metavar="DIR", help="where to save the files (default: results)"
-    )
+    report.add_argument("--out", type=Path, default=RESULTS, metavar="DIR", help="where to save the files (default: results)")
     report.add_argument("--quick", action="store_true", help="a smaller run: a few cases, fewer repeats, a short training")
     add_common(report, formats=False)
     report.set_defaults(run=run_report)
@@ -222,7 +223,11 @@ def build_parser(prog: str) -> Parser:
         "--lr", type=learning_rates, metavar="START[,END]",
         help="learning rate, decaying linearly from START to END (default: the demo's 1.0,0.1; mse wants less, like 0.02)",
     )  # fmt: skip
-    train.add_argument("--plot", type=Path, metavar="FILE", help="save every backend's loss curve in one PNG")
+    train.add_argument(
+        "--plot", type=plot_path, metavar="FILE",
+        help="save every backend's loss curve in one PNG; a bare file name (loss.png) goes in results/, a path with a "
+        "folder in it (./loss.png, /tmp/loss.png) is used as given",
+    )  # fmt: skip
     add_common(train, formats=True)
     train.set_defaults(run=run_train)
     return parser
@@ -377,11 +382,21 @@ def run_grad(args: argparse.Namespace) -> int:
 # --- train ---
 
 
+def plot_path(text: str) -> Path:
+    """--plot's rule: a bare file name goes in results/ (like the report's files), so a run never litters the folder
+    it was started in; a path with a folder in it, even ./loss.png, is used as it is."""
+    has_folder = os.sep in text or (os.altsep is not None and os.altsep in text)
+    return Path(text) if has_folder else RESULTS / text
+
+
 def writable_png(path: Path, option: str) -> Path:
-    """`path`, if a PNG can be written there; UsageError otherwise (checked before the run, not after)."""
+    """`path`, if a PNG can be written there; UsageError otherwise (checked before the run, not after). results/, the
+    home of a bare file name, is created when missing; any other folder must exist."""
     if path.suffix.lower() != ".png":
         raise UsageError(f"{option} {path}: the chart is a PNG; give a file name that ends in .png")
     folder = path.parent
+    if folder == RESULTS:
+        writable_folder(folder)
     if not folder.is_dir():
         raise UsageError(f"{option} {path}: there is no folder {folder}; create it or choose another path")
     existed = path.exists()
@@ -445,7 +460,8 @@ def run_train(args: argparse.Namespace) -> int:
     summary = report.training_summary(df, report.frame(timings), names)
     title = describe_spec(spec)
     if args.plot:
-        report.plot_losses(df, args.plot, title)
+        with report.staged_files(args.plot.parent) as staging:
+            report.plot_losses(df, staging / args.plot.name, title)
     disagree = not summary.ok.all()
     if args.format != "table":
         sys.stdout.write(report.render(df, args.format))
@@ -507,19 +523,24 @@ def run_report(args: argparse.Namespace) -> int:
     heading = f"micrograd-bench: {', '.join(names)} on {len(cases)} expressions and the demo MLP ({elapsed:.1f} s)"
     report.print_report(out, tables, heading, describe_spec(spec))
     written = report.save_report(tables, out_dir, describe_spec(spec))
-    out.print(f"\nsaved {len(written)} files in {out_dir}/: {', '.join(p.name for p in written)}", markup=False)
-    return exit_status(bool(report.disagreements(tables)))
+    with report.sigint_held(f"interrupted after the files in {out_dir} were written whole"):  # so it says so
+        out.print(f"\nsaved {len(written)} files in {out_dir}/: {', '.join(p.name for p in written)}", markup=False)
+        return exit_status(bool(report.disagreements(tables)))
 
 
 # --- entry point ---
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The program (argv None: sys.argv) or one command line; returns the exit status."""
+    as_program = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     prog = "micrograd-bench" if Path(sys.argv[0]).name == "micrograd-bench" else "python -m comparisons"
     try:
         args = build_parser(prog).parse_args(with_default_command(argv))
         status: int = args.run(args)
+        if as_program:  # done: a Ctrl-C from here to the exit has nothing to stop, and would only print a traceback
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         return status
     except UsageError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
@@ -527,7 +548,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `... | head`: the reader has gone, so there is no one left to tell
         sys.stderr.close()
         return EXIT_OK
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl-C: every file is written whole or not at all (report.staged_files)
+        print(f"{prog}: {str(exc) or 'interrupted, nothing written'}", file=sys.stderr)
         return 130
     except MemoryError:  # a run too large for this machine is a usage problem, never a disagreement
         print(f"{prog}: error: out of memory; choose a smaller run (fewer steps, samples or layers)", file=sys.stderr)

@@ -3,8 +3,8 @@
 Run: python -m comparisons.engine_speed PATH [--repeats N] [--json FILE], where PATH holds the original's
 micrograd/engine.py and micrograd/nn.py (e.g. an unpacked micrograd-0.1.0 wheel). Every timing and memory figure
 comes from a fresh interpreter per engine and setting, since the original leaves reference cycles behind that the
-next run would pay to collect; the numerics check loads both engines into this process. Exit status 1 if a target
-is missed.
+next run would pay to collect; the numerics check loads both engines into this process. Prints report.py's table;
+exit status 1 if a target is missed, 130 on Ctrl-C (then nothing is written).
 """
 
 from __future__ import annotations
@@ -22,12 +22,15 @@ import tracemalloc
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from micrograd import engine as this_engine
 from micrograd.demo import learning_rate, make_moons
 from micrograd.demo import loss as demo_loss
 from micrograd.nn import MLP
+
+if TYPE_CHECKING:  # rich loads with report.py, only when the table is printed
+    from rich.console import Console
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 1337
@@ -373,44 +376,59 @@ def _info(measure: str) -> dict[str, Any]:
     return {"measure": measure, "unit": "", "original": None, "this": None, "ratio": None, "target": None, "passed": None}
 
 
-def format_table(result: dict[str, Any]) -> str:
-    lines = [
-        f"this engine vs the original micrograd at {result['original']}",
-        f"Python {result['python']} on {result['machine']}; times are the median of {result['repeats']} demo steps "
-        "(100 points, full batch), each engine in a fresh interpreter",
-        "",
-        f"{'measure':<62} {'unit':<8} {'original':>12} {'this':>12} {'ratio':>10}  {'target':<18} verdict",
-    ]
-    for r in result["rows"]:
-        ratio = "" if r["ratio"] is None else f"{r['ratio']:.2f}x" if r["unit"] else f"{r['ratio']:.1e}"
-        verdict = "" if r["passed"] is None else ("pass" if r["passed"] else "FAIL")
-        lines.append(
-            f"{r['measure']:<62} {r['unit']:<8} {_num(r['original']):>12} {_num(r['this']):>12} {ratio:>10}  "
-            f"{r['target'] or '':<18} {verdict}"
-        )
-    lines += [
-        "",
-        "memory per op: bytes traced by tracemalloc while a chain of ops is built, divided by the number of ops;",
-        "ratio: original / this (for the loss: their relative difference). With gc off the original's cycles are never freed.",
-        "floor: what any pure-Python scalar engine pays for this engine's demo-step graph (allocating a __slots__ node,",
-        "a multiply-add per edge forward and backward, reading each node off a tape); ratio there: this / floor.",
-    ]
-    lines.append("all targets met" if result["passed"] else "SOME TARGETS MISSED")
-    return "\n".join(lines)
+def print_table(out: Console, result: dict[str, Any]) -> None:
+    """The rows as report.py's table: each measure, both engines, their ratio, the target and the verdict."""
+    from rich.text import Text
+
+    from comparisons import report
+
+    rows = report.frame(result["rows"]).assign(
+        ratio_text=lambda d: [
+            "" if r is None or r != r else f"{r:.2f}x" if unit else f"{r:.1e}" for r, unit in zip(d.ratio, d.unit)
+        ],
+        verdict=lambda d: ["" if not isinstance(p, bool) else ("pass" if p else "FAIL") for p in d.passed],
+    )
+    formats: dict[str, tuple[str, report.Formatter]] = {
+        "measure": ("measure", str), "unit": ("unit", str), "original": ("original", _num), "this": ("this", _num),
+        "ratio_text": ("ratio", str), "target": ("target", lambda t: t if isinstance(t, str) else ""),
+        "verdict": ("verdict", lambda v: Text(v, style="bold red" if v == "FAIL" else "")),
+    }  # fmt: skip
+    title = "this engine against the original micrograd 0.1.0: demo-step time, memory per op, the same loss"
+    caption = (
+        f"The original: {result['original']}. Python {result['python']} on {result['machine']}. Times: the median "
+        f"of {result['repeats']} demo steps (100 points, full batch), each engine in a fresh interpreter. Memory per "
+        f"op: bytes traced by tracemalloc while a chain of {result['chain_ops']:,} ops is built, over the ops. Ratio: "
+        "original / this (for the loss: their relative difference). With gc off the original's cycles are never freed. "
+        "Floor: what any pure-Python scalar engine pays for this engine's demo-step graph (allocating a __slots__ node, "
+        "a multiply-add per edge forward and backward, reading each node off a tape); ratio there: this / floor."
+    )
+    out.print(report.rich_table(rows, title, formats, caption))
+    out.print("all targets met" if result["passed"] else "SOME TARGETS MISSED", style="green" if result["passed"] else "bold red")
+
+
+def save_json(result: dict[str, Any], path: Path) -> None:
+    """The rows as JSON records (report.py's writer, staged: whole or not at all), each with the run's settings."""
+    from comparisons import report
+
+    run = {k: result[k] for k in ("original", "python", "machine", "repeats", "chain_ops")}
+    with report.staged_files(path.parent) as staging:
+        (staging / path.name).write_text(report.json_records([row | run for row in result["rows"]]), encoding="utf-8")
 
 
 def _num(x: float | None) -> str:
-    if x is None:
+    if x is None or x != x:
         return ""
     return f"{x:.4f}" if abs(x) < 10 else f"{x:.1f}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m comparisons.engine_speed", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m comparisons.engine_speed", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("original", type=Path, help="directory holding the original's micrograd/engine.py")
     parser.add_argument("--repeats", type=int, default=5, help="timed demo steps per engine and setting (default 5)")
     parser.add_argument("--ops", type=int, default=100_000, help="length of the chain for the memory figure")
-    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON to FILE")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the rows as JSON records to FILE")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.ops < 2:
@@ -421,12 +439,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps(_run_job(args.original, args.worker, args.repeats, args.ops)))
             return 0
         result = run(args.original, args.repeats, args.ops, progress=lambda job: print(f"running {job} ...", file=sys.stderr))
+        from comparisons import report
+
+        print_table(report.console(width=140), result)  # the measures are long
+        if args.json:
+            save_json(result, args.json)
+            print(f"wrote {args.json}")
     except FileNotFoundError as exc:
         parser.error(str(exc))
-    print(format_table(result))
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
-        print(f"wrote {args.json}")
+    except KeyboardInterrupt as exc:  # Ctrl-C: the JSON is written whole or not at all (report.staged_files)
+        print(f"{parser.prog}: {str(exc) or 'interrupted, nothing written'}", file=sys.stderr)
+        return 130
     return 0 if result["passed"] else 1
 
 

@@ -1,14 +1,22 @@
 """Tables and plots from the runs' plain records: pandas DataFrames, shown as rich tables on the terminal, written
-as CSV, JSON or Markdown (tidy records: one row per backend and quantity, that pandas reads back), and PNG charts.
-The one module that imports pandas, matplotlib and rich: import it only when a report is wanted.
+as CSV, JSON or Markdown (tidy records: one row per backend and quantity, that pandas reads back exactly), and PNG
+charts in each backend's colour (palette.py). Every file the project writes goes through staged_files, so a run that
+is interrupted leaves the previous files whole. The one module that imports pandas, matplotlib and rich.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
+import shutil
+import signal
 import sys
-from collections.abc import Callable, Mapping, Sequence
+import tempfile
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +28,7 @@ from rich.text import Text
 
 from comparisons.agreement import GRAD_ATOL, GRAD_RTOL
 from comparisons.catalog import same_number
+from comparisons.palette import backend_color
 
 # The columns each kind of record starts with (any others follow); the files and --format output keep this order.
 GRADIENT_COLUMNS = (
@@ -203,14 +212,32 @@ def disagreements(tables: Mapping[str, pd.DataFrame]) -> list[str]:
 def render(df: pd.DataFrame, fmt: str) -> str:
     """Tidy records as CSV (a header row), JSON (a list of objects) or a Markdown table."""
     if fmt == "csv":
-        return df.to_csv(index=False, na_rep="nan")
+        return str(df.to_csv(index=False, na_rep="nan"))
     if fmt == "json":
-        # Python's json writes nan and inf as NaN and Infinity (pandas.read_json reads them back); strict JSON would
-        # make both null, and the difference between them is what a divergence is about.
-        return json.dumps(df.to_dict(orient="records"), indent=1) + "\n"
+        return json_records(df.to_dict(orient="records"))
     if fmt == "markdown":
         return markdown(df)
     raise ValueError(f"render: unknown format {fmt!r}; expected csv, json or markdown")
+
+
+def json_records(records: Sequence[Mapping[str, Any]]) -> str:
+    """A JSON list of objects, one per line, that json.load and pandas.read_json(..., precise_float=True) both read back
+    bit for bit: floats as Python's shortest repr, nan and inf as NaN and Infinity (strict JSON would make both null,
+    and the difference is what a divergence is about), a subnormal as its exact decimal expansion (its short form,
+    like 1e-320, makes read_json's precise parser fail with 'Range error')."""
+    return "[\n" + ",\n".join(json_value(record) for record in records) + "\n]\n"
+
+
+def json_value(x: Any) -> str:
+    if isinstance(x, Mapping):
+        return "{" + ", ".join(f"{json.dumps(str(k))}: {json_value(v)}" for k, v in x.items()) + "}"
+    if isinstance(x, list | tuple):
+        return "[" + ", ".join(map(json_value, x)) + "]"
+    if hasattr(x, "item") and not isinstance(x, str | bytes):  # a numpy scalar, from a DataFrame
+        x = x.item()
+    if isinstance(x, float) and x != 0 and abs(x) < sys.float_info.min:
+        return format(Decimal(x), "e")  # exact: strtod reads it without underflow
+    return json.dumps(x)
 
 
 def markdown(df: pd.DataFrame) -> str:
@@ -223,24 +250,66 @@ def markdown(df: pd.DataFrame) -> str:
 
 
 def save_report(tables: Mapping[str, pd.DataFrame], out_dir: Path, training_title: str) -> list[Path]:
-    """Every table as `stem`.csv and `stem`.json, and the two charts, in out_dir."""
-    paths = []
+    """Every table as `stem`.csv and `stem`.json, and the two charts, in out_dir (all of them or, if interrupted, none)."""
+    with staged_files(out_dir) as staging:
+        save_tables(tables, staging)
+        plot_losses(tables["training"], staging / "training_loss.png", training_title)
+        plot_speed(tables["speed"], staging / "speed.png", list(tables["training_summary"].backend))
+        names = [path.name for path in staging.iterdir()]
+    order = [f"{stem}.{fmt}" for stem in tables for fmt in ("csv", "json")] + ["training_loss.png", "speed.png"]
+    return [out_dir / name for name in sorted(names, key=order.index)]
+
+
+def save_tables(tables: Mapping[str, pd.DataFrame], folder: Path) -> None:
+    """Each table as `stem`.csv and `stem`.json in `folder` (a staging folder from staged_files)."""
     for stem, df in tables.items():
         for fmt in ("csv", "json"):
-            path = out_dir / f"{stem}.{fmt}"
-            path.write_text(render(df, fmt), encoding="utf-8")
-            paths.append(path)
-    paths.append(plot_losses(tables["training"], out_dir / "training_loss.png", training_title))
-    paths.append(plot_speed(tables["speed"], out_dir / "speed.png", list(tables["training_summary"].backend)))
-    return paths
+            (folder / f"{stem}.{fmt}").write_text(render(df, fmt), encoding="utf-8")
+
+
+@contextmanager
+def staged_files(folder: Path) -> Iterator[Path]:
+    """A fresh temporary folder inside `folder` (created if needed) to write a run's files in. When the block ends
+    without an exception, they replace their namesakes in `folder` together, with Ctrl-C held off while they move; the
+    temporary folder is removed either way. So an interrupted run leaves the previous files whole, and no debris.
+    A Ctrl-C that arrives while the files move is raised after they are in place, with a message that says so."""
+    with sigint_held():
+        folder.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=folder))
+    try:
+        yield staging
+    except BaseException:
+        with sigint_held():
+            shutil.rmtree(staging, ignore_errors=True)
+        raise
+    with sigint_held(f"interrupted after the files in {folder} were written whole"):
+        for path in sorted(staging.iterdir()):
+            os.replace(path, folder / path.name)
+        staging.rmdir()
+
+
+@contextmanager
+def sigint_held(message: str = "") -> Iterator[None]:
+    """Ctrl-C (SIGINT) held off for the block: one that arrives is raised as KeyboardInterrupt(message) after it."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set a handler
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt(message) if message else KeyboardInterrupt
 
 
 # --- the terminal ---
 
 
-def console() -> Console:
-    """stdout, 100 columns wide when it is not a terminal (a file, a pipe)."""
-    return Console(width=None if sys.stdout.isatty() else 100, highlight=False, emoji=False)  # `grad:x:` is no emoji
+def console(width: int = 100) -> Console:
+    """stdout, `width` columns wide when it is not a terminal (a file, a pipe); a terminal's own width otherwise."""
+    return Console(width=None if sys.stdout.isatty() else width, highlight=False, emoji=False)  # `grad:x:` is no emoji
 
 
 def rich_table(
@@ -254,7 +323,11 @@ def rich_table(
     """The columns named in `formats` (in that order), with their headers and formatters; with `group`, a line
     between rows whose first column differs. Numeric columns, and those named in `numbers`, are right-aligned and
     never wrapped."""
-    table = Table(title=title, caption=caption, box=box.SIMPLE_HEAD, title_justify="left", caption_justify="left")
+    # Text, not str: brackets in a title or caption are text (MLP(2, [16, 16, 1])), not rich markup
+    table = Table(
+        title=Text(title), caption=Text(caption) if caption else None, box=box.SIMPLE_HEAD, title_justify="left",
+        caption_justify="left",
+    )  # fmt: skip
     for column, (header, _) in formats.items():
         numeric = column in numbers or (pd.api.types.is_numeric_dtype(df[column]) and not pd.api.types.is_bool_dtype(df[column]))
         table.add_column(header, justify="right" if numeric else "left", overflow="fold", no_wrap=numeric)
@@ -274,7 +347,7 @@ def print_gradients(out: Console, df: pd.DataFrame, title: str) -> None:
     order = {quantity: i for i, quantity in enumerate(dict.fromkeys(df.quantity))}
     rows = df.sort_values("quantity", key=lambda q: q.map(order), kind="stable").copy()
     rows["truth"] = [truth_text(t, note) for t, note in zip(rows.truth, rows.truth_note)]
-    formats = {
+    formats: dict[str, tuple[str, Formatter]] = {
         "quantity": ("quantity", str), "backend": ("backend", str), "value": ("value", repr),
         "truth": ("truth", str), "ulps": ("ulps", ulps_text), "ok": ("agrees", yes_no),
     }  # fmt: skip
@@ -328,13 +401,13 @@ def print_training(out: Console, df: pd.DataFrame, summary: pd.DataFrame, title:
     """`train`: the loss of every backend at every step, then the summary."""
     names = list(summary.backend)
     losses = df[df.quantity == "loss"].pivot(index="step", columns="backend", values="value")[names].reset_index()
-    formats = {"step": ("step", str)} | {name: (name, number) for name in names}
+    formats: dict[str, tuple[str, Formatter]] = {"step": ("step", str)} | {name: (name, number) for name in names}
     out.print(rich_table(losses, "loss per step", formats))
     out.print(training_table(summary, "training", title))
 
 
 def training_table(summary: pd.DataFrame, title: str, spec_description: str) -> Table:
-    formats = {
+    formats: dict[str, tuple[str, Formatter]] = {
         "backend": ("backend", str), "final_loss": ("final loss", number), "final_accuracy": ("accuracy", short),
         "max_abs_dev": ("max |Δloss|", error), "max_rel_dev": ("max rel Δ", error),
         "step_seconds": ("per step", seconds), "warmup_seconds": ("warm-up", seconds), "ok": ("agrees", yes_no),
@@ -349,14 +422,14 @@ def training_table(summary: pd.DataFrame, title: str, spec_description: str) -> 
 
 
 def print_report(out: Console, tables: Mapping[str, pd.DataFrame], heading: str, training_title: str) -> None:
-    """The four sections of the report, and a verdict."""
+    """The four sections of the report (five tables: speed has its warm-ups apart), and a verdict."""
     names = list(tables["training_summary"].backend)
     out.print(heading)
     for r in tables["backends"].itertuples():
         if r.value != "ok":
             out.print(Text(f"skipped {r.backend}: {r.detail}", style="yellow"))
 
-    formats = {
+    formats: dict[str, tuple[str, Formatter]] = {
         "backend": ("backend", str), "cases": ("cases", str),
         "max_abs_err": ("abs err", error), "max_rel_err": ("rel err", error),
         "beyond_tolerance": ("beyond tolerance", lambda s: s or "none"),
@@ -434,7 +507,7 @@ def print_speed(out: Console, speed: pd.DataFrame, training: pd.DataFrame, names
         + [{"case": "(geometric mean)", **{n: ratio(typical[n]) if n in typical else "-" for n in names}}]
         + [{"case": "training step", **{n: cells.get(("training", n), "-") for n in names}}]
     )
-    formats = {"case": ("case", str)} | {n: (n, str) for n in names}
+    formats: dict[str, tuple[str, Formatter]] = {"case": ("case", str), **{n: (n, str) for n in names}}
     caption = "×: time over the fastest backend's on that row. Warm-up (compile, jit, first calls) is not included: see below"
     out.print(
         rich_table(rows, "4. speed: median time per forward+backward (per expression) and per training step", formats, caption)
@@ -456,13 +529,13 @@ def print_speed(out: Console, speed: pd.DataFrame, training: pd.DataFrame, names
         "backend": ("backend", str), "median": ("per expression (median)", seconds),
         "total": ("all expressions", seconds), "training": ("training", seconds),
     }  # fmt: skip
+    out.print()
     out.print(rich_table(warmups, "   warm-up: compile or trace, jit, and the first calls", formats))
 
 
 # --- charts ---
 
 LINE_STYLES = ("-", "--", "-.", ":")
-COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown")  # one per backend, in every chart
 
 
 def plot_losses(training: pd.DataFrame, path: Path, title: str) -> Path:
@@ -475,8 +548,8 @@ def plot_losses(training: pd.DataFrame, path: Path, title: str) -> Path:
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(2, 1))
     losses = training[training.quantity == "loss"]
     for i, (name, rows) in enumerate(losses.groupby("backend", sort=False)):
-        style = {"linestyle": LINE_STYLES[i % len(LINE_STYLES)], "linewidth": 3.0 - 0.6 * i, "color": COLORS[i % len(COLORS)]}
-        top.plot(rows.step, rows.value, label=name, **style)
+        style = {"linestyle": LINE_STYLES[i % len(LINE_STYLES)], "linewidth": 3.0 - 0.6 * i, "color": backend_color(str(name))}
+        top.plot(rows.step, rows.value, label=str(name), **style)
         if i > 0:  # the first is micrograd, the reference: its distance from itself is 0
             bottom.plot(rows.step, rows.abs_err.clip(lower=floor), **style)
     top.set(title=title, ylabel="loss")
@@ -503,7 +576,7 @@ def plot_speed(speed: pd.DataFrame, path: Path, backend_order: Sequence[str]) ->
         for i, name in enumerate(backend_order):
             rows = speed[speed.backend == name].set_index("case").reindex(workloads)
             bars = [k + i * height for k in range(len(workloads))]
-            ax.barh(bars, rows[column], height=height, label=name, color=COLORS[i % len(COLORS)])
+            ax.barh(bars, rows[column], height=height, label=name, color=backend_color(name))
         ax.set(xscale="log", xlabel=label)
         ax.grid(axis="x", alpha=0.3)
     labels = ["training step" if w == "training" else w for w in workloads]
@@ -512,4 +585,26 @@ def plot_speed(speed: pd.DataFrame, path: Path, backend_order: Sequence[str]) ->
     fig.suptitle("forward+backward per expression (catalog order), and one training step")
     fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=n)
     fig.savefig(path, dpi=100)
+    return path
+
+
+def plot_step_times(sweep: pd.DataFrame, path: Path) -> Path:
+    """Small multiples, one panel per hidden width: ms per training step against data points, log-log, one line per
+    backend (training_speed's sweep: columns backend, width, points, step_ms)."""
+    from matplotlib.figure import Figure
+
+    widths = list(dict.fromkeys(sweep.width))
+    fig = Figure(figsize=(4.2 * max(1, len(widths)), 3.8), layout="constrained")
+    axes = fig.subplots(1, max(1, len(widths)), sharey=True, squeeze=False)[0]
+    for ax, width in zip(axes, widths):
+        for name, rows in sweep[sweep.width == width].groupby("backend", sort=False):
+            rows = rows.sort_values("points")
+            ax.plot(rows.points, rows.step_ms, "o-", label=str(name), color=backend_color(str(name)))
+        ax.set(xscale="log", yscale="log", title=f"MLP(2, [{width}, {width}, 1])", xlabel="data points (full batch)")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].set_ylabel("ms per training step (median)")
+    if widths:
+        axes[0].legend()
+    fig.suptitle("one SGD step through each adapter: time against data size")
+    fig.savefig(path, dpi=110)
     return path

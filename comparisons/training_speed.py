@@ -3,13 +3,13 @@ idiomatic hand-written step in the same framework, and how an adapter's step tim
 
 Run: python -m comparisons.training_speed [--quick] [--backends torch,jax] [--out DIR]. A benchmark, not a test: both
 sides run in one process, interleaved block by block, and force the loss to a Python float every step; compile and jit
-warm-up are timed apart. Prints tables, writes a PNG, CSV and JSON; exit status 1 if an adapter misses 1.2x (not --quick).
+warm-up are timed apart. Prints report.py's tables and saves its files in --out (the tables as CSV and JSON, a PNG
+chart); exit status 1 if an adapter misses 1.2x (not --quick), 130 on Ctrl-C (then nothing is written).
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import math
 import os
@@ -21,11 +21,15 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import backends
 from backends import TrainSpec
 from backends.training import to_matrices
+
+if TYPE_CHECKING:  # pandas and rich load with report.py, only when the tables are wanted
+    import pandas as pd
+    from rich.console import Console
 
 ROOT = Path(__file__).resolve().parents[1]
 TENSOR_BACKENDS = ("torch", "jax", "tinygrad")  # those with a hand-written step to compare against
@@ -410,40 +414,114 @@ def environment(names: Sequence[str], load_start: float | None) -> dict[str, Any
     return env
 
 
-# --- tables and files ---
+# --- tables and files: report.py's, like every other command ---
 
 
 def size_label(width: int, points: int) -> str:
     return f"MLP(2, [{width}, {width}, 1]), {points:,} points"
 
 
-def comparison_table(rows: Sequence[dict[str, Any]]) -> str:
-    header = ["backend", "size", "adapter ms", "hand-written ms", "ratio", f"within {WITHIN:g}x", "warm-up s (adapter / hand)"]
-    body = [
-        [
-            r["backend"],
-            size_label(r["width"], r["points"]),
-            f"{r['adapter_ms']:.3f}",
-            f"{r['handwritten_ms']:.3f}",
-            f"{r['ratio']:.2f}",
-            "yes" if r["within"] else "NO",
-            f"{r['adapter_warmup_s']:.2f} / {r['handwritten_warmup_s']:.2f}",
-        ]
-        for r in rows
-    ]
-    return _text_table(header, body, right=(2, 3, 4))
+def tables(result: dict[str, Any]) -> dict[str, pd.DataFrame]:
+    """The run as tidy tables, by file stem: every measurement (a comparison's two sides, every sweep point), every
+    sample behind them, and one row that says how and where the run was made."""
+    from comparisons import report
+
+    measurements, samples = [], []
+    for r in result["comparisons"]:
+        for side in ("adapter", "handwritten"):
+            key = {
+                "part": "comparison",
+                "backend": r["backend"],
+                "implementation": side,
+                "width": r["width"],
+                "points": r["points"],
+            }
+            measurements.append(
+                key | {
+                    "median_ms": r[f"{side}_ms"], "min_ms": r[f"{side}_min_ms"], "samples": r["samples"],
+                    "steps_per_sample": r["steps_per_sample"], "warmup_s": r[f"{side}_warmup_s"], "ratio": r["ratio"],
+                    "first_loss": r[f"first_loss_{side}"], "skipped": "",
+                }
+            )  # fmt: skip
+            samples += [key | {"sample": i, "ms": ms} for i, ms in enumerate(r[f"{side}_samples_ms"])]
+    for r in result["sweep"]:
+        key = {"part": "sweep", "backend": r["backend"], "implementation": "adapter", "width": r["width"], "points": r["points"]}
+        measurements.append(
+            key | {
+                "median_ms": r.get("step_ms", math.nan), "min_ms": r.get("min_ms", math.nan), "samples": r.get("samples", 0),
+                "steps_per_sample": r.get("steps_per_sample", 0), "warmup_s": r.get("warmup_s", math.nan),
+                "ratio": math.nan, "first_loss": math.nan, "skipped": r["skipped"],
+            }
+        )  # fmt: skip
+        samples += [key | {"sample": i, "ms": ms} for i, ms in enumerate(r.get("samples_ms", []))]
+    run_row = {
+        **{k: v for k, v in result["environment"].items()},
+        "settings": result["settings_name"], "lr": result["lr"], "within": result["within"],
+        "seconds": result["seconds"], "unavailable": "; ".join(f"{k}: {v}" for k, v in result["unavailable"].items()),
+        **{f"setting_{k}": v for k, v in result["settings"].items()},
+    }  # fmt: skip
+    return {
+        "training_speed": report.frame(measurements),
+        "training_speed_samples": report.frame(samples),
+        "training_speed_run": report.frame([run_row]),
+    }
 
 
-def sweep_table(rows: Sequence[dict[str, Any]], points: Sequence[int]) -> str:
-    """ms per step, a row per backend and width, a column per data size, and the log-log slope over the data sizes."""
-    header = ["backend", "width", *(f"{n:,} pts" for n in points), "slope"]
-    body = []
-    for name in dict.fromkeys(r["backend"] for r in rows):
-        for width in dict.fromkeys(r["width"] for r in rows if r["backend"] == name):
-            line = {r["points"]: r for r in rows if r["backend"] == name and r["width"] == width}
-            cells = [f"{line[n]['step_ms']:.3f}" if n in line and not line[n]["skipped"] else "skipped" for n in points]
-            body.append([name, str(width), *cells, _slope(list(line.values()))])
-    return _text_table(header, body, right=tuple(range(1, len(header))))
+def save(result: dict[str, Any], out_dir: Path) -> list[Path]:
+    """The tables as CSV and JSON and the chart as PNG, in out_dir: all of them, or (if interrupted) none."""
+    from comparisons import report
+
+    with report.staged_files(out_dir) as staging:
+        report.save_tables(tables(result), staging)
+        sweep = report.frame([r for r in result["sweep"] if not r["skipped"]], ("backend", "width", "points", "step_ms"))
+        report.plot_step_times(sweep, staging / "training_speed.png")
+        names = sorted(path.name for path in staging.iterdir())
+    return [out_dir / name for name in names]
+
+
+def print_tables(out: Console, result: dict[str, Any], points: Sequence[int]) -> None:
+    """The comparisons, then the sweep (ms per step, a row per backend and width, a column per data size)."""
+    from comparisons import report
+
+    settings = result["settings"]
+    if result["comparisons"]:
+        df = report.frame(result["comparisons"]).assign(
+            warmups=lambda d: [f"{a:.2f} / {h:.2f}" for a, h in zip(d.adapter_warmup_s, d.handwritten_warmup_s)],
+        )
+        formats: dict[str, tuple[str, report.Formatter]] = {
+            "backend": ("backend", str), "width": ("width", str), "points": ("points", lambda n: f"{n:,}"),
+            "adapter_ms": ("adapter ms", lambda x: f"{x:.3f}"), "handwritten_ms": ("hand-written ms", lambda x: f"{x:.3f}"),
+            "ratio": ("ratio", lambda x: f"{x:.2f}"), "within": (f"within {WITHIN:g}x", report.yes_no),
+            "warmups": ("warm-up s", str),
+        }  # fmt: skip
+        warmup = "each in a fresh interpreter" if settings["cold_warmup"] else "in this process, adapter first"
+        caption = (
+            f"median ms of up to {settings['compare_rounds']} interleaved samples per side, the loss forced to a Python "
+            "float every step; ratio: the median of each round's adapter / hand-written samples (taken back to back); "
+            f"warm-up, adapter / hand-written: trainer construction + first step / building + first call(s), {warmup}"
+        )
+        title = "adapter step vs hand-written step: MLP(2, [width, width, 1]) on the data points"
+        out.print(report.rich_table(df, title, formats, caption))
+        out.print()
+        for r in (r for r in result["comparisons"] if not r["same_first_loss"]):
+            out.print(
+                f"WARNING {r['backend']} {size_label(r['width'], r['points'])}: the sides' first losses differ (adapter "
+                f"{r['first_loss_adapter']!r}, hand-written {r['first_loss_handwritten']!r}): not the same step",
+                style="bold red", markup=False,
+            )  # fmt: skip
+    rows = []
+    for name in dict.fromkeys(r["backend"] for r in result["sweep"]):
+        for width in dict.fromkeys(r["width"] for r in result["sweep"] if r["backend"] == name):
+            line = {r["points"]: r for r in result["sweep"] if r["backend"] == name and r["width"] == width}
+            cells = {
+                f"{n:,} pts": f"{line[n]['step_ms']:.3f}" if n in line and not line[n]["skipped"] else "skipped" for n in points
+            }
+            rows.append({"backend": name, "width": width, **cells, "slope": _slope(list(line.values()))})
+    formats = {column: (column, str) for column in rows[0]} if rows else {}
+    caption = "slope: d log(time) / d log(points), 1 = linear in the data, 0 = overhead-bound"
+    out.print(report.rich_table(report.frame(rows), "adapter ms per step, median", formats, caption))
+    for r in (r for r in result["sweep"] if r["skipped"]):
+        out.print(f"skipped {r['backend']} {size_label(r['width'], r['points'])}: {r['skipped']}", markup=False)
 
 
 def _slope(rows: Sequence[dict[str, Any]]) -> str:
@@ -453,107 +531,6 @@ def _slope(rows: Sequence[dict[str, Any]]) -> str:
         return "-"
     first, last = done[0], done[-1]
     return f"{math.log(last['step_ms'] / first['step_ms']) / math.log(last['points'] / first['points']):.2f}"
-
-
-def _text_table(header: Sequence[str], body: Sequence[Sequence[str]], right: Sequence[int] = ()) -> str:
-    widths = [max(len(str(row[i])) for row in [header, *body]) for i in range(len(header))]
-
-    def line(row: Sequence[str]) -> str:
-        return "  ".join(str(c).rjust(w) if i in right else str(c).ljust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip()
-
-    return "\n".join([line(header), line(["-" * w for w in widths]), *(line(row) for row in body)])
-
-
-def output_paths(out: Path) -> dict[str, Path]:
-    """--out is a directory (training_speed.png/.csv/.json in it) or the PNG's own path (the CSV and JSON beside it)."""
-    base = out.with_suffix("") if out.suffix == ".png" else out / "training_speed"
-    return {ext: base.with_name(base.name + f".{ext}") for ext in ("png", "csv", "json")}
-
-
-CSV_COLUMNS = (
-    "part",
-    "backend",
-    "implementation",
-    "width",
-    "points",
-    "median_ms",
-    "min_ms",
-    "samples",
-    "steps_per_sample",
-    "warmup_s",
-    "skipped",
-)
-
-
-def csv_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """Tidy rows, one per measurement: the comparisons' two sides, then every sweep point."""
-    rows = []
-    for r in result["comparisons"]:
-        for side in ("adapter", "handwritten"):
-            rows.append(
-                {
-                    "part": "comparison",
-                    "backend": r["backend"],
-                    "implementation": side,
-                    "width": r["width"],
-                    "points": r["points"],
-                    "median_ms": r[f"{side}_ms"],
-                    "min_ms": r[f"{side}_min_ms"],
-                    "samples": r["samples"],
-                    "steps_per_sample": r["steps_per_sample"],
-                    "warmup_s": r[f"{side}_warmup_s"],
-                    "skipped": "",
-                }
-            )
-    for r in result["sweep"]:
-        rows.append(
-            {
-                "part": "sweep",
-                "implementation": "adapter",
-                **{k: r.get(k, "") for k in CSV_COLUMNS if k in r},
-                "median_ms": r.get("step_ms", ""),
-            }
-        )
-    return [{k: row.get(k, "") for k in CSV_COLUMNS} for row in rows]
-
-
-def write_files(result: dict[str, Any], paths: dict[str, Path]) -> None:
-    paths["png"].parent.mkdir(parents=True, exist_ok=True)
-    with paths["csv"].open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
-        writer.writeheader()
-        writer.writerows(csv_rows(result))
-    paths["json"].write_text(json.dumps(result, indent=2) + "\n")
-    plot(result["sweep"], paths["png"])
-
-
-COLORS = {"micrograd": "tab:gray", "torch": "tab:red", "jax": "tab:blue", "tinygrad": "tab:green"}
-
-
-def plot(rows: Sequence[dict[str, Any]], path: Path) -> None:
-    """Small multiples, one panel per width: ms per step against data points, log-log, one line per backend."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    widths = list(dict.fromkeys(r["width"] for r in rows))
-    fig, axes = plt.subplots(1, max(1, len(widths)), figsize=(4.2 * max(1, len(widths)), 3.8), sharey=True, squeeze=False)
-    for ax, width in zip(axes[0], widths):
-        for name in dict.fromkeys(r["backend"] for r in rows):
-            line = sorted(
-                (r for r in rows if r["backend"] == name and r["width"] == width and not r["skipped"]), key=lambda r: r["points"]
-            )
-            if line:
-                ax.plot([r["points"] for r in line], [r["step_ms"] for r in line], "o-", label=name, color=COLORS.get(name))
-        ax.set(xscale="log", yscale="log", title=f"MLP(2, [{width}, {width}, 1])", xlabel="data points (full batch)")
-        ax.grid(True, which="both", alpha=0.3)
-    axes[0][0].set_ylabel("ms per training step (median)")
-    axes[0][0].legend()
-    fig.suptitle("one SGD step through each adapter: time against data size")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 # --- command line ---
@@ -588,7 +565,9 @@ def choose(requested: list[str] | None) -> tuple[list[str], dict[str, str]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m comparisons.training_speed", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m comparisons.training_speed", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="a few tiny samples per measurement (a smoke run, rough numbers)")
     parser.add_argument("--backends", type=_backend_names, help="comma-separated subset (default: every backend that runs here)")
     parser.add_argument(
@@ -598,11 +577,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--points", type=_positive_ints, default=list(POINTS), help="data sizes of the sweep (default 100,1000,10000)"
     )
     parser.add_argument(
-        "--out",
-        type=Path,
-        default=Path("results"),
-        help="directory for training_speed.png/.csv/.json, or the PNG's path (default results/)",
-    )
+        "--out", type=Path, default=Path("results"), metavar="DIR",
+        help="folder for training_speed.png and the tables training_speed{,_samples,_run}.{csv,json} (default results/)",
+    )  # fmt: skip
     parser.add_argument(
         "--torch-threads",
         type=int,
@@ -615,10 +592,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.warmup_worker:
         _warmup_worker(args.warmup_worker)
         return 0
+    if args.out.suffix == ".png" or args.out.is_file():
+        parser.error(f"--out {args.out}: give a folder (the files are named training_speed*), e.g. --out results")
+    try:
+        return measure_and_save(args)
+    except KeyboardInterrupt as exc:  # Ctrl-C: the files are written whole or not at all (report.staged_files)
+        print(f"{parser.prog}: {str(exc) or 'interrupted, nothing written'}", file=sys.stderr)
+        return 130
+
+
+def measure_and_save(args: argparse.Namespace) -> int:
+    from comparisons import report
+
     try:
         names, unavailable = choose(args.backends)
     except backends.BackendUnavailable as exc:
-        parser.error(str(exc))
+        print(f"python -m comparisons.training_speed: error: {exc}", file=sys.stderr)
+        return 2
     for name, why in unavailable.items():
         print(f"skipping {name}: {why}", file=sys.stderr)
     if args.torch_threads is not None and "torch" in names:
@@ -628,43 +618,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = QUICK if args.quick else FULL
     result = run(names, args.widths, args.points, settings, progress=lambda line: print(line, file=sys.stderr, flush=True))
     result["unavailable"] = unavailable
+    result["settings_name"] = "quick" if args.quick else "full"
 
+    out = report.console()
     env = result["environment"]
     load = (
         ""
         if env["load_average_start"] is None
-        else (f", load average {env['load_average_start']:.1f} at the start, {env['load_average_end']:.1f} at the end")
+        else f", load average {env['load_average_start']:.1f} at the start, {env['load_average_end']:.1f} at the end"
     )
     quick = " (--quick: rough numbers)" if args.quick else ""
     threads = "" if args.torch_threads is None else f", torch.set_num_threads({args.torch_threads})"
-    print(f"Python {env['python']} on {env['machine']}, {env['cpus']} CPUs{load}{threads}{quick}")
-    if result["comparisons"]:
-        print(
-            f"\nadapter step vs hand-written step: median ms of up to {settings.compare_rounds} interleaved samples each, the "
-            "loss forced to a Python float every step;\nratio: the median of each round's adapter / hand-written samples "
-            "(taken back to back);\nwarm-up: trainer construction + first step / building + first call(s), "
-            + ("each in a fresh interpreter" if settings.cold_warmup else "in this process, adapter first")
-        )
-        print(comparison_table(result["comparisons"]))
-        differing = [r for r in result["comparisons"] if not r["same_first_loss"]]
-        for r in differing:
-            print(
-                f"WARNING {r['backend']} {size_label(r['width'], r['points'])}: the sides' first losses differ "
-                f"(adapter {r['first_loss_adapter']!r}, hand-written {r['first_loss_handwritten']!r}): not the same step"
-            )
-    print("\nadapter ms per step, median; slope: d log(time) / d log(points), 1 = linear in the data, 0 = overhead-bound")
-    print(sweep_table(result["sweep"], args.points))
-    for r in (r for r in result["sweep"] if r["skipped"]):
-        print(f"skipped {r['backend']} {size_label(r['width'], r['points'])}: {r['skipped']}")
-
-    paths = output_paths(args.out)
-    write_files(result, paths)
-    print(f"\nwrote {paths['png']}, {paths['csv']}, {paths['json']} ({result['seconds']:.0f} s of measuring)")
+    out.print(f"Python {env['python']} on {env['machine']}, {env['cpus']} CPUs{load}{threads}{quick}", markup=False)
+    out.print()
+    print_tables(out, result, args.points)
+    written = save(result, args.out)
+    out.print(f"\nsaved {len(written)} files in {args.out}/: {', '.join(p.name for p in written)}", markup=False)
+    out.print(f"({result['seconds']:.0f} s of measuring)", markup=False)
     missed = [r for r in result["comparisons"] if not r["within"]]
     if missed and not args.quick:
-        print(
+        out.print(
             f"adapter slower than {WITHIN:g}x the hand-written step: "
-            + ", ".join(f"{r['backend']} {size_label(r['width'], r['points'])}" for r in missed)
+            + ", ".join(f"{r['backend']} {size_label(r['width'], r['points'])}" for r in missed),
+            markup=False,
         )
         return 1
     return 0

@@ -1,10 +1,10 @@
 """Smoke test of the training-speed benchmark (comparisons.training_speed): a --quick run on micrograd and torch writes a
-PNG, a CSV and a JSON that parse and hold every measurement asked for. No timing is asserted: the numbers are noise here."""
+PNG and its tables as CSV and JSON, that pandas reads back holding every measurement asked for. No timing is asserted:
+the numbers are noise here."""
 
 from __future__ import annotations
 
-import csv
-import json
+import math
 import statistics
 import subprocess
 import sys
@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_quick_run_writes_png_csv_and_json(tmp_path: Path) -> None:
     require_backend("torch")
     pytest.importorskip("matplotlib", reason="the benchmark's plot needs matplotlib: pip install -e '.[report]'")
+    pd = pytest.importorskip("pandas", reason="the benchmark's tables need pandas: pip install -e '.[report]'")
     out = tmp_path / "speed"
     command = [
         sys.executable,
@@ -40,32 +41,31 @@ def test_quick_run_writes_png_csv_and_json(tmp_path: Path) -> None:
     proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
 
-    paths = {ext: out / f"training_speed.{ext}" for ext in ("png", "csv", "json")}
-    for path in paths.values():
-        assert str(path) in proc.stdout, f"the run does not say it wrote {path}:\n{proc.stdout}"
-    assert paths["png"].read_bytes().startswith(b"\x89PNG\r\n\x1a\n"), "training_speed.png is not a PNG"
+    assert f"saved 7 files in {out}/" in proc.stdout, proc.stdout
+    assert (out / "training_speed.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n"), "training_speed.png is not a PNG"
 
-    result = json.loads(paths["json"].read_text())
-    compared = {(r["backend"], r["width"], r["points"]) for r in result["comparisons"]}
-    assert compared == {("torch", w, n) for w, n in COMPARE_SIZES}
-    for r in result["comparisons"]:
-        assert r["same_first_loss"], f"hand-written and adapter steps start from different losses: {r}"
-        assert r["adapter_ms"] == pytest.approx(statistics.median(r["adapter_samples_ms"]), rel=1e-12)
-        assert r["handwritten_ms"] == pytest.approx(statistics.median(r["handwritten_samples_ms"]), rel=1e-12)
-        paired = [a / h for a, h in zip(r["adapter_samples_ms"], r["handwritten_samples_ms"])]
-        assert r["ratio"] == pytest.approx(statistics.median(paired), rel=1e-12) and r["within"] == (r["ratio"] <= WITHIN)
-    swept = {(r["backend"], r["width"], r["points"]) for r in result["sweep"]}
-    assert swept == {(b, 16, n) for b in ("micrograd", "torch") for n in (100, 1000)}
+    measurements = pd.read_json(out / "training_speed.json", precise_float=True, dtype=False)
+    samples = pd.read_json(out / "training_speed_samples.json", precise_float=True, dtype=False)
+    compared = measurements[measurements.part == "comparison"]
+    assert set(zip(compared.backend, compared.implementation, compared.width, compared.points)) == {
+        ("torch", side, w, n) for side in ("adapter", "handwritten") for w, n in COMPARE_SIZES
+    }
+    for (width, points), sides in compared.groupby(["width", "points"]):
+        adapter, handwritten = (sides[sides.implementation == side].iloc[0] for side in ("adapter", "handwritten"))
+        assert math.isclose(adapter.first_loss, handwritten.first_loss, rel_tol=1e-9), "the sides start from different losses"
+        mine = samples[(samples.part == "comparison") & (samples.width == width) & (samples.points == points)]
+        a, h = (list(mine[mine.implementation == side].sort_values("sample").ms) for side in ("adapter", "handwritten"))
+        assert adapter.median_ms == pytest.approx(statistics.median(a), rel=1e-12)
+        assert handwritten.median_ms == pytest.approx(statistics.median(h), rel=1e-12)
+        assert adapter.ratio == pytest.approx(statistics.median(x / y for x, y in zip(a, h)), rel=1e-12)
+    swept = measurements[measurements.part == "sweep"]
+    assert set(zip(swept.backend, swept.width, swept.points)) == {(b, 16, n) for b in ("micrograd", "torch") for n in (100, 1000)}
     # micrograd's smallest point always runs; a larger one may be skipped under --quick's cap, and then says why
-    first = next(r for r in result["sweep"] if (r["backend"], r["points"]) == ("micrograd", 100))
-    assert not first["skipped"] and first["step_ms"] > 0
-    assert all(r["skipped"] or r["step_ms"] > 0 for r in result["sweep"])
-
-    with paths["csv"].open(newline="") as f:
-        rows = list(csv.DictReader(f))
-    assert len(rows) == 2 * len(result["comparisons"]) + len(result["sweep"])
-    for row in rows:
-        assert row["skipped"] or float(row["median_ms"]) > 0, row
+    first = swept[(swept.backend == "micrograd") & (swept.points == 100)].iloc[0]
+    assert not first.skipped and first.median_ms > 0
+    assert all(r.skipped or r.median_ms > 0 for r in swept.itertuples())
+    run = pd.read_json(out / "training_speed_run.json", precise_float=True, dtype=False).iloc[0]
+    assert (run.settings, run.within, run.setting_compare_rounds) == ("quick", WITHIN, 3)
 
 
 @pytest.mark.slow
