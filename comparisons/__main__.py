@@ -20,7 +20,7 @@ from typing import Any
 import backends
 
 EXIT_OK, EXIT_DISAGREE, EXIT_USAGE = 0, 1, 2
-COMMANDS = ("report", "grad", "train")
+COMMANDS = ("report", "grad", "train", "check")
 QUICK_MAX_NODES, QUICK_EVERY = 100, 4  # --quick: every fourth catalog case among the small ones
 
 
@@ -134,7 +134,7 @@ def build_parser(prog: str) -> Parser:
         epilog=EPILOG.format(rtol=GRAD_RTOL, atol=GRAD_ATOL),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    commands = parser.add_subparsers(dest="command", metavar="{report,grad,train}", parser_class=Parser)
+    commands = parser.add_subparsers(dest="command", metavar="{report,grad,train,check}", parser_class=Parser)
 
     def add_common(sub: Parser, formats: bool) -> None:
         sub.add_argument(
@@ -207,6 +207,10 @@ def build_parser(prog: str) -> Parser:
     train.add_argument("--plot", type=Path, metavar="FILE", help="save every backend's loss curve in one PNG")
     add_common(train, formats=True)
     train.set_defaults(run=run_train)
+
+    from comparisons.check.cli import add_parser as add_check  # check a learner's engine: comparisons/check/
+
+    add_check(commands)
     return parser
 
 

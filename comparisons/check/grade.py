@@ -17,11 +17,14 @@ from comparisons.check.probes import (
     OP_NAMES,
     PROBES,
     REVERSE_OPS,
+    WRAP,
     Expected,
     Observed,
     Probe,
     num,
+    recursion,
     same,
+    wrapping_error,
 )
 from comparisons.check.session import JOB_TIMEOUT_S, LearnerProcess
 
@@ -92,6 +95,7 @@ class Grader:
         self.learner, self.discovery = learner, discovery
         self.ops: dict[str, bool] = discovery["ops"]
         self.deepest = math.inf
+        self.root_broken = False  # backward() leaves every gradient 0: other probes then say so instead of guessing
 
     def where(self, op: str) -> str | None:
         return self.discovery["where"].get(op)
@@ -113,10 +117,10 @@ class Grader:
         return {"job": "expr", "nodes": nodes, "inputs": dict(inputs), **options}
 
     def steps(self, random_count: int, seed: int) -> Iterator[Record]:
-        yield self.deep()  # first: the catalog skips what is deeper than the engine can go
+        yield self.root_seeded()  # first: when every gradient is 0, the other probes point here
+        yield self.deep()  # before the catalog, which skips what is deeper than the engine can go
         for probe in PROBES:
             yield self.probe(probe)
-        yield self.root_seeded()
         yield self.backward_twice()
         yield self.zero_grad()
         for case in _catalog():
@@ -148,8 +152,22 @@ class Grader:
         shown = got.error or describe(got.value, got.grads)
         if got.error is None and agrees(got, want):
             return record(p.name, "pass", expected, shown)
-        diagnosis = p.diagnose(got, want) or (f"raised {got.error}" if got.error else "")
-        return record(p.name, "fail", expected, shown, diagnosis, where)
+        return record(p.name, "fail", expected, shown, self.diagnose(p, got, want), where)
+
+    def diagnose(self, p: Probe, got: Observed, want: Expected) -> str:
+        """The probe's own diagnosis; else what every probe can recognise; else what differs."""
+        if self.root_broken and got.error is None and all(same(g, 0.0) for g in got.grads.values()):
+            return "every gradient is 0, as in `root grad seeded` above: fix that first"
+        specific = p.diagnose(got, want)
+        if specific:
+            return specific
+        if got.recursion:
+            return recursion(got) or "RecursionError"
+        if wrapping_error(got):
+            return f"a number reached an op that reads .data from it; {WRAP}"
+        if got.error:
+            return f"raised {got.error.split(' at ')[0]}"
+        return differences(got, want)
 
     def root_seeded(self) -> Record:
         name, expr, inputs = "root grad seeded", parse("x*y"), {"x": 2.0, "y": 3.0}
@@ -164,7 +182,8 @@ class Grader:
         if same(got.reads[0]["root"], 1.0) and agrees(got, want, value=False):
             return record(name, "pass", expected, shown)
         diagnosis = self.shadow_diagnosis()
-        if not diagnosis and all(same(g, 0.0) for g in got.grads.values()):
+        self.root_broken = all(same(g, 0.0) for g in got.grads.values())
+        if not diagnosis and self.root_broken:
             diagnosis = "every gradient is 0: backward() never sets the root's gradient to 1 (self.grad = 1.0) before the loop"
         return record(name, "fail", expected, shown, diagnosis or "the root's gradient must be 1, and d(x*y)/dx = y", self.where("backward"))
 
@@ -172,7 +191,8 @@ class Grader:
         d = self.discovery
         if not d["shadowed"]:
             return ""
-        lines = ", ".join(d["shadowing_lines"]) or "an op"
+        found = d["shadowing_lines"]
+        lines = ", ".join(found[:2]) + (f" and {len(found) - 2} more" if len(found) > 2 else "") if found else "an op"
         return (
             f"calling .{d['backward']}() ran an instance attribute, not your method: {lines} stores a node's closure under "
             f"the method's name, which hides the method; call the closures _backward"
@@ -230,21 +250,24 @@ class Grader:
         good = [r["depth"] for r in results if r["ok"]]
         bad = next((r for r in results if not r["ok"]), None)
         deepest = max(good, default=0)
-        expected = f"x + x + ... (up to {DEPTHS[-1]:,} additions), d/dx = additions + 1"
+        wrong = " (with a wrong gradient: see the probes)" if any(r.get("right") is False for r in results) else ""
+        expected = f"x + x + ... up to {DEPTHS[-1]:,} deep"
         if bad is None:
-            return record(name, "info", expected, f"{deepest:,} deep works", f"{deepest:,} additions deep and still right")
+            return record(name, "info", expected, f"{deepest:,} deep works", f"{deepest:,} additions deep runs{wrong}")
         self.deepest = deepest
-        got = f"works to {deepest:,}; at {bad['depth']:,}: {bad['error']}"
-        if bad.get("recursion") or "RecursionError" in bad["error"] or "SIGSEGV" in bad["error"]:
+        error, _, at = bad["error"].partition(" at ")
+        got = f"works to {deepest:,}; {bad['depth']:,} fails: {error}"
+        if bad.get("recursion") or "RecursionError" in error or "SIGSEGV" in error:
             why = (
                 f"deepest that works: {deepest:,}. The topological sort recurses once per node and Python stops at about "
                 "1,000 nested calls (the original micrograd too), so a loss summed over 1,000 samples fails; an explicit "
                 "stack (a list you push to and pop from) has no limit"
             )
-            return record(name, "info", expected, got, why, self.where("backward"))
-        if "within" in bad["error"]:
-            return record(name, "info", expected, got, f"deepest that works in time: {deepest:,}")
-        return record(name, "fail", expected, got, "a long chain of additions gives a wrong answer", self.where("add"))
+        elif "within" in error:
+            why = f"deepest that works in time: {deepest:,}"
+        else:
+            why = f"deepest that works: {deepest:,}"
+        return record(name, "info", expected, got, why + wrong, at or self.where("backward"))
 
     # --- the catalog and random expressions ---
 
@@ -265,11 +288,10 @@ class Grader:
         expected = describe(want.value, want.grads)
         if got.error is None and agrees(got, want):
             return record(name, "pass", expected, describe(got.value, got.grads), f"at {_inputs(inputs)}")
+        source = "; ".join(line.strip() for line in expr.source.strip().splitlines())
         if got.error:
-            return record(name, "fail", expected, got.error, f"{expr.source} raised")
-        wrong = [k for k, v in want.grads.items() if not same(got.grads.get(k), v)]
-        what = "the value" if not same(got.value, want.value) else "d/" + ", d/".join(wrong)
-        return record(name, "fail", expected, describe(got.value, got.grads), f"{what} of {expr.source} differs")
+            return record(name, "fail", expected, got.error, f"{source} raised")
+        return record(name, "fail", expected, describe(got.value, got.grads), f"{source}: {differences(got, want)}")
 
     def catalog_case(self, case: Any) -> Record:
         name = f"catalog: {case.name}"
@@ -376,6 +398,15 @@ class Grader:
 
 def agrees(got: Observed, want: Expected, value: bool = True) -> bool:
     return (not value or same(got.value, want.value)) and all(same(got.grads.get(k), v) for k, v in want.grads.items())
+
+
+def differences(got: Observed, want: Expected) -> str:
+    """'d/dy is 0, should be -1' for every quantity that differs."""
+    parts = [] if same(got.value, want.value) else [f"the value is {num(got.value)}, should be {num(want.value)}"]
+    parts += [
+        f"d/d{k} is {num(got.grads.get(k))}, should be {num(v)}" for k, v in want.grads.items() if not same(got.grads.get(k), v)
+    ]
+    return "; ".join(parts)
 
 
 def describe(value: Any, grads: Mapping[str, Any]) -> str:

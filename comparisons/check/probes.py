@@ -23,7 +23,15 @@ ACCUMULATE = (
     "a node used twice must receive both contributions: in a backward closure `self.grad = ...` overwrites the first "
     "with the second; write `self.grad += ...` (and `other.grad += ...`)"
 )
-WRAP = "numbers are not wrapped: start each op with `other = other if isinstance(other, Value) else Value(other)`"
+WRAP = "wrap numbers into Values first: start each op with `other = other if isinstance(other, Value) else Value(other)`"
+TOPO = (
+    "a node's backward ran more than once: your topological sort appends a node each time it is reached; keep a "
+    "visited set and append each node once, after its children"
+)
+RECURSION_FIX = {
+    "__radd__": "return self + other", "__rmul__": "return self * other", "__rsub__": "return other + (-self)",
+    "__rtruediv__": "return other * self**-1",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -90,6 +98,20 @@ def raised(got: Observed, *fragments: str) -> bool:
     return got.error is not None and any(f in got.error for f in fragments)
 
 
+def recursion(got: Observed) -> str | None:
+    """For a RecursionError: which method kept calling itself, and how to write it."""
+    if not got.recursion or got.error is None:
+        return None
+    method = got.error.rsplit(" in ", 1)[-1] if " in " in got.error else "an op"
+    fix = RECURSION_FIX.get(method)
+    if fix:
+        return (
+            f"{method} never returns: with a number on the left it computes `other ... self`, which Python hands back "
+            f"to {method}, again and again; put the Value first: {fix}"
+        )
+    return f"{method} calls itself without end (RecursionError)"
+
+
 def wrapping_error(got: Observed) -> bool:
     return raised(got, "has no attribute", "object is not subscriptable", "unsupported operand type(s) for +: 'int'",
                   "unsupported operand type(s) for *: 'int'", "not supported between")  # fmt: skip
@@ -101,16 +123,15 @@ def wrapping_error(got: Observed) -> bool:
 def _x_times_x(got: Observed, want: Expected) -> str | None:
     if same(grad(got, "x"), want.grads["x"] / 2):
         return f"x*x gave d/dx = {num(grad(got, 'x'))}, half of 2x: {ACCUMULATE}"
+    if wrapping_error(got):
+        return None
     return "d(x*y)/dx = y and d(x*y)/dy = x; in x*x both reach x and add up to 2x"
 
 
 def _shared(got: Observed, want: Expected) -> str | None:
     g = grad(got, "x")
-    if same(g, 2 * want.grads["x"]):
-        return (
-            "x+1 ran its backward twice: your topological sort appends a node each time it is reached; keep a visited "
-            "set and append a node once, after its children"
-        )
+    if isinstance(g, float) and g > want.grads["x"] * (1 + 1e-6):
+        return f"x got {num(g)}, more than 2(x+1) = {num(want.grads['x'])}: {TOPO}"
     if same(g, want.grads["x"] / 2):
         return f"a = x+1 is used twice in a*a but got half its gradient: {ACCUMULATE}"
     if same(g, 0.0):
@@ -120,11 +141,8 @@ def _shared(got: Observed, want: Expected) -> str | None:
 
 def _diamond(got: Observed, want: Expected) -> str | None:
     g = grad(got, "x")
-    if same(g, 2 * want.grads["x"]):
-        return (
-            "a = x+1, reached through both b and c, ran its backward twice: your topological sort appends a node every "
-            "time it is reached; check `if v not in visited` first and append a node once, after its children"
-        )
+    if isinstance(g, float) and g > want.grads["x"] * (1 + 1e-6):
+        return f"x got {num(g)}, more than 3: a = x+1 is reached through both b and c, and {TOPO}"
     if isinstance(g, float) and 0 < g < want.grads["x"]:
         return (
             "part of the gradient was lost: a = x+1 feeds both b = a*2 and c = a+2 and only one contribution arrived. "
@@ -149,7 +167,7 @@ def _subtract(got: Observed, want: Expected) -> str | None:
 
 def _plus_number(got: Observed, want: Expected) -> str | None:
     if got.error is not None and (wrapping_error(got) or raised(got, "TypeError")):
-        return f"x + 1 failed: {WRAP}"
+        return f"x + 1 failed: numbers are not wrapped; {WRAP}"
     return None
 
 
@@ -158,9 +176,9 @@ def _reverse(op: str, correct: str, swapped: float, swapped_means: str) -> Diagn
 
     def diagnose(got: Observed, want: Expected) -> str | None:
         if got.recursion:
-            return f"{REVERSE_OPS[op]} calls itself forever (`other ... self` with a number on the left is {REVERSE_OPS[op]} again): {correct}"
+            return recursion(got)
         if wrapping_error(got):
-            return f"the number is not wrapped: {WRAP}"
+            return f"a number on the left reaches {REVERSE_OPS[op]} as `other`, and it is not wrapped; {WRAP}"
         if same(got.value, swapped):
             return f"{REVERSE_OPS[op]} computes {swapped_means}: {correct}"
         return None
@@ -170,9 +188,9 @@ def _reverse(op: str, correct: str, swapped: float, swapped_means: str) -> Diagn
 
 def _sum(got: Observed, want: Expected) -> str | None:
     if got.recursion:
-        return "__radd__ calls itself forever: `return other + self` with a number `other` is __radd__ again; return self + other"
+        return recursion(got)
     if wrapping_error(got):
-        return f"sum() starts from 0, so it computes 0 + x, which reaches __radd__ with an int: {WRAP}"
+        return f"sum() starts from 0, so it computes 0 + x, which reaches __radd__ with an int; {WRAP}"
     if same(grad(got, "x"), 1.0):
         return f"x appears twice in the sum but has gradient 1: {ACCUMULATE}"
     return None
@@ -202,7 +220,7 @@ def _closure_on_self(got: Observed, want: Expected) -> str | None:
 
 
 def _two_closures(got: Observed, want: Expected) -> str | None:
-    g, x = grad(got, "x"), 1.0
+    g, x = grad(got, "x"), 0.5
     if same(g, math.exp(x)) or same(g, 2 * x):
         return (
             "only one of exp(x) and x**2 sent its gradient to x: one backward closure replaced the other because a "
@@ -261,7 +279,7 @@ PROBES: tuple[Probe, ...] = (
     Probe("sum([x, y, x])", "x + y + x", {"x": 2.0, "y": 3.0}, "radd", ("add",), "radd", True, ("x", "y", "x"), diagnose=_sum),
     Probe("x**3", "x**3", {"x": 2.0}, "pow", ("pow",), diagnose=_cube),
     Probe("(x+1)**2", "(x + 1)**2", {"x": 2.0}, "pow", ("add", "pow"), diagnose=_closure_on_self),
-    Probe("exp(x) + x**2", "exp(x) + x**2", {"x": 1.0}, "exp", ("exp", "pow", "add"), diagnose=_two_closures),
+    Probe("exp(x) + x**2", "exp(x) + x**2", {"x": 0.5}, "exp", ("exp", "pow", "add"), diagnose=_two_closures),
     Probe("tanh(x) at 0.5", "tanh(x)", {"x": 0.5}, "tanh", ("tanh",), diagnose=_tanh(0.5)),
     Probe("tanh(x) at -1.3", "tanh(x)", {"x": -1.3}, "tanh", ("tanh",), diagnose=_tanh(-1.3)),
     Probe("tanh(x) at 400", "tanh(x)", {"x": 400.0}, "tanh", ("tanh",), diagnose=_tanh_far),
