@@ -95,7 +95,11 @@ def progress_bar(total: int) -> Iterator[Callable[[str], None]]:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+    console = Console(stderr=True)
+    if not console.is_terminal:  # a file or a pipe gets no bar (rich would still leave an empty line there)
+        yield lambda name: None
+        return
     columns = (TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+    with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("checking", total=total)
         yield lambda name: progress.update(task, advance=1, description=name[:24])

@@ -76,13 +76,14 @@ def plan_size(random_count: int) -> int:
 
 def check(
     target: str, class_name: str = "", backward: str = "", *, import_timeout: float = 30.0,
-    random_count: int = RANDOM_COUNT, seed: int = 0, tick: Tick | None = None,
+    job_timeout: float = JOB_TIMEOUT_S, random_count: int = RANDOM_COUNT, seed: int = 0, depths: Sequence[int] = DEPTHS,
+    tick: Tick | None = None,
 ) -> Report:  # fmt: skip
     """Grade the engine at `target` (a file, folder or module); TargetError if it cannot be loaded."""
     tick = tick or (lambda name: None)
     with LearnerProcess(target, class_name, backward, import_timeout) as learner:
         report = Report(learner.start())
-        grader = Grader(learner, report.discovery)
+        grader = Grader(learner, report.discovery, job_timeout, depths)
         for step in grader.steps(random_count, seed):
             if step["status"] != TICK:
                 report.records.append(step)
@@ -91,8 +92,11 @@ def check(
 
 
 class Grader:
-    def __init__(self, learner: LearnerProcess, discovery: dict[str, Any]):
-        self.learner, self.discovery = learner, discovery
+    def __init__(
+        self, learner: LearnerProcess, discovery: dict[str, Any], job_timeout: float = JOB_TIMEOUT_S,
+        depths: Sequence[int] = DEPTHS,
+    ):  # fmt: skip
+        self.learner, self.discovery, self.job_timeout, self.depths = learner, discovery, job_timeout, tuple(depths)
         self.ops: dict[str, bool] = discovery["ops"]
         self.deepest = math.inf
         self.root_broken = False  # backward() leaves every gradient 0: other probes then say so instead of guessing
@@ -109,8 +113,8 @@ class Grader:
         names = ", ".join(OP_NAMES.get(op, op) for op in absent)
         return f"your {self.discovery['class']} has no {names}" + (f" ({'; '.join(hints)})" if hints else "")
 
-    def run(self, job: dict[str, Any], timeout: float = JOB_TIMEOUT_S) -> dict[str, Any]:
-        return self.learner.run(job, timeout)
+    def run(self, job: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
+        return self.learner.run(job, timeout or self.job_timeout)
 
     def expr_job(self, expr: Expression, inputs: Mapping[str, float], **options: Any) -> dict[str, Any]:
         nodes = [[n.op, list(n.args), n.value, n.name] for n in expr.nodes]
@@ -241,17 +245,17 @@ class Grader:
         name = "deep chain"
         if self.missing(("add",)):
             return record(name, "skip", diagnosis=self.missing(("add",)))
-        job: dict[str, Any] = {"job": "deep", "depths": list(DEPTHS)}
+        job: dict[str, Any] = {"job": "deep", "depths": list(self.depths)}
         reply = self.run(job, DEEP_TIMEOUT_S)
         results = reply.get("depths") or [
             *({"depth": d, "ok": True} for d in job.get("_progress", [])),
-            {"depth": DEPTHS[len(job.get("_progress", []))], "ok": False, "error": reply.get("error", "failed")},
+            {"depth": self.depths[len(job.get("_progress", []))], "ok": False, "error": reply.get("error", "failed")},
         ]
         good = [r["depth"] for r in results if r["ok"]]
         bad = next((r for r in results if not r["ok"]), None)
         deepest = max(good, default=0)
         wrong = " (with a wrong gradient: see the probes)" if any(r.get("right") is False for r in results) else ""
-        expected = f"x + x + ... up to {DEPTHS[-1]:,} deep"
+        expected = f"x + x + ... up to {self.depths[-1]:,} deep"
         if bad is None:
             return record(name, "info", expected, f"{deepest:,} deep works", f"{deepest:,} additions deep runs{wrong}")
         self.deepest = deepest

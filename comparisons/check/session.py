@@ -59,7 +59,7 @@ class LearnerProcess:
                 raise TargetError(f"importing {self.target} {died}")
             raise TargetError(
                 f"importing {self.target} did not finish within {self.import_timeout:g} s: does it train, draw, wait "
-                "for input or loop forever at import? Put such code under `if __name__ == '__main__':` (or raise --timeout)"
+                "for input or loop forever at import? Put such code under `if __name__ == '__main__':`, or allow more time with the timeout option"
             )
         if first.get("kind") == "load_error":
             self.close()
