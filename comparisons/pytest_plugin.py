@@ -29,7 +29,9 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     from comparisons.check.cli import split_target
 
     path, _ = split_target(target)
-    engine = EngineChecks.from_parent(session, path=Path(path).resolve(), nodeid=f"micrograd-engine/{Path(path).name}", target=target)
+    engine = EngineChecks.from_parent(
+        session, path=Path(path).resolve(), nodeid=f"micrograd-engine/{Path(path).name}", target=target
+    )
     items.extend(engine.collect())
 
 

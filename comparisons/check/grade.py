@@ -102,7 +102,8 @@ class Grader:
         self.root_broken = False  # backward() leaves every gradient 0: other probes then say so instead of guessing
 
     def where(self, op: str) -> str | None:
-        return self.discovery["where"].get(op)
+        where: str | None = self.discovery["where"].get(op)
+        return where
 
     def missing(self, ops: Sequence[str]) -> str:
         """Why some of `ops` cannot run here ('' when all can), with a hint for a close misspelling."""
@@ -189,7 +190,9 @@ class Grader:
         self.root_broken = all(same(g, 0.0) for g in got.grads.values())
         if not diagnosis and self.root_broken:
             diagnosis = "every gradient is 0: backward() never sets the root's gradient to 1 (self.grad = 1.0) before the loop"
-        return record(name, "fail", expected, shown, diagnosis or "the root's gradient must be 1, and d(x*y)/dx = y", self.where("backward"))
+        return record(
+            name, "fail", expected, shown, diagnosis or "the root's gradient must be 1, and d(x*y)/dx = y", self.where("backward")
+        )
 
     def shadow_diagnosis(self) -> str:
         d = self.discovery
@@ -220,7 +223,9 @@ class Grader:
         meaning = meanings.get(second, "neither 12 (reset), 24 (leaves accumulate) nor 36 (every node accumulates)")
         if first != 12.0:
             meaning = f"the first call already gave {num(first)}, not 12 (see the probes above)"
-        return record(name, "info", "d/dx 12 after one call", f"{num(first)}, then {num(second)}", meaning, self.where("backward"))
+        return record(
+            name, "info", "d/dx 12 after one call", f"{num(first)}, then {num(second)}", meaning, self.where("backward")
+        )
 
     def zero_grad(self) -> Record:
         name, expr, inputs = "zero_grad", parse("a = x*x; a*3"), {"x": 2.0}
@@ -324,7 +329,9 @@ class Grader:
         if failures:
             yield from failures[:3]
             if len(failures) > 3:
-                yield record("random expressions", "fail", f"{count} agree", f"{len(failures)} of {count} differ", "3 shown above")
+                yield record(
+                    "random expressions", "fail", f"{count} agree", f"{len(failures)} of {count} differ", "3 shown above"
+                )
         else:
             yield record("random expressions", "pass", f"{count} agree", f"{count} of {count} agree", f"ops: {', '.join(ops)}")
 
@@ -354,6 +361,7 @@ class Grader:
         name = "nn: MLP(3, [4, 4, 1])"
         if not self.discovery.get("nn"):
             return record(name, "skip", diagnosis="no nn.py beside the engine")
+        from micrograd.engine import Value
         from micrograd.nn import MLP
 
         nin, nouts = NN_SIZES
@@ -376,15 +384,17 @@ class Grader:
             )  # fmt: skip
         for activation in ("relu", "tanh"):
             model = MLP.from_weights(nested, activation=activation)
-            outputs = [model(row) for row in X]
-            if all(same(g, o.data) for g, o in zip(reply["outputs"], outputs)):  # type: ignore[union-attr]
+            outputs = [out if isinstance(out := model(row), Value) else out[0] for row in X]
+            if all(same(g, o.data) for g, o in zip(reply["outputs"], outputs)):
                 break
         else:
             return record(
                 name, "fail", "the outputs of relu or tanh hidden layers and a linear last layer",
                 ", ".join(num(v) for v in reply["outputs"]), "the outputs match neither activation: check Neuron.__call__",
             )  # fmt: skip
-        loss = sum(c * o for c, o in zip(coefficients, outputs))  # type: ignore[operator]
+        loss = Value(0.0)
+        for c, o in zip(coefficients, outputs):
+            loss = loss + c * o
         loss.backward()
         want = [p.grad for p in model.parameters()]
         wrong = [i for i, (g, w) in enumerate(zip(reply["grads"], want)) if not same(g, w)]
@@ -393,7 +403,9 @@ class Grader:
         if not same(reply["loss"], loss.data) or wrong:
             return record(name, "fail", expected, got, f"parameter gradients differ (the first: #{wrong[0] if wrong else '-'})")
         if reply["zeroed"] is not None and not all(same(g, 0.0) for g in reply["zeroed"]):
-            return record(name, "fail", "every grad 0 after zero_grad()", got, "MLP.zero_grad() must set every parameter's grad to 0")
+            return record(
+                name, "fail", "every grad 0 after zero_grad()", got, "MLP.zero_grad() must set every parameter's grad to 0"
+            )
         return record(name, "pass", expected, got, f"activation identified as {activation}")
 
 
@@ -485,7 +497,7 @@ def _tame(expr: Expression, inputs: Mapping[str, float]) -> bool:
         return False
     data = [v if isinstance(v, float) else v.data for v in values]
     for n in expr.nodes:
-        if n.op in ("relu", "log") and abs(data[n.args[0]]) < 1e-3 or n.op == "log" and data[n.args[0]] <= 0:
+        if (n.op in ("relu", "log") and abs(data[n.args[0]]) < 1e-3) or (n.op == "log" and data[n.args[0]] <= 0):
             return False
         if n.op in ("div", "pow") and abs(data[n.args[1] if n.op == "div" else n.args[0]]) < 1e-3:
             return False

@@ -72,12 +72,13 @@ class Engine:
         try:
             return self.cls(x)
         except Exception as exc:
-            raise LoadError(f"{self.cls.__name__}({x}) raised {_exception(exc)}; the checker makes nodes as {self.cls.__name__}(number)")
+            name = self.cls.__name__
+            raise LoadError(f"{name}({x}) raised {_exception(exc)}; the checker makes nodes as {name}(number)") from None
 
-    def data(self, node: Any) -> float | str:
+    def data(self, node: Any) -> float | str | None:
         return _number(getattr(node, self.data_attr, None))
 
-    def grad(self, node: Any) -> float | str:
+    def grad(self, node: Any) -> float | str | None:
         return _number(getattr(node, self.grad_attr, None))
 
     def backward(self, root: Any) -> None:
@@ -154,7 +155,7 @@ def _import_target(target: str) -> tuple[Any, str | None]:
         if not path.is_file():
             raise LoadError(f"there is no file {target}; give the path of your engine, like path/to/engine.py:Value")
         path = path.resolve()
-        package_parts = []
+        package_parts: list[str] = []
         folder = path.parent
         while (folder / "__init__.py").is_file():  # inside a package: import it as package.engine
             package_parts.insert(0, folder.name)
@@ -189,27 +190,29 @@ def _module_exists(name: str) -> bool:
 def _find_class(module: Any, class_name: str) -> type:
     classes = {n: v for n, v in vars(module).items() if isinstance(v, type) and v.__module__ == module.__name__}
     if class_name:
-        if isinstance(getattr(module, class_name, None), type):
-            return getattr(module, class_name)
+        named = getattr(module, class_name, None)
+        if isinstance(named, type):
+            return named
         close = difflib.get_close_matches(class_name, list(classes), n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]}?" if close else f"; its classes: {', '.join(classes) or 'none'}"
         raise LoadError(f"{module.__name__} has no class {class_name}{hint}")
-    if isinstance(getattr(module, "Value", None), type):
-        return module.Value
+    value = getattr(module, "Value", None)
+    if isinstance(value, type):
+        return value
     engines = [c for c in classes.values() if _defined(c, "__add__") and _defined(c, "__mul__")]
     if len(engines) == 1:
         return engines[0]
     names = ", ".join(c.__name__ for c in engines) or "none with __add__ and __mul__"
-    raise LoadError(f"{module.__name__} has no class Value; name yours after the colon, like engine.py:MyValue (candidates: {names})")
+    raise LoadError(f"{module.__name__} has no class Value; name yours after a colon, like engine.py:MyValue (classes: {names})")
 
 
 def _find_data(node: Any) -> str:
     for name in DATA_NAMES:
         if _number(getattr(node, name, None)) == 2.5:
             return name
-    for name, value in getattr(node, "__dict__", {}).items():
+    for name, value in vars(node).items() if hasattr(node, "__dict__") else ():
         if _number(value) == 2.5:
-            return name
+            return str(name)
     raise LoadError(f"a new {type(node).__name__}(2.5) holds 2.5 in none of {', '.join(DATA_NAMES)} (nor any other attribute)")
 
 
@@ -217,9 +220,9 @@ def _find_grad(node: Any, data_attr: str) -> str:
     for name in GRAD_NAMES:
         if name != data_attr and hasattr(node, name) and not callable(getattr(node, name)):
             return name
-    for name, value in getattr(node, "__dict__", {}).items():
+    for name, value in vars(node).items() if hasattr(node, "__dict__") else ():
         if name != data_attr and _number(value) == 0.0:
-            return name
+            return str(name)
     raise LoadError(f"a new {type(node).__name__}(2.5) has none of the attributes {', '.join(GRAD_NAMES)} for its gradient")
 
 
@@ -239,8 +242,11 @@ def _defined(cls: type, name: str) -> bool:
     return any(name in vars(klass) and vars(klass)[name] is not None for klass in cls.__mro__[:-1])
 
 
+CLASS_INTERNALS = ("__dict__", "__weakref__", "__module__", "__qualname__", "__slots__", "__annotations__")
+
+
 def _is_standard(name: str) -> bool:
-    return name in vars(object) or name in ("__dict__", "__weakref__", "__module__", "__qualname__", "__slots__", "__annotations__")
+    return name in vars(object) or name in CLASS_INTERNALS
 
 
 def _works(make: Callable[[], Any]) -> bool:
@@ -257,10 +263,12 @@ def _try(make: Callable[[], Any]) -> Any:
 # --- small helpers ---
 
 
-def _number(x: Any) -> Any:
+def _number(x: Any) -> float | str | None:
     """A float for anything float() takes (int, numpy scalar); None stays None; anything else as its type name."""
-    if x is None or isinstance(x, bool):
-        return x
+    if x is None:
+        return None
+    if isinstance(x, bool):
+        return f"<bool {x}>"
     try:
         return float(x)
     except (TypeError, ValueError, OverflowError):
@@ -291,13 +299,15 @@ def _source_line(obj: Any) -> str | None:
 
 
 def _at(exc: BaseException) -> str:
-    """ ' at file:line in function', the innermost frame in the learner's code (not this file, not the stdlib)."""
+    """' at file:line in function', the innermost frame in the learner's code (not this file, not the stdlib)."""
     here = os.path.realpath(__file__)
     stdlib = os.path.realpath(os.path.dirname(os.__file__))
-    frames = [
-        f for f in traceback.extract_tb(exc.__traceback__)
-        if os.path.realpath(f.filename) != here and not os.path.realpath(f.filename).startswith(stdlib) and "<frozen" not in f.filename
-    ]  # fmt: skip
+
+    def learners(filename: str) -> bool:
+        real = os.path.realpath(filename)
+        return real != here and not real.startswith(stdlib) and "<frozen" not in filename
+
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if learners(f.filename)]
     if not frames:
         return ""
     f = frames[-1]
@@ -351,8 +361,8 @@ class Interpreter:
             else:
                 vals.append(self.function(op, vals[args[0]]))
             if op not in ("input", "const") and not isinstance(vals[-1], self.engine.cls):
-                what = SYMBOLS.get(op, op)
-                raise TypeError(f"the {what} op returned {type(vals[-1]).__name__} {_short(vals[-1])}, not a {self.engine.cls.__name__}")
+                got, name = vals[-1], self.engine.cls.__name__
+                raise TypeError(f"the {SYMBOLS.get(op, op)} op returned {type(got).__name__} {_short(got)}, not a {name}")
         return vals
 
 
@@ -366,13 +376,13 @@ def job_expr(engine: Engine, job: dict[str, Any]) -> dict[str, Any]:
     interp = Interpreter(engine, job.get("strict", False))
     leaves = {name: engine.make(v) for name, v in job["inputs"].items()}
     if job.get("sum"):
-        root = sum(leaves[name] for name in job["sum"])
-        if not isinstance(root, engine.cls):
-            raise TypeError(f"sum() returned {type(root).__name__}, not a {engine.cls.__name__}")
-        vals = [root]
+        total = sum(leaves[name] for name in job["sum"])
+        if not isinstance(total, engine.cls):
+            raise TypeError(f"sum() returned {type(total).__name__}, not a {engine.cls.__name__}")
+        vals = [total]
     else:
         vals = interp.run(job["nodes"], leaves)
-    root = vals[-1]
+    root: Any = vals[-1]
     reads = []
     for step in job.get("steps", ["backward", "read"]):
         if step == "backward":

@@ -150,7 +150,7 @@ def _diamond(got: Observed, want: Expected) -> str | None:
             "__eq__ or __hash__ from its data? Nodes must be told apart by identity"
         )
     if raised(got, "unhashable"):
-        return "your Value defines __eq__ without __hash__, so nodes cannot go in a set; remove __eq__ (nodes compare by identity)"
+        return "your Value defines __eq__ without __hash__, so nodes cannot go in a set; remove __eq__ (identity is enough)"
     return None
 
 
@@ -264,18 +264,19 @@ def _relu(x: float) -> Diagnose:
     return diagnose
 
 
+_rmul = _reverse("rmul", "return self * other", 2.0 - 3.0, "other + (-self), that is 2 - x")
+_rsub = _reverse("rsub", "return other + (-self)", 0.5 - 2.0, "self - other, that is x - 2")
+_rdiv = _reverse("rdiv", "return other * self**-1", 4.0, "self / other, that is x / 1")
+
 PROBES: tuple[Probe, ...] = (
     Probe("x*x", "x*x", {"x": 3.0}, "mul", ("mul",), diagnose=_x_times_x),
     Probe("a = x+1; a*a", "a = x + 1; a*a", {"x": 2.0}, "backward", ("add", "mul"), diagnose=_shared),
     Probe("diamond", "a = x + 1; b = a*2; c = a + 2; b + c", {"x": 1.0}, "backward", ("add", "mul"), diagnose=_diamond),
     Probe("x-y", "x - y", {"x": 2.5, "y": -1.5}, "sub", ("sub",), diagnose=_subtract),
     Probe("x+1", "x + 1", {"x": 2.0}, "add", ("add",), strict=True, diagnose=_plus_number),
-    Probe("2*x", "2*x", {"x": 3.0}, "rmul", ("mul",), "rmul", True,
-          diagnose=_reverse("rmul", "return self * other", 2.0 - 3.0, "other + (-self), that is 2 - x")),
-    Probe("2-x", "2 - x", {"x": 0.5}, "rsub", ("sub",), "rsub", True,
-          diagnose=_reverse("rsub", "return other + (-self)", 0.5 - 2.0, "self - other, that is x - 2")),
-    Probe("1/x", "1/x", {"x": 4.0}, "rdiv", ("div",), "rdiv", True,
-          diagnose=_reverse("rdiv", "return other * self**-1", 4.0, "self / other, that is x / 1")),
+    Probe("2*x", "2*x", {"x": 3.0}, "rmul", ("mul",), "rmul", strict=True, diagnose=_rmul),
+    Probe("2-x", "2 - x", {"x": 0.5}, "rsub", ("sub",), "rsub", strict=True, diagnose=_rsub),
+    Probe("1/x", "1/x", {"x": 4.0}, "rdiv", ("div",), "rdiv", strict=True, diagnose=_rdiv),
     Probe("sum([x, y, x])", "x + y + x", {"x": 2.0, "y": 3.0}, "radd", ("add",), "radd", True, ("x", "y", "x"), diagnose=_sum),
     Probe("x**3", "x**3", {"x": 2.0}, "pow", ("pow",), diagnose=_cube),
     Probe("(x+1)**2", "(x + 1)**2", {"x": 2.0}, "pow", ("add", "pow"), diagnose=_closure_on_self),

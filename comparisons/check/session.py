@@ -7,6 +7,7 @@ child is started again for the next job; an import that does not finish in time 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -43,7 +44,7 @@ class LearnerProcess:
     def start(self) -> Message:
         """Start the child and import the engine; its discovery (names, ops, file:line of each op)."""
         self.close()
-        self.stderr = tempfile.TemporaryFile()
+        self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 (open while the child lives; closed in close())
         env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONIOENCODING": "utf-8"}  # plots at import must not open windows
         self.proc = subprocess.Popen(
             [sys.executable, "-I", str(LEARNER_SCRIPT), self.target, self.class_name, self.backward],
@@ -59,7 +60,8 @@ class LearnerProcess:
                 raise TargetError(f"importing {self.target} {died}")
             raise TargetError(
                 f"importing {self.target} did not finish within {self.import_timeout:g} s: does it train, draw, wait "
-                "for input or loop forever at import? Put such code under `if __name__ == '__main__':`, or allow more time with the timeout option"
+                "for input or loop forever at import? Put such code under `if __name__ == '__main__':`, "
+                "or allow more time with the timeout option"
             )
         if first.get("kind") == "load_error":
             self.close()
@@ -124,17 +126,13 @@ class LearnerProcess:
     def close(self) -> None:
         if self.proc is not None:
             if self.proc.poll() is None:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
             self.proc.wait()
             for stream in (self.proc.stdin, self.proc.stdout):
                 if stream is not None:
-                    try:
+                    with contextlib.suppress(OSError):
                         stream.close()
-                    except OSError:
-                        pass
             self.proc = None
         if self.stderr is not None:
             self.stderr.close()
