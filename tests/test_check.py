@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -211,6 +212,27 @@ def test_an_op_that_hangs_or_kills_the_process_fails_only_where_it_is_used(tmp_p
     records = by_probe(check(str(dies), "Scalar", random_count=0, depths=SHALLOW))
     assert records["catalog: sigmoid"]["status"] == "fail" and "exited with status 7" in records["catalog: sigmoid"]["got"]
     assert records["catalog: num_mul_x"]["status"] == "pass"
+
+
+def network_variant(tmp_path: Path, old: str, new: str) -> Path:
+    folder = tmp_path / "engine_and_nn"
+    shutil.copytree(ENGINES / "stored_derivatives", folder)
+    text = (folder / "nn.py").read_text()
+    assert old in text
+    (folder / "nn.py").write_text(text.replace(old, new))
+    return folder
+
+
+def test_a_misspelled_parameters_skips_the_network_with_a_hint(tmp_path: Path) -> None:
+    folder = network_variant(tmp_path, "    def parameters(self):\n        return [p for layer", "    def paramaters(self):\n        return [p for layer")  # fmt: skip
+    record = by_probe(check(str(folder), random_count=0, depths=SHALLOW))["nn: MLP(3, [4, 4, 1])"]
+    assert record["status"] == "skip" and "there is a paramaters: did you mean parameters?" in record["diagnosis"], record
+
+
+def test_parameters_without_the_biases_fail_the_network(tmp_path: Path) -> None:
+    folder = network_variant(tmp_path, "return self.w + [self.b]", "return self.w")
+    record = by_probe(check(str(folder), random_count=0, depths=SHALLOW))["nn: MLP(3, [4, 4, 1])"]
+    assert record["status"] == "fail" and record["got"] == "32 parameters" and "every weight and bias" in record["diagnosis"]
 
 
 # --- the pytest plugin ---

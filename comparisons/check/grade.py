@@ -14,6 +14,7 @@ from typing import Any
 from backends.expr import Expression, ExpressionError, Node, parse
 from comparisons.check.probes import (
     ACCUMULATE,
+    CHECKS,
     OP_NAMES,
     PROBES,
     REVERSE_OPS,
@@ -66,7 +67,12 @@ class Report:
 
 
 def record(probe: str, status: str, expected: str = "", got: str = "", diagnosis: str = "", where: str | None = None) -> Record:
-    return {"probe": probe, "status": status, "expected": expected, "got": got, "diagnosis": diagnosis, "where": where or ""}
+    """One row: status is pass, fail, skip or info; `checks` says what the probe is about."""
+    checks = CHECKS.get(probe) or ("a catalog expression" if probe.startswith("catalog: ") else "a random expression")
+    return {
+        "probe": probe, "status": status, "expected": expected, "got": got, "diagnosis": diagnosis, "where": where or "",
+        "checks": checks,
+    }  # fmt: skip
 
 
 def plan_size(random_count: int) -> int:
@@ -123,9 +129,10 @@ class Grader:
 
     def steps(self, random_count: int, seed: int) -> Iterator[Record]:
         yield self.root_seeded()  # first: when every gradient is 0, the other probes point here
-        yield self.deep()  # before the catalog, which skips what is deeper than the engine can go
+        deep = self.deep()  # before the catalog, which skips what is deeper than the engine can go
         for probe in PROBES:
             yield self.probe(probe)
+        yield deep
         yield self.backward_twice()
         yield self.zero_grad()
         for case in _catalog():
@@ -262,7 +269,8 @@ class Grader:
         wrong = " (with a wrong gradient: see the probes)" if any(r.get("right") is False for r in results) else ""
         expected = f"x + x + ... up to {self.depths[-1]:,} deep"
         if bad is None:
-            return record(name, "info", expected, f"{deepest:,} deep works", f"{deepest:,} additions deep runs{wrong}")
+            slow = " (deeper ones were not tried: this one took over 3 s)" if results[-1].get("slow") else ""
+            return record(name, "info", expected, f"{deepest:,} deep works", f"{deepest:,} additions deep runs{wrong}{slow}")
         self.deepest = deepest
         error, _, at = bad["error"].partition(" at ")
         got = f"works to {deepest:,}; {bad['depth']:,} fails: {error}"

@@ -411,7 +411,10 @@ def job_deep(engine: Engine, job: dict[str, Any]) -> dict[str, Any]:
         except Exception as exc:
             results.append({"depth": depth, "ok": False, "error": f"{_exception(exc)}{_at(exc)}"})
         v = x = None  # free the graph before the next one
-        if not results[-1]["ok"] or time.perf_counter() - started > job.get("budget_s", 3.0):
+        if not results[-1]["ok"]:
+            break
+        if time.perf_counter() - started > job.get("budget_s", 3.0):
+            results[-1]["slow"] = True  # ten times deeper would take too long: stop here
             break
         _send({"kind": "progress", "depth": depth})
     return {"depths": results}

@@ -34,7 +34,7 @@ def discovery_lines(d: dict[str, Any]) -> list[str]:
     ]
     lines += [f"hint: {hint}" for hint in d["hints"].values()]
     if d.get("nn"):
-        lines.append(f"network: {d['nn']}")
+        lines.append(f"network: module {d['nn']} (the nn.py beside the engine)")
     return lines
 
 
@@ -70,7 +70,7 @@ def _catalog_row(catalog: list[Record]) -> Record:
     diagnosis = f"{len(skipped)} skipped: {'; '.join(why)}" if skipped else ""
     got = f"{passed} agree" + (f", {failed} differ (below)" if failed else "")
     return {"probe": f"catalog ({len(catalog)} cases)", "status": status, "expected": "agree with micrograd", "got": got,
-            "diagnosis": diagnosis, "where": ""}  # fmt: skip
+            "diagnosis": diagnosis, "where": "", "checks": "this project's named expressions"}  # fmt: skip
 
 
 def summary(report: Report) -> str:
@@ -90,12 +90,15 @@ def print_report(out: Console, report: Report, target: str) -> None:
     table = Table(title=f"checking {target}", box=box.SIMPLE_HEAD, title_justify="left", expand=True)
     table.add_column("probe", overflow="fold", ratio=3)
     table.add_column("status", no_wrap=True, width=6)
-    for header, ratio in (("expected", 3), ("got", 3), ("diagnosis", 6)):
+    for header, ratio in (("expected", 4), ("got", 4), ("diagnosis", 6)):
         table.add_column(header, overflow="fold", ratio=ratio)
     for r in folded(report.records):
-        diagnosis = r["diagnosis"] + (f" ({r['where']})" if r["where"] else "")
+        if r["diagnosis"]:
+            diagnosis = Text(r["diagnosis"] + (f" ({r['where']})" if r["where"] else ""))
+        else:  # a pass: what it showed, dimmed
+            diagnosis = Text(r["checks"], style="dim")
         status = Text(r["status"], style=STYLES[r["status"]])
-        table.add_row(Text(r["probe"]), status, Text(r["expected"]), Text(r["got"]), Text(diagnosis))
+        table.add_row(Text(r["probe"]), status, Text(r["expected"]), Text(r["got"]), diagnosis)
     out.print(table)
     out.print(summary(report), style="bold red" if report.failed else "green", markup=False)
 

@@ -76,7 +76,7 @@ class Probe:
     strict: bool = False  # numbers are not wrapped by the checker: the probe is about the engine doing it
     sum_of: tuple[str, ...] = ()  # sum([...]) of these inputs instead of `source` (which then says the same)
     steps: tuple[str, ...] = ("backward", "read")
-    info: bool = False  # information, never a failure
+    checks: str = ""  # what a pass shows, in a few words
     diagnose: Diagnose = field(default=lambda got, want: None)
 
 
@@ -269,21 +269,137 @@ _rsub = _reverse("rsub", "return other + (-self)", 0.5 - 2.0, "self - other, tha
 _rdiv = _reverse("rdiv", "return other * self**-1", 4.0, "self / other, that is x / 1")
 
 PROBES: tuple[Probe, ...] = (
-    Probe("x*x", "x*x", {"x": 3.0}, "mul", ("mul",), diagnose=_x_times_x),
-    Probe("a = x+1; a*a", "a = x + 1; a*a", {"x": 2.0}, "backward", ("add", "mul"), diagnose=_shared),
-    Probe("diamond", "a = x + 1; b = a*2; c = a + 2; b + c", {"x": 1.0}, "backward", ("add", "mul"), diagnose=_diamond),
-    Probe("x-y", "x - y", {"x": 2.5, "y": -1.5}, "sub", ("sub",), diagnose=_subtract),
-    Probe("x+1", "x + 1", {"x": 2.0}, "add", ("add",), strict=True, diagnose=_plus_number),
-    Probe("2*x", "2*x", {"x": 3.0}, "rmul", ("mul",), "rmul", strict=True, diagnose=_rmul),
-    Probe("2-x", "2 - x", {"x": 0.5}, "rsub", ("sub",), "rsub", strict=True, diagnose=_rsub),
-    Probe("1/x", "1/x", {"x": 4.0}, "rdiv", ("div",), "rdiv", strict=True, diagnose=_rdiv),
-    Probe("sum([x, y, x])", "x + y + x", {"x": 2.0, "y": 3.0}, "radd", ("add",), "radd", True, ("x", "y", "x"), diagnose=_sum),
-    Probe("x**3", "x**3", {"x": 2.0}, "pow", ("pow",), diagnose=_cube),
-    Probe("(x+1)**2", "(x + 1)**2", {"x": 2.0}, "pow", ("add", "pow"), diagnose=_closure_on_self),
-    Probe("exp(x) + x**2", "exp(x) + x**2", {"x": 0.5}, "exp", ("exp", "pow", "add"), diagnose=_two_closures),
-    Probe("tanh(x) at 0.5", "tanh(x)", {"x": 0.5}, "tanh", ("tanh",), diagnose=_tanh(0.5)),
-    Probe("tanh(x) at -1.3", "tanh(x)", {"x": -1.3}, "tanh", ("tanh",), diagnose=_tanh(-1.3)),
-    Probe("tanh(x) at 400", "tanh(x)", {"x": 400.0}, "tanh", ("tanh",), diagnose=_tanh_far),
-    Probe("relu(x)*y at -1", "relu(x)*y", {"x": -1.0, "y": 3.0}, "relu", ("relu", "mul"), diagnose=_relu(-1.0)),
-    Probe("relu(x)*y at 2", "relu(x)*y", {"x": 2.0, "y": 3.0}, "relu", ("relu", "mul"), diagnose=_relu(2.0)),
+    Probe("x*x", "x*x", {"x": 3.0}, "mul", ("mul",), checks="a node used twice adds both gradients (+=)", diagnose=_x_times_x),
+    Probe(
+        "a = x+1; a*a",
+        "a = x + 1; a*a",
+        {"x": 2.0},
+        "backward",
+        ("add", "mul"),
+        checks="a shared intermediate node counts both uses",
+        diagnose=_shared,
+    ),
+    Probe(
+        "diamond",
+        "a = x + 1; b = a*2; c = a + 2; b + c",
+        {"x": 1.0},
+        "backward",
+        ("add", "mul"),
+        checks="two paths to one node: each node once, in order",
+        diagnose=_diamond,
+    ),
+    Probe(
+        "x-y",
+        "x - y",
+        {"x": 2.5, "y": -1.5},
+        "sub",
+        ("sub",),
+        checks="subtraction keeps y in the graph: d/dy = -1",
+        diagnose=_subtract,
+    ),
+    Probe(
+        "x+1",
+        "x + 1",
+        {"x": 2.0},
+        "add",
+        ("add",),
+        strict=True,
+        checks="a number on the right becomes a Value",
+        diagnose=_plus_number,
+    ),
+    Probe(
+        "2*x", "2*x", {"x": 3.0}, "rmul", ("mul",), "rmul", strict=True, checks="__rmul__: a number on the left", diagnose=_rmul
+    ),
+    Probe(
+        "2-x",
+        "2 - x",
+        {"x": 0.5},
+        "rsub",
+        ("sub",),
+        "rsub",
+        strict=True,
+        checks="__rsub__: other - self, in that order",
+        diagnose=_rsub,
+    ),
+    Probe(
+        "1/x",
+        "1/x",
+        {"x": 4.0},
+        "rdiv",
+        ("div",),
+        "rdiv",
+        strict=True,
+        checks="__rtruediv__: a number over a Value",
+        diagnose=_rdiv,
+    ),
+    Probe(
+        "sum([x, y, x])",
+        "x + y + x",
+        {"x": 2.0, "y": 3.0},
+        "radd",
+        ("add",),
+        "radd",
+        True,
+        ("x", "y", "x"),
+        checks="sum() starts from 0 (__radd__); x counts twice",
+        diagnose=_sum,
+    ),
+    Probe("x**3", "x**3", {"x": 2.0}, "pow", ("pow",), checks="the power rule, n * x**(n-1)", diagnose=_cube),
+    Probe(
+        "(x+1)**2",
+        "(x + 1)**2",
+        {"x": 2.0},
+        "pow",
+        ("add", "pow"),
+        checks="each closure is stored on its own output",
+        diagnose=_closure_on_self,
+    ),
+    Probe(
+        "exp(x) + x**2",
+        "exp(x) + x**2",
+        {"x": 0.5},
+        "exp",
+        ("exp", "pow", "add"),
+        checks="two ops on x keep both their backwards",
+        diagnose=_two_closures,
+    ),
+    Probe("tanh(x) at 0.5", "tanh(x)", {"x": 0.5}, "tanh", ("tanh",), checks="tanh' = 1 - tanh**2", diagnose=_tanh(0.5)),
+    Probe(
+        "tanh(x) at -1.3",
+        "tanh(x)",
+        {"x": -1.3},
+        "tanh",
+        ("tanh",),
+        checks="tanh' = 1 - tanh**2, negative x",
+        diagnose=_tanh(-1.3),
+    ),
+    Probe("tanh(x) at 400", "tanh(x)", {"x": 400.0}, "tanh", ("tanh",), checks="no overflow far from 0", diagnose=_tanh_far),
+    Probe(
+        "relu(x)*y at -1",
+        "relu(x)*y",
+        {"x": -1.0, "y": 3.0},
+        "relu",
+        ("relu", "mul"),
+        checks="relu blocks the gradient where x < 0",
+        diagnose=_relu(-1.0),
+    ),
+    Probe(
+        "relu(x)*y at 2",
+        "relu(x)*y",
+        {"x": 2.0, "y": 3.0},
+        "relu",
+        ("relu", "mul"),
+        checks="relu passes the incoming gradient where x > 0",
+        diagnose=_relu(2.0),
+    ),
 )
+
+SPECIAL_CHECKS = {
+    "root grad seeded": "backward() seeds the root's grad with 1",
+    "deep chain": "how deep a graph backward() can go",
+    "backward twice": "what a second backward() call does",
+    "zero_grad": "zero_grad() resets every node",
+    "random expressions": "random expressions over your ops",
+    "nn: MLP(3, [4, 4, 1])": "outputs, loss and every parameter's gradient",
+}
+CHECKS = {p.name: p.checks for p in PROBES} | SPECIAL_CHECKS
