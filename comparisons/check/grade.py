@@ -13,7 +13,6 @@ from typing import Any
 
 from backends.expr import Expression, ExpressionError, Node, parse
 from comparisons.check.probes import (
-    ACCUMULATE,
     CHECKS,
     OP_NAMES,
     PROBES,
@@ -98,6 +97,8 @@ def check(
 
 
 class Grader:
+    """Runs each probe on the learner's process and judges the answer; `steps` yields the records in table order."""
+
     def __init__(
         self, learner: LearnerProcess, discovery: dict[str, Any], job_timeout: float = JOB_TIMEOUT_S,
         depths: Sequence[int] = DEPTHS,
@@ -259,9 +260,10 @@ class Grader:
             return record(name, "skip", diagnosis=self.missing(("add",)))
         job: dict[str, Any] = {"job": "deep", "depths": list(self.depths)}
         reply = self.run(job, DEEP_TIMEOUT_S)
-        results = reply.get("depths") or [
-            *({"depth": d, "ok": True} for d in job.get("_progress", [])),
-            {"depth": self.depths[len(job.get("_progress", []))], "ok": False, "error": reply.get("error", "failed")},
+        done = [message["depth"] for message in self.learner.progress]
+        results = reply.get("depths") or [  # the process died or hung: the depths it reported, then the one it was on
+            *({"depth": d, "ok": True} for d in done),
+            {"depth": self.depths[len(done)], "ok": False, "error": reply.get("error", "failed")},
         ]
         good = [r["depth"] for r in results if r["ok"]]
         bad = next((r for r in results if not r["ok"]), None)
@@ -527,6 +529,3 @@ def simplifications(expr: Expression) -> Iterator[Expression]:
                 yield _expression(replaced)
             except ExpressionError:
                 continue
-
-
-__all__ = ["ACCUMULATE", "Report", "check", "plan_size", "reference"]

@@ -40,6 +40,7 @@ class LearnerProcess:
         self.replies: queue.Queue[Message | None] = queue.Queue()
         self.stderr: IO[bytes] | None = None
         self.discovery: Message = {}
+        self.progress: list[Message] = []  # what the last job reported before its answer
 
     def start(self) -> Message:
         """Start the child and import the engine; its discovery (names, ops, file:line of each op)."""
@@ -79,12 +80,12 @@ class LearnerProcess:
             self.proc.stdin.flush()
         except BrokenPipeError:
             pass  # the child is gone: _wait sees the end of its output
+        self.progress = []
         while True:
             reply = self._wait(timeout)
             if reply is None or reply.get("kind") != "progress":
                 break
-            job_progress = reply  # a deep chain reports each depth it finished; a crash after it keeps them
-            job.setdefault("_progress", []).append(job_progress["depth"])
+            self.progress.append(reply)  # a deep chain reports each depth it finished: a crash after one keeps them
         if reply is not None:
             return reply
         died = self._death()
