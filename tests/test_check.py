@@ -226,7 +226,8 @@ def network_variant(tmp_path: Path, old: str, new: str) -> Path:
 
 
 def test_a_misspelled_parameters_skips_the_network_with_a_hint(tmp_path: Path) -> None:
-    folder = network_variant(tmp_path, "    def parameters(self):\n        return [p for layer", "    def paramaters(self):\n        return [p for layer")  # fmt: skip
+    body = "(self):\n        return [p for layer"
+    folder = network_variant(tmp_path, "def parameters" + body, "def paramaters" + body)
     record = by_probe(check(str(folder), random_count=0, depths=SHALLOW))["nn: MLP(3, [4, 4, 1])"]
     assert record["status"] == "skip" and "there is a paramaters: did you mean parameters?" in record["diagnosis"], record
 
