@@ -21,7 +21,11 @@ EPILOG = """\
 examples:
   python -m comparisons check path/to/engine.py:Value
   python -m comparisons check path/to/folder              (a folder holding engine.py, and nn.py if you have one)
-  python -m comparisons check mypackage.engine:Value --backward backprop --format json"""
+  python -m comparisons check mypackage.engine:Value --backward backprop --format json
+  python -m pytest --micrograd-engine path/to/engine.py:Value      (the same checks as pytest tests)
+
+Exit status: 0 nothing fails (skips and information are not failures), 1 something fails, 2 the engine cannot be
+loaded (it is missing, does not import, or its import does not finish in --timeout seconds) or bad usage."""
 
 
 def split_target(target: str) -> tuple[str, str]:

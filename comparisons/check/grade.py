@@ -14,17 +14,17 @@ from typing import Any
 from backends.expr import Expression, ExpressionError, Node, parse
 from comparisons.check.probes import (
     CHECKS,
+    MERGED,
     OP_NAMES,
     PROBES,
     REVERSE_OPS,
-    WRAP,
     Expected,
     Observed,
     Probe,
+    error_cause,
+    error_diagnosis,
     num,
-    recursion,
     same,
-    wrapping_error,
 )
 from comparisons.check.session import JOB_TIMEOUT_S, LearnerProcess
 
@@ -168,19 +168,12 @@ class Grader:
         return record(p.name, "fail", expected, shown, self.diagnose(p, got, want), where)
 
     def diagnose(self, p: Probe, got: Observed, want: Expected) -> str:
-        """The probe's own diagnosis; else what every probe can recognise; else what differs."""
+        """An exception that names its cause; else the probe's own diagnosis; else what any exception or difference says."""
         if self.root_broken and got.error is None and all(same(g, 0.0) for g in got.grads.values()):
             return "every gradient is 0, as in `root grad seeded` above: fix that first"
-        specific = p.diagnose(got, want)
-        if specific:
-            return specific
-        if got.recursion:
-            return recursion(got) or "RecursionError"
-        if wrapping_error(got):
-            return f"a number reached an op that reads .data from it; {WRAP}"
-        if got.error:
-            return f"raised {got.error.split(' at ')[0]}"
-        return differences(got, want)
+        if self.discovery.get("merges_equal_data") and got.error is None:
+            return MERGED
+        return error_cause(got) or p.diagnose(got, want) or error_diagnosis(got) or differences(got, want)
 
     def root_seeded(self) -> Record:
         name, expr, inputs = "root grad seeded", parse("x*y"), {"x": 2.0, "y": 3.0}
@@ -190,7 +183,8 @@ class Grader:
             return record(name, "skip", expected, diagnosis=self.missing(("mul",)))
         got = Observed.from_reply(self.run(self.expr_job(expr, inputs)))
         if got.error:
-            return record(name, "fail", expected, got.error, self.shadow_diagnosis(), self.where("backward"))
+            why = self.shadow_diagnosis() or error_diagnosis(got) or ""
+            return record(name, "fail", expected, got.error, why, self.where("backward"))
         shown = f"root grad {num(got.reads[0]['root'])}; " + describe(None, got.grads)
         if same(got.reads[0]["root"], 1.0) and agrees(got, want, value=False):
             return record(name, "pass", expected, shown)
@@ -243,7 +237,7 @@ class Grader:
         steps = ["backward", "zero_grad", "read", "backward", "read"]
         got = Observed.from_reply(self.run(self.expr_job(expr, inputs, steps=steps)))
         if got.error:
-            return record(name, "fail", expected, got.error, "zero_grad() raised", self.where("zero_grad"))
+            return record(name, "fail", expected, got.error, f"zero_grad() {error_diagnosis(got)}", self.where("zero_grad"))
         zeroed, again = got.reads[0]["grads"]["x"], got.reads[1]["grads"]["x"]
         shown = f"{num(zeroed)} after zero_grad(), then d/dx {num(again)}"
         if same(zeroed, 0.0) and same(again, 12.0):
@@ -309,7 +303,7 @@ class Grader:
             return record(name, "pass", expected, describe(got.value, got.grads), f"at {_inputs(inputs)}")
         source = "; ".join(line.strip() for line in expr.source.strip().splitlines())
         if got.error:
-            return record(name, "fail", expected, got.error, f"{source} raised")
+            return record(name, "fail", expected, got.error, f"{source}: {error_diagnosis(got)}")
         return record(name, "fail", expected, describe(got.value, got.grads), f"{source}: {differences(got, want)}")
 
     def catalog_case(self, case: Any) -> Record:

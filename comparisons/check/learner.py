@@ -123,7 +123,10 @@ class Engine:
         where = {op: self.where(name) for op, name in {**DUNDERS, **self.functions}.items() if self.ops.get(op)}
         where["backward"] = self.where(self.backward_name)
         where["class"] = _source_line(self.cls)
+        twins = (self.make(1.0), self.make(1.0))
+        merged = _try(lambda: bool(twins[0] == twins[1]) and len({twins[0], twins[1]}) == 1) is True
         return {
+            "merges_equal_data": merged,  # two nodes holding 1.0 are one set member: __eq__/__hash__ by data
             "class": self.cls.__name__,
             "module": self.module.__name__,
             "file": _shown(inspect.getsourcefile(self.module) or "?"),

@@ -112,6 +112,34 @@ def recursion(got: Observed) -> str | None:
     return f"{method} calls itself without end (RecursionError)"
 
 
+EQ_WITHOUT_HASH = "your Value defines __eq__ without __hash__, so nodes cannot go in a set; remove __eq__ (identity is enough)"
+MERGED = (
+    "two different nodes that hold the same number count as one: your Value's __eq__ and __hash__ compare data, so "
+    "the visited set (and set(children)) keeps one and skips the other; remove both (nodes compare by identity)"
+)
+NO_NEG = "x - y is computed as x + (-y), and -y needs __neg__: def __neg__(self): return self * -1"
+
+
+def error_cause(got: Observed) -> str | None:
+    """An exception that names its own cause, whatever the probe: these come before a probe's own diagnosis."""
+    if got.error and "unhashable type" in got.error:
+        return EQ_WITHOUT_HASH
+    if got.error and "bad operand type for unary -" in got.error:
+        return NO_NEG
+    return None
+
+
+def error_diagnosis(got: Observed) -> str | None:
+    """What any exception says about the engine ('raised ...' when nothing more can be said); None without one."""
+    if got.error is None:
+        return None
+    if got.recursion:
+        return recursion(got) or "RecursionError: an op calls itself without end"
+    if wrapping_error(got):
+        return f"a number reached an op that reads .data from it; {WRAP}"
+    return error_cause(got) or f"raised {got.error.split(' at ')[0]}"
+
+
 def wrapping_error(got: Observed) -> bool:
     return raised(got, "has no attribute", "object is not subscriptable", "unsupported operand type(s) for +: 'int'",
                   "unsupported operand type(s) for *: 'int'", "not supported between")  # fmt: skip
@@ -121,6 +149,8 @@ def wrapping_error(got: Observed) -> bool:
 
 
 def _x_times_x(got: Observed, want: Expected) -> str | None:
+    if got.error:
+        return None
     if same(grad(got, "x"), want.grads["x"] / 2):
         return f"x*x gave d/dx = {num(grad(got, 'x'))}, half of 2x: {ACCUMULATE}"
     if wrapping_error(got):
@@ -149,8 +179,6 @@ def _diamond(got: Observed, want: Expected) -> str | None:
             f"Either {ACCUMULATE}; or the visited set skipped c because it equals b (both 4.0): does your Value define "
             "__eq__ or __hash__ from its data? Nodes must be told apart by identity"
         )
-    if raised(got, "unhashable"):
-        return "your Value defines __eq__ without __hash__, so nodes cannot go in a set; remove __eq__ (identity is enough)"
     return None
 
 
@@ -197,6 +225,8 @@ def _sum(got: Observed, want: Expected) -> str | None:
 
 
 def _cube(got: Observed, want: Expected) -> str | None:
+    if got.error:
+        return None
     g, x = grad(got, "x"), 2.0
     known = {
         3 * (x**3 - 1): "n*(x**n - 1): the -1 belongs in the exponent; the power rule is n * x**(n-1)",
@@ -231,6 +261,8 @@ def _two_closures(got: Observed, want: Expected) -> str | None:
 
 def _tanh(x: float) -> Diagnose:
     def diagnose(got: Observed, want: Expected) -> str | None:
+        if got.error:
+            return None
         t = math.tanh(x)
         if same(grad(got, "x"), 1 - t):
             return "d tanh(x)/dx is 1 - tanh(x)**2: the square is missing"
@@ -252,6 +284,8 @@ def _tanh_far(got: Observed, want: Expected) -> str | None:
 
 def _relu(x: float) -> Diagnose:
     def diagnose(got: Observed, want: Expected) -> str | None:
+        if got.error:
+            return None
         gx, y = grad(got, "x"), 3.0
         if x < 0 and same(got.value, x * y):
             return "relu returned x for a negative x: relu(x) = max(0, x)"
