@@ -158,7 +158,7 @@ class Grader:
                 f" ({hint})" if hint else ""
             )
             return record(p.name, "fail", expected, "TypeError", why, self.where("class"))
-        job = self.expr_job(expr, p.inputs, strict=p.strict, steps=list(p.steps))
+        job = self.expr_job(expr, p.inputs, strict=p.strict)
         if p.sum_of:
             job["sum"] = list(p.sum_of)
         got = Observed.from_reply(self.run(job))

@@ -52,7 +52,7 @@ class Engine:
     def __init__(self, target: str, class_name: str, backward_name: str):
         self.module, self.nn_module_name = _import_target(target)
         self.cls = _find_class(self.module, class_name)
-        self.files = {os.path.realpath(inspect.getsourcefile(self.module) or "")}
+        self.files = {os.path.realpath(f) for f in (_source_file(self.module), _source_file(self.cls)) if f}
         node = self.make(2.5)
         self.data_attr = _find_data(node)
         self.grad_attr = _find_grad(node, self.data_attr)
@@ -129,7 +129,7 @@ class Engine:
             "merges_equal_data": merged,  # two nodes holding 1.0 are one set member: __eq__/__hash__ by data
             "class": self.cls.__name__,
             "module": self.module.__name__,
-            "file": _shown(inspect.getsourcefile(self.module) or "?"),
+            "file": _shown(_source_file(self.cls) or _source_file(self.module) or "?"),
             "data": self.data_attr,
             "grad": self.grad_attr,
             "children": self.children_attr,
@@ -172,6 +172,9 @@ def _import_target(target: str) -> tuple[Any, str | None]:
         sys.path.insert(0, os.getcwd())
         name = target
         nn_name = name.rpartition(".")[0] + ".nn" if "." in name else None
+    top = name.partition(".")[0]
+    if top in sys.modules or top in sys.stdlib_module_names:
+        raise LoadError(f"{top} is the name of a module of Python's own; rename your {top}.py (or folder) to import it")
     try:
         module = importlib.import_module(name)
     except SyntaxError as exc:
@@ -289,6 +292,13 @@ def _shown(path: str) -> str:
     except ValueError:
         return path
     return path if relative.startswith("..") else relative
+
+
+def _source_file(obj: Any) -> str | None:
+    try:
+        return inspect.getsourcefile(obj)
+    except TypeError:  # a built-in or a class without a file
+        return None
 
 
 def _source_line(obj: Any) -> str | None:

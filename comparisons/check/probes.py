@@ -75,7 +75,6 @@ class Probe:
     reverse: str = ""  # the reflected op this probe is about: missing, it fails (only this probe)
     strict: bool = False  # numbers are not wrapped by the checker: the probe is about the engine doing it
     sum_of: tuple[str, ...] = ()  # sum([...]) of these inputs instead of `source` (which then says the same)
-    steps: tuple[str, ...] = ("backward", "read")
     checks: str = ""  # what a pass shows, in a few words
     diagnose: Diagnose = field(default=lambda got, want: None)
 
