@@ -241,6 +241,13 @@ def test_parameters_without_the_biases_fail_the_network(tmp_path: Path) -> None:
     assert record["status"] == "fail" and record["got"] == "32 parameters" and "every weight and bias" in record["diagnosis"]
 
 
+def test_a_network_built_on_another_engine_is_not_graded_as_this_one(tmp_path: Path) -> None:
+    """nn.py importing an installed micrograd instead of the engine beside it would otherwise pass on that engine."""
+    folder = network_variant(tmp_path, "from engine import gtype", "from micrograd.engine import Value as gtype")
+    record = by_probe(check(str(folder), random_count=0, depths=SHALLOW))["nn: MLP(3, [4, 4, 1])"]
+    assert record["status"] == "skip" and "does nn.py import another engine?" in record["diagnosis"], record
+
+
 # --- the pytest plugin ---
 
 

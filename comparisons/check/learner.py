@@ -446,6 +446,11 @@ def job_nn(engine: Engine, job: dict[str, Any]) -> dict[str, Any]:
         close = difflib.get_close_matches("parameters", dir(model), n=1, cutoff=0.7)
         return {"missing": "MLP has no parameters()" + (f" (there is a {close[0]}: did you mean parameters?)" if close else "")}
     params = list(params())
+    strangers = [p for p in params if not isinstance(p, engine.cls)]
+    if strangers:  # e.g. nn.py imports another engine (an installed micrograd) than the one being checked
+        kind = type(strangers[0])
+        return {"missing": f"MLP's parameters are {kind.__module__}.{kind.__qualname__} objects, not {engine.cls.__name__} "
+                f"from {_shown(_source_file(engine.cls) or '?')}: does nn.py import another engine?"}  # fmt: skip
     if len(params) != len(job["weights"]):
         return {"count": len(params)}
     for p, w in zip(params, job["weights"]):
