@@ -40,16 +40,11 @@ def discovery_lines(d: dict[str, Any]) -> list[str]:
 
 def folded(records: list[Record]) -> list[Record]:
     """The probes as they are; catalog cases that pass or are skipped counted in one row; failures kept."""
-    shown: list[Record] = []
     catalog = [r for r in records if r["probe"].startswith("catalog: ")]
-    for r in records:
-        if r in catalog:
-            continue
-        if r["probe"].startswith("random") and catalog:  # the catalog row goes before the random expressions
-            shown.append(_catalog_row(catalog))
-            shown += [c for c in catalog if c["status"] == "fail"]
-            catalog = []
-        shown.append(r)
+    shown = [r for r in records if not r["probe"].startswith("catalog: ")]
+    if catalog:  # the catalog's row, then its failures, where the catalog ran: before the random expressions
+        at = next((i for i, r in enumerate(shown) if r["probe"].startswith("random")), len(shown))
+        shown[at:at] = [_catalog_row(catalog), *(c for c in catalog if c["status"] == "fail")]
     return shown
 
 
