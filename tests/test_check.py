@@ -6,6 +6,8 @@ kills its process is stopped and reported; the pytest plugin turns each probe in
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import re
@@ -147,6 +149,20 @@ def test_original_micrograd_passes_with_its_limits_as_information() -> None:
     assert twice["got"] == "12, then 36" and "kept its gradient" in twice["diagnosis"]
     assert records["catalog: sum_1000"]["status"] == "skip"  # deeper than the original goes: information, not a failure
     assert records["nn: MLP(3, [4, 4, 1])"]["status"] == "pass"
+
+
+# sha256 of each file, from the RECORD of micrograd-0.1.0-py3-none-any.whl on PyPI
+WHEEL_RECORD = {
+    "__init__.py": "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU",
+    "engine.py": "lfGfo3NEWNho4GfXcPB3MCd2Oi9lSQC_vB34xUE6z4Q",
+    "nn.py": "9URTUBq8T9OK5ySos3jWpdI7_dCknHfmGblfhq0WWU0",
+}
+
+
+def test_the_original_is_an_unmodified_copy_of_the_wheel() -> None:
+    for name, digest in WHEEL_RECORD.items():
+        data = (ORIGINAL.parent / name).read_bytes()
+        assert base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode() == digest, name
 
 
 def test_an_endless_loop_at_import_is_stopped() -> None:
