@@ -267,12 +267,16 @@ def test_a_network_built_on_another_engine_is_not_graded_as_this_one(tmp_path: P
 # --- the pytest plugin ---
 
 
-def run_pytest(tmp_path: Path, *args: str, autoload: bool) -> subprocess.CompletedProcess[str]:
+def run_pytest(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """pytest in a fresh folder, with pyproject's pytest11 entry point installed as pip would (a dist-info on the path)."""
+    entry_points = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]["pytest11"]
+    dist_info = tmp_path / "site" / "micrograd_bench_check_test-0.dist-info"
+    dist_info.mkdir(parents=True, exist_ok=True)
+    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: micrograd-bench-check-test\nVersion: 0\n")
+    lines = "".join(f"{name} = {module}\n" for name, module in entry_points.items())
+    (dist_info / "entry_points.txt").write_text(f"[pytest11]\n{lines}")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path / "site"), str(ROOT)])}
-    if not autoload:
-        env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-    else:
-        env.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+    env.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--micrograd-random", "0", *args],
         capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120,
@@ -280,21 +284,16 @@ def run_pytest(tmp_path: Path, *args: str, autoload: bool) -> subprocess.Complet
 
 
 def test_pytest_plugin_loads_through_its_pytest11_entry_point(tmp_path: Path) -> None:
-    """pyproject's pytest11 entry point, installed as pip would (a dist-info on the path), loads the plugin unasked;
-    each probe is a test, and a failing one shows its diagnosis."""
-    entry_points = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]["pytest11"]
-    dist_info = tmp_path / "site" / "micrograd_bench_check_test-0.dist-info"
-    dist_info.mkdir(parents=True)
-    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: micrograd-bench-check-test\nVersion: 0\n")
-    lines = "".join(f"{name} = {module}\n" for name, module in entry_points.items())
-    (dist_info / "entry_points.txt").write_text(f"[pytest11]\n{lines}")
-    run = run_pytest(tmp_path, "--micrograd-engine", f"{ENGINES / 'rsub_sign.py'}:Value", autoload=True)
+    """Installed, the plugin loads unasked; each probe is a test, and a failing one shows its diagnosis."""
+    run = run_pytest(tmp_path, "--micrograd-engine", f"{ENGINES / 'rsub_sign.py'}:Value")
     assert run.returncode == 1, run.stdout + run.stderr
     assert "FAILED micrograd-engine/rsub_sign.py::2-x - __rsub__ computes self - other" in run.stdout
     assert "2 failed" in run.stdout and " passed" in run.stdout  # 2-x and the catalog's num_sub_x fail
 
 
-def test_pytest_plugin_by_name_and_an_engine_that_cannot_load(tmp_path: Path) -> None:
-    run = run_pytest(tmp_path, "-p", "comparisons.pytest_plugin", "--micrograd-engine", str(ENGINES / "nothing_here.py"),
-                     autoload=False)  # fmt: skip
-    assert run.returncode != 0 and "--micrograd-engine" in run.stderr and "there is no file" in run.stderr
+def test_pytest_plugin_named_with_p_as_well_and_an_engine_that_cannot_load(tmp_path: Path) -> None:
+    """`-p comparisons.pytest_plugin` on top of the installed entry point is one plugin, not a registration error."""
+    run = run_pytest(tmp_path, "-p", "comparisons.pytest_plugin", "--micrograd-engine", str(ENGINES / "nothing_here.py"))
+    assert run.returncode == 4, run.stdout + run.stderr  # pytest's usage error
+    assert "--micrograd-engine" in run.stderr and "there is no file" in run.stderr
+    assert "already registered" not in run.stdout + run.stderr
