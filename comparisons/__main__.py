@@ -25,7 +25,7 @@ import backends
 EXIT_OK, EXIT_DISAGREE, EXIT_USAGE = 0, 1, 2
 DEFAULT_MAX_ULPS = 16  # grad --strict (comparisons.agreement.DEFAULT_MAX_ULPS, restated so --help imports nothing)
 QUOTE_CHARS = 100  # an error message quotes at most this much of the expression, around the place it names
-COMMANDS = ("report", "grad", "train")
+COMMANDS = ("report", "grad", "train", "check")
 RESULTS = Path("results")  # where the report's files go by default, and a bare --plot file name
 QUICK_MAX_NODES, QUICK_EVERY = 100, 4  # --quick: every fourth catalog case among the small ones
 
@@ -141,7 +141,7 @@ def build_parser(prog: str) -> Parser:
         epilog=EPILOG.format(rtol=GRAD_RTOL, atol=GRAD_ATOL),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    commands = parser.add_subparsers(dest="command", metavar="{report,grad,train}", parser_class=Parser)
+    commands = parser.add_subparsers(dest="command", metavar="{report,grad,train,check}", parser_class=Parser)
 
     def add_common(sub: Parser, formats: bool) -> None:
         sub.add_argument(
@@ -230,6 +230,10 @@ def build_parser(prog: str) -> Parser:
     )  # fmt: skip
     add_common(train, formats=True)
     train.set_defaults(run=run_train)
+
+    from comparisons.check.cli import add_parser as add_check  # check a learner's engine: comparisons/check/
+
+    add_check(commands)
     return parser
 
 

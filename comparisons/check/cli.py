@@ -1,0 +1,109 @@
+"""`python -m comparisons check TARGET`: the subcommand's arguments and its run. Exit status: 0 nothing fails,
+1 something fails, 2 the target cannot be loaded or the usage is wrong (one line on stderr saying why).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+DESCRIPTION = """\
+Grade your own micrograd-style engine, op by op: small expressions whose wrong answer each points at one mistake
+(x*x, shared nodes, x-y, 2*x, sum(), x**3, tanh at 400, ...), the catalog, random expressions and your nn.py's
+MLP, compared with this project's micrograd. Your code runs in a separate process with a timeout."""
+
+EPILOG = """\
+examples:
+  python -m comparisons check path/to/engine.py:Value
+  python -m comparisons check path/to/folder              (a folder holding engine.py, and nn.py if you have one)
+  python -m comparisons check mypackage.engine:Value --backward backprop --format json
+  python -m pytest --micrograd-engine path/to/engine.py:Value      (the same checks as pytest tests)
+
+Exit status: 0 nothing fails (skips and information are not failures), 1 something fails, 2 the engine cannot be
+loaded (it is missing, does not import, or its import does not finish in --timeout seconds) or bad usage."""
+
+
+def split_target(target: str) -> tuple[str, str]:
+    """'path/engine.py:Value' -> ('path/engine.py', 'Value'); no class after the colon -> (target, '')."""
+    where, colon, name = target.rpartition(":")
+    if colon and name.isidentifier():
+        return where, name
+    return target, ""
+
+
+def positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < 1e6:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds; give a positive number, like 30")
+    return value
+
+
+def count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a count; give a whole number >= 0, like 40")
+    return int(text)
+
+
+def add_parser(commands: Any) -> None:
+    """Add `check` to the subcommands of `python -m comparisons` (`commands` is argparse's subparsers object)."""
+    parser = commands.add_parser(
+        "check", help="grade your own micrograd engine, op by op", description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    parser.add_argument("target", help="path/to/engine.py:Value, package.module:Value, or a folder holding engine.py")
+    parser.add_argument("--backward", default="", metavar="NAME", help="the whole-graph backward method (default: found)")
+    parser.add_argument("--format", choices=("table", "json"), default="table", help="json: a list of records (default: table)")
+    parser.add_argument("--timeout", type=positive_seconds, default=30.0, metavar="S", help="seconds the import may take (30)")
+    parser.add_argument("--random", type=count, default=40, metavar="N", help="random expressions to compare (default: 40)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random expressions (default: 0)")
+    parser.set_defaults(run=run, check_prog=parser.prog)
+
+
+def run(args: argparse.Namespace) -> int:
+    from comparisons.check.grade import check, plan_size
+    from comparisons.check.session import TargetError
+
+    path, class_name = split_target(args.target)
+    try:
+        if args.format == "json":
+            report = check(path, class_name, args.backward, import_timeout=args.timeout, random_count=args.random, seed=args.seed)
+        else:
+            with progress_bar(plan_size(args.random)) as tick:
+                report = check(
+                    path, class_name, args.backward, import_timeout=args.timeout, random_count=args.random, seed=args.seed,
+                    tick=tick,
+                )  # fmt: skip
+    except TargetError as exc:
+        print(f"{args.check_prog}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    from comparisons.check import output
+
+    if args.format == "json":
+        sys.stdout.write(output.render_json(report))
+    else:
+        output.print_report(output.console(), report, args.target)
+    return EXIT_FAIL if report.failed else EXIT_OK
+
+
+@contextmanager
+def progress_bar(total: int) -> Iterator[Callable[[str], None]]:
+    """A rich progress bar on stderr (stdout keeps the table), gone when done; yields tick(probe_name)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    console = Console(stderr=True)
+    if not console.is_terminal:  # a file or a pipe gets no bar (rich would still leave an empty line there)
+        yield lambda name: None
+        return
+    columns = (TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("checking", total=total)
+        yield lambda name: progress.update(task, advance=1, description=name[:24])

@@ -1,0 +1,299 @@
+"""`python -m comparisons check` on a corpus of learner engines (tests/engines/, one bug each): every bug is caught
+by the probe made for it, with its diagnosis and the line of the op; correct engines in other styles pass; the
+original micrograd 0.1.0 passes with its limits as information; an engine that loops at import, hangs in an op or
+kills its process is stopped and reported; the pytest plugin turns each probe into a test.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from comparisons.check.grade import Report, check
+
+ROOT = Path(__file__).resolve().parents[1]
+ENGINES = Path(__file__).with_name("engines")
+ORIGINAL = ENGINES / "micrograd_0_1_0" / "micrograd" / "engine.py"
+RANDOM = 5  # random expressions per check: enough to exercise the path, cheap
+SHALLOW = (100, 1_000)  # deep-chain depths where the depth is not what a test is about
+
+# engine file -> (the probe that must catch it, words of its diagnosis, the `def` its `where` points at,
+#                 every probe that fails, catalog and random expressions aside; None: too many to list)
+BUGS = {
+    "assign_not_accumulate.py": ("x*x", "`self.grad = ...` overwrites", "def __mul__",
+                                 {"x*x", "a = x+1; a*a", "diamond", "sum([x, y, x])"}),
+    "topo_every_visit.py": ("diamond", "topological sort appends a node each time", "def backward",
+                            {"a = x+1; a*a", "diamond"}),
+    "radd_recursion.py": ("sum([x, y, x])", "__radd__ never returns", "def __radd__", {"sum([x, y, x])", "2-x"}),
+    "rmul_as_sub.py": ("2*x", "__rmul__ computes other + (-self)", "def __rmul__", {"2*x", "1/x"}),
+    "rsub_sign.py": ("2-x", "__rsub__ computes self - other", "def __rsub__", {"2-x"}),
+    "numbers_not_wrapped.py": ("x+1", "numbers are not wrapped", "def __add__",
+                               {"x+1", "2*x", "2-x", "1/x", "sum([x, y, x])", "x-y"}),
+    "closure_on_self.py": ("(x+1)**2", "self._backward = _backward", "def __pow__", {"(x+1)**2", "exp(x) + x**2"}),
+    "pow_derivative.py": ("x**3", "n*(x**n - 1)", "def __pow__", {"x**3", "(x+1)**2", "exp(x) + x**2", "1/x"}),
+    "sub_fresh_leaf.py": ("x-y", "y got no gradient", "def __sub__", {"x-y"}),
+    "root_not_seeded.py": ("root grad seeded", "never sets the root's gradient to 1", "def backward", None),
+    "backward_shadowed.py": ("root grad seeded", "ran an instance attribute, not your method", "def backward", None),
+    "eq_without_hash.py": ("diamond", "__eq__ without __hash__", "def backward", None),
+    "hash_by_data.py": ("diamond", "nodes that hold the same number count as one", "def backward",
+                        {"diamond", "sum([x, y, x])", "1/x"}),
+    "tanh_through_exp.py": ("tanh(x) at 400", "overflows above x = 354", "def tanh", {"tanh(x) at 400"}),
+}  # fmt: skip
+ASIDE = ("catalog: ", "random", "nn: ")
+
+
+@cache
+def graded(target: str, depths: tuple[int, ...] = SHALLOW) -> Report:
+    path, _, class_name = target.partition(":")
+    return check(path, class_name, random_count=RANDOM, depths=depths)
+
+
+def by_probe(report: Report) -> dict[str, dict]:
+    return {r["probe"]: r for r in report.records}
+
+
+def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "comparisons", "check", *args], capture_output=True, text=True, cwd=ROOT, timeout=timeout
+    )
+
+
+def line_of(path: Path, text: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if text in line)
+
+
+@pytest.mark.parametrize("engine", list(BUGS))
+def test_each_bug_is_diagnosed_by_its_probe(engine: str) -> None:
+    probe, words, definition, failing = BUGS[engine]
+    report = graded(str(ENGINES / engine))
+    record = by_probe(report)[probe]
+    assert record["status"] == "fail", record
+    assert words in record["diagnosis"], record
+    assert record["where"].endswith(f"{engine}:{line_of(ENGINES / engine, definition)}"), record
+    if failing is not None:
+        failed = {r["probe"] for r in report.records if r["status"] == "fail" and not r["probe"].startswith(ASIDE)}
+        assert failed == failing
+
+
+def test_all_zero_gradients_point_at_the_root() -> None:
+    """With the root never seeded, the other probes do not guess at their own bug: they point at that one."""
+    report = graded(str(ENGINES / "root_not_seeded.py"))
+    record = by_probe(report)["x-y"]
+    assert record["status"] == "fail" and "root grad seeded" in record["diagnosis"]
+
+
+@pytest.mark.parametrize(
+    ("target", "found"),
+    [
+        ("scalar_closures.py:Scalar", {"class": "Scalar", "data": "val", "grad": "gradient", "children": "_children",
+                                       "backward": "backprop"}),
+        ("stored_derivatives", {"class": "gtype", "data": "value", "grad": "grade", "backward": "full_backward"}),
+    ],
+)  # fmt: skip
+def test_correct_engines_in_other_styles_pass(target: str, found: dict[str, str]) -> None:
+    report = graded(str(ENGINES / target))
+    assert not [r for r in report.records if r["status"] == "fail"]
+    assert {k: report.discovery[k] for k in found} == found
+
+
+def test_cli_json_exit_0_and_learner_prints_kept_out(tmp_path: Path) -> None:
+    """A correct engine that prints at import: exit 0, and stdout is only the JSON records."""
+    path = engine_variant(tmp_path, "chatty.py", "import math\n", "import math\nprint('training...')\n")
+    run = cli(f"{path}:Scalar", "--format", "json", "--random", "0")
+    assert run.returncode == 0, run.stdout + run.stderr
+    records = json.loads(run.stdout)
+    assert all(set(r) >= {"probe", "status", "expected", "got", "diagnosis"} for r in records)
+    assert {r["status"] for r in records} <= {"pass", "skip", "info"} and "pass" in {r["status"] for r in records}
+
+
+def test_stored_derivatives_network_is_identified_as_tanh() -> None:
+    record = by_probe(graded(str(ENGINES / "stored_derivatives")))["nn: MLP(3, [4, 4, 1])"]
+    assert record["status"] == "pass" and "tanh" in record["diagnosis"], record
+
+
+def test_this_projects_micrograd_passes_everything() -> None:
+    report = graded(str(ROOT / "micrograd" / "engine.py") + ":Value", depths=(1_000, 100_000))
+    assert {r["status"] for r in report.records} == {"pass", "info"}, [r for r in report.records if r["status"] != "pass"]
+    records = by_probe(report)
+    assert records["deep chain"]["got"] == "100,000 deep works"
+    assert records["backward twice"]["got"] == "12, then 24"
+    assert "relu" in records["nn: MLP(3, [4, 4, 1])"]["diagnosis"]
+
+
+def test_original_micrograd_passes_with_its_limits_as_information() -> None:
+    run = cli(f"{ORIGINAL}:Value", "--random", str(RANDOM))
+    assert run.returncode == 0, run.stdout + run.stderr
+    summary = run.stdout.rstrip().splitlines()[-1]
+    assert summary.startswith("38 pass, 0 fail, 19 skip, 2 info") and summary.endswith("nothing wrong found")
+    assert f"\n{summary}\n" in (ROOT / "README.md").read_text()  # the README's worked example is this run
+    records = by_probe(graded(str(ORIGINAL), depths=(100, 500, 1_000, 5_000)))
+    for probe in ("tanh(x) at 0.5", "tanh(x) at 400", "exp(x) + x**2", "zero_grad"):
+        assert records[probe]["status"] == "skip"
+    assert "no tanh" in records["tanh(x) at 0.5"]["diagnosis"]
+    deep, twice = records["deep chain"], records["backward twice"]
+    assert deep["status"] == twice["status"] == "info"
+    assert deep["got"] == "works to 500; 1,000 fails: RecursionError"
+    assert re.fullmatch(r"tests/engines/micrograd_0_1_0/micrograd/engine\.py:\d+ in build_topo", deep["where"])
+    assert twice["got"] == "12, then 36" and "kept its gradient" in twice["diagnosis"]
+    assert records["catalog: sum_1000"]["status"] == "skip"  # deeper than the original goes: information, not a failure
+    assert records["nn: MLP(3, [4, 4, 1])"]["status"] == "pass"
+
+
+# sha256 of each file, from the RECORD of micrograd-0.1.0-py3-none-any.whl on PyPI
+WHEEL_RECORD = {
+    "__init__.py": "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU",
+    "engine.py": "lfGfo3NEWNho4GfXcPB3MCd2Oi9lSQC_vB34xUE6z4Q",
+    "nn.py": "9URTUBq8T9OK5ySos3jWpdI7_dCknHfmGblfhq0WWU0",
+}
+
+
+def test_the_original_is_an_unmodified_copy_of_the_wheel() -> None:
+    for name, digest in WHEEL_RECORD.items():
+        data = (ORIGINAL.parent / name).read_bytes()
+        assert base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode() == digest, name
+
+
+def test_an_endless_loop_at_import_is_stopped() -> None:
+    started = time.monotonic()
+    run = cli(str(ENGINES / "import_loop.py"), "--timeout", "2")
+    assert time.monotonic() - started < 30
+    assert run.returncode == 2 and run.stdout == ""
+    assert run.stderr.count("\n") == 1 and "did not finish within 2 s" in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("tests/engines/nothing_here.py", "there is no file tests/engines/nothing_here.py"),
+        ("tests/engines/rsub_sign.py:Valeu", "has no class Valeu; did you mean Value?"),
+        ("tests/engines", "without an engine.py"),
+    ],
+)
+def test_a_target_that_cannot_be_loaded_is_one_line_and_exit_2(target: str, message: str) -> None:
+    run = cli(target)
+    assert run.returncode == 2 and run.stdout == ""
+    assert run.stderr.count("\n") == 1 and message in run.stderr, run.stderr
+
+
+def test_a_missing_backward_method_names_the_option(tmp_path: Path) -> None:
+    run = cli(str(ENGINES / "rsub_sign.py"), "--backward", "backprop")
+    assert run.returncode == 2 and "has no backward method (looked for backprop)" in run.stderr
+
+
+def engine_variant(tmp_path: Path, name: str, old: str, new: str) -> Path:
+    text = (ENGINES / "scalar_closures.py").read_text()
+    assert old in text
+    path = tmp_path / name
+    path.write_text(text.replace(old, new))
+    return path
+
+
+def test_a_syntax_error_says_where(tmp_path: Path) -> None:
+    path = engine_variant(tmp_path, "broken.py", "    def exp(self):", "    def exp(self)")
+    run = cli(f"{path}:Scalar")
+    assert run.returncode == 2 and f"broken.py:{line_of(path, 'def exp(self)')}: syntax error" in run.stderr
+
+
+def test_a_misspelled_op_is_skipped_with_a_hint(tmp_path: Path) -> None:
+    path = engine_variant(tmp_path, "misspelled.py", "def __pow__(", "def __power__(")
+    report = check(str(path), "Scalar", random_count=0, depths=SHALLOW)
+    record = by_probe(report)["x**3"]
+    assert record["status"] == "skip" and "there is a __power__: did you mean __pow__?" in record["diagnosis"]
+
+
+def test_a_missing_reverse_op_fails_only_its_own_probe(tmp_path: Path) -> None:
+    path = engine_variant(tmp_path, "no_rmul.py", "    def __rmul__(self, other):\n        return self * other\n", "")
+    report = check(str(path), "Scalar", random_count=RANDOM, depths=SHALLOW)
+    failed = [r["probe"] for r in report.records if r["status"] == "fail"]
+    assert failed == ["2*x"]  # the catalog's 2*x and the random expressions get the 2 wrapped by the checker
+    assert "has no __rmul__" in by_probe(report)["2*x"]["diagnosis"]
+
+
+def test_an_op_that_hangs_or_kills_the_process_fails_only_where_it_is_used(tmp_path: Path) -> None:
+    rsub = "    def __rsub__(self, other):\n"
+    hangs = engine_variant(tmp_path, "hangs.py", rsub, rsub + "        while True: pass\n")
+    records = by_probe(check(str(hangs), "Scalar", job_timeout=1.0, random_count=0, depths=SHALLOW))
+    assert records["2-x"]["status"] == "fail" and "did not finish within 1 s" in records["2-x"]["got"]
+    assert records["sum([x, y, x])"]["status"] == "pass"  # the next probe runs in a fresh process
+
+    sigmoid = "    def sigmoid(self):\n"
+    dies = engine_variant(tmp_path, "dies.py", sigmoid, sigmoid + "        import os; os._exit(7)\n")
+    records = by_probe(check(str(dies), "Scalar", random_count=0, depths=SHALLOW))
+    assert records["catalog: sigmoid"]["status"] == "fail" and "exited with status 7" in records["catalog: sigmoid"]["got"]
+    assert records["catalog: num_mul_x"]["status"] == "pass"
+
+
+def network_variant(tmp_path: Path, old: str, new: str) -> Path:
+    folder = tmp_path / "engine_and_nn"
+    shutil.copytree(ENGINES / "stored_derivatives", folder)
+    text = (folder / "nn.py").read_text()
+    assert old in text
+    (folder / "nn.py").write_text(text.replace(old, new))
+    return folder
+
+
+def test_a_misspelled_parameters_skips_the_network_with_a_hint(tmp_path: Path) -> None:
+    body = "(self):\n        return [p for layer"
+    folder = network_variant(tmp_path, "def parameters" + body, "def paramaters" + body)
+    record = by_probe(check(str(folder), random_count=0, depths=SHALLOW))["nn: MLP(3, [4, 4, 1])"]
+    assert record["status"] == "skip" and "there is a paramaters: did you mean parameters?" in record["diagnosis"], record
+
+
+def test_parameters_without_the_biases_fail_the_network(tmp_path: Path) -> None:
+    folder = network_variant(tmp_path, "return self.w + [self.b]", "return self.w")
+    record = by_probe(check(str(folder), random_count=0, depths=SHALLOW))["nn: MLP(3, [4, 4, 1])"]
+    assert record["status"] == "fail" and record["got"] == "32 parameters" and "every weight and bias" in record["diagnosis"]
+
+
+def test_a_network_built_on_another_engine_is_not_graded_as_this_one(tmp_path: Path) -> None:
+    """nn.py importing an installed micrograd instead of the engine beside it would otherwise pass on that engine."""
+    folder = network_variant(tmp_path, "from engine import gtype", "from micrograd.engine import Value as gtype")
+    record = by_probe(check(str(folder), random_count=0, depths=SHALLOW))["nn: MLP(3, [4, 4, 1])"]
+    assert record["status"] == "skip" and "does nn.py import another engine?" in record["diagnosis"], record
+
+
+# --- the pytest plugin ---
+
+
+def run_pytest(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """pytest in a fresh folder, with pyproject's pytest11 entry point installed as pip would (a dist-info on the path)."""
+    entry_points = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]["pytest11"]
+    dist_info = tmp_path / "site" / "micrograd_bench_check_test-0.dist-info"
+    dist_info.mkdir(parents=True, exist_ok=True)
+    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: micrograd-bench-check-test\nVersion: 0\n")
+    lines = "".join(f"{name} = {module}\n" for name, module in entry_points.items())
+    (dist_info / "entry_points.txt").write_text(f"[pytest11]\n{lines}")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path / "site"), str(ROOT)])}
+    env.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--micrograd-random", "0", *args],
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120,
+    )  # fmt: skip
+
+
+def test_pytest_plugin_loads_through_its_pytest11_entry_point(tmp_path: Path) -> None:
+    """Installed, the plugin loads unasked; each probe is a test, and a failing one shows its diagnosis."""
+    run = run_pytest(tmp_path, "--micrograd-engine", f"{ENGINES / 'rsub_sign.py'}:Value")
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "FAILED micrograd-engine/rsub_sign.py::2-x - __rsub__ computes self - other" in run.stdout
+    assert "2 failed" in run.stdout and " passed" in run.stdout  # 2-x and the catalog's num_sub_x fail
+
+
+def test_pytest_plugin_named_with_p_as_well_and_an_engine_that_cannot_load(tmp_path: Path) -> None:
+    """`-p comparisons.pytest_plugin` on top of the installed entry point is one plugin, not a registration error."""
+    run = run_pytest(tmp_path, "-p", "comparisons.pytest_plugin", "--micrograd-engine", str(ENGINES / "nothing_here.py"))
+    assert run.returncode == 4, run.stdout + run.stderr  # pytest's usage error
+    assert "--micrograd-engine" in run.stderr and "there is no file" in run.stderr
+    assert "already registered" not in run.stdout + run.stderr
