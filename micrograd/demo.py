@@ -134,9 +134,16 @@ def decision_grid(
 
 
 def draw_decision_boundary(
-    ax: Axes, model: MLP, X: Sequence[Sequence[float]], y: Sequence[float], resolution: int = 100, title: str = ""
+    ax: Axes,
+    model: MLP,
+    X: Sequence[Sequence[float]],
+    y: Sequence[float],
+    resolution: int = 100,
+    title: str = "",
+    legend: bool = True,
 ) -> None:
-    """On `ax`: the plane tinted by the class the model predicts, the boundary (score 0), the points by class."""
+    """On `ax`: the plane tinted by the class the model predicts, the boundary (score 0), the points by class;
+    the legend below the axes unless `legend` is False (several panels can share one: ax.get_legend_handles_labels)."""
     xs, ys, scores = decision_grid(model, X, resolution)
     ax.contourf(xs, ys, scores, levels=[-math.inf, 0.0, math.inf], colors=[CLASS_TINTS[-1.0], CLASS_TINTS[1.0]])
     ax.contour(xs, ys, scores, levels=[0.0], colors="black", linewidths=1.5)
@@ -146,7 +153,8 @@ def draw_decision_boundary(
         ax.scatter([p[0] for p in points], [p[1] for p in points], s=28, color=CLASS_COLORS[label], edgecolors="white",
                    linewidths=0.6, label=CLASS_NAMES[label], zorder=3)  # fmt: skip
     ax.set(xlabel="$x_1$", ylabel="$x_2$", aspect="equal", title=title)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncols=3, fontsize="small", frameon=False)
+    if legend:
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncols=3, fontsize="small", frameon=False)
 
 
 def draw_loss_curve(ax: Axes, history: Sequence[tuple[float, float]], title: str = "") -> None:
@@ -196,7 +204,7 @@ def _check_plot_path(text: str) -> Path:
     """The --plot file, its folder created; a one-line error (exit 2) if it cannot be written there."""
     path = Path(text)
     if path.suffix.lower() not in PLOT_FORMATS:
-        _fail(f"--plot: {text!r} must end in {', '.join(PLOT_FORMATS)} (the picture's format)")
+        _fail(f"--plot: {text!r} must end in .png, .svg or .pdf (the picture's format)")
     if path.is_dir():
         _fail(f"--plot: {text!r} is a folder; give a file name such as {str(path / DEFAULT_PLOT.name)!r}")
     try:
