@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 APT_PACKAGES := clang graphviz  # tinygrad's CPU device compiles with clang; draw_dot renders with graphviz's dot
 
-.PHONY: setup system-packages demo test lint asv-record asv-preview clean
+.PHONY: setup system-packages demo test lint notebooks asv-record asv-preview clean
 
 setup: $(STAMP) system-packages
 
@@ -32,6 +32,10 @@ test: setup
 lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+
+# run every notebook in notebooks/ top to bottom in a fresh kernel and save it with its outputs (after editing one)
+notebooks: setup
+	$(PY) notebooks/execute.py
 
 # asv: record the last ASV_COMMITS commits of main into .asv/results, then publish the dashboard to .asv/html
 ASV := $(VENV)/bin/asv

@@ -14,6 +14,10 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -23,7 +27,7 @@ DEFAULT_REPR = re.compile(r"<[\w.<>]+ (object )?at 0x[0-9a-f]+>")
 MISSING = 'running the notebooks needs nbclient, nbformat and ipykernel; install them with: pip install -e ".[dev]"'
 
 
-def execute(path: Path, timeout: int = CELL_TIMEOUT_S) -> object:
+def execute(path: Path, timeout: int = CELL_TIMEOUT_S) -> NotebookNode:
     """The notebook at `path` run top to bottom, as a new nbformat node (the file is not touched).
 
     Raises nbclient's CellExecutionError, naming the cell and showing its traceback, when a cell fails.
@@ -49,7 +53,7 @@ def execute(path: Path, timeout: int = CELL_TIMEOUT_S) -> object:
         )  # fmt: skip
         client = NotebookClient(
             notebook, km=kernel_manager, timeout=timeout, record_timing=False, coalesce_streams=True,
-            resources={"metadata": {"path": str(path.parent)}},  # the kernel's working directory
+            shutdown_kernel="immediate", resources={"metadata": {"path": str(path.parent)}},  # the kernel's working directory
         )  # fmt: skip
         client.execute(env=env)
     for cell in notebook.cells:
@@ -60,7 +64,7 @@ def execute(path: Path, timeout: int = CELL_TIMEOUT_S) -> object:
     return notebook
 
 
-def save(notebook: object, path: Path) -> None:
+def save(notebook: NotebookNode, path: Path) -> None:
     """Write the notebook atomically: a temporary file beside `path`, then os.replace."""
     import nbformat
 
@@ -96,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{parser.prog}: {path} failed, not saved:\n{exc}", file=sys.stderr)
             return 1
         save(notebook, path)
-        print(f"ran and saved {path}")
+        print(f"ran and saved {os.path.relpath(path)}")
     return 0
 
 
