@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -46,13 +47,13 @@ def require_notebook_tools() -> None:
             pytest.skip(f"{package} is missing: {execute.MISSING}")
 
 
-def code_cells(notebook: object) -> list:  # nbformat's NotebookNode cells
-    return [cell for cell in notebook.cells if cell.cell_type == "code"]  # type: ignore[attr-defined]
+def code_cells(notebook: Any) -> list[Any]:  # nbformat's NotebookNode, a dict with attribute access
+    return [cell for cell in notebook.cells if cell.cell_type == "code"]
 
 
-def printed(cell: object) -> str:
+def printed(cell: Any) -> str:
     """What a cell printed (its stdout and stderr streams), the part of its outputs that must be reproducible."""
-    return "".join(output.text for output in cell.outputs if output.output_type == "stream")  # type: ignore[attr-defined]
+    return "".join(output.text for output in cell.outputs if output.output_type == "stream")
 
 
 def test_the_notebooks_folder_holds_the_three_notebooks() -> None:
@@ -150,7 +151,7 @@ def test_tiny_engine_matches_micrograd_on_every_op() -> None:
 
     tiny = load("tiny_engine")
 
-    def f(a, b):  # type: ignore[no-untyped-def]
+    def f(a: Any, b: Any) -> Any:  # the same code on either engine's Value
         c = a * b - a / b
         return (c.tanh() + (c * 0.5).exp() + c.relu() + (a * a).log()) ** 2 / (2 - b) + 1 - c
 
