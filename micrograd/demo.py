@@ -157,10 +157,12 @@ def draw_decision_boundary(
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncols=3, fontsize="small", frameon=False)
 
 
-def draw_loss_curve(ax: Axes, history: Sequence[tuple[float, float]], title: str = "") -> None:
+def draw_loss_curve(
+    ax: Axes, history: Sequence[tuple[float, float]], title: str = "", loss_label: str = "loss (SVM + L2)"
+) -> None:
     """On `ax`: the loss per step (log scale), and the accuracy per step on a second y axis at the right."""
     steps = range(len(history))
-    (loss_line,) = ax.plot(steps, [h[0] for h in history], color="black", linewidth=2, label="loss (SVM + L2)")
+    (loss_line,) = ax.plot(steps, [h[0] for h in history], color="black", linewidth=2, label=loss_label)
     ax.set(xlabel="step", ylabel="loss (log scale)", yscale="log", title=title)
     ax.grid(alpha=0.3, which="both")
     right = ax.twinx()
