@@ -9,7 +9,7 @@ APT_PACKAGES := clang graphviz python3-venv  # tinygrad's CPU device compiles wi
 SYSTEM_PYTHON ?= /usr/bin/python3
 SYSTEM_VENV := .venv-system
 
-.PHONY: setup system-packages demo test test-system-python lint readme asv-record asv-preview clean
+.PHONY: setup system-packages demo test test-system-python lint readme notebooks asv-record asv-preview clean
 
 setup: $(STAMP) system-packages
 
@@ -61,6 +61,10 @@ readme: setup $(ORIGINAL)/micrograd/engine.py
 $(ORIGINAL)/micrograd/engine.py:
 	$(PY) -m pip download --quiet --no-deps --dest .original micrograd==0.1.0
 	$(PY) -m zipfile -e .original/micrograd-0.1.0-py3-none-any.whl $(ORIGINAL)
+
+# run every notebook in notebooks/ top to bottom in a fresh kernel and save it with its outputs (after editing one)
+notebooks: setup
+	$(PY) notebooks/execute.py
 
 # asv: record the last ASV_COMMITS commits of main into .asv/results, then publish the dashboard to .asv/html
 ASV := $(VENV)/bin/asv
