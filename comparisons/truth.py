@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 import mpmath
-from mpmath import mpf
+from mpmath import libmp, mpf
 
 from backends.expr import Expression, Node, parse
 
@@ -31,6 +31,51 @@ UNIT_ROUNDOFF = 2.0**-53
 # exp and pow results whose binary exponent would exceed this many bits are not followed (exp(exp(1e300)) would need
 # a number with 1e300 digits in its exponent); the quantity is then "not determined" rather than a guess
 MAX_EXPONENT = mpf(2) ** 1100
+
+
+# Sums, differences and products are computed exactly (mpmath's precision 0) while their size stays within
+# EXACT_FACTOR times the working precision; anything else rounds, and marks the evaluation inexact. An exact evaluation
+# needs no more precision, even where its value is a tie between two floats; an inexact one is settled only when its
+# rounding agrees at two precisions and it lies clearly off the midpoint between two floats (Ziv's strategy).
+EXACT_FACTOR = 16
+TIE_MARGIN_BITS = 64
+
+
+class _Inexact:
+    """Whether any operation of the evaluation in progress rounded (one evaluation at a time: no threads here)."""
+
+    rounded = False
+
+
+def _exactly(op: Callable[..., tuple[int, int, int, int]], a: mpf, b: mpf) -> mpf:
+    limit = EXACT_FACTOR * mpmath.mp.prec
+    (_, _, ea, ca), (_, _, eb, cb) = a._mpf_, b._mpf_
+    if a != 0 and b != 0 and abs((ea + ca) - (eb + cb)) > limit:  # 1e300 + 1e-300 exactly needs 2,000 bits; 10**1e300 more
+        _Inexact.rounded = True
+        return mpmath.mp.make_mpf(op(a._mpf_, b._mpf_, mpmath.mp.prec, libmp.round_nearest))
+    raw = op(a._mpf_, b._mpf_, 0)
+    if raw[3] > limit:  # too many bits to carry on exactly: round to the working precision
+        _Inexact.rounded = True
+        return mpmath.mp.make_mpf(libmp.mpf_pos(raw, mpmath.mp.prec, libmp.round_nearest))
+    return mpmath.mp.make_mpf(raw)
+
+
+def _add(a: mpf, b: mpf) -> mpf:
+    return _exactly(libmp.mpf_add, a, b)
+
+
+def _sub(a: mpf, b: mpf) -> mpf:
+    return _exactly(libmp.mpf_sub, a, b)
+
+
+def _mul(a: mpf, b: mpf) -> mpf:
+    return _exactly(libmp.mpf_mul, a, b)
+
+
+def _rounded(v: mpf) -> mpf:
+    """A result of an operation that rounds (division, pow, exp, log, tanh, sigmoid)."""
+    _Inexact.rounded = True
+    return v
 
 
 class Undefined(Exception):
@@ -80,9 +125,13 @@ def _truth(expr: Expression, inputs: tuple[tuple[str, float], ...]) -> Truth:
     bits, previous = START_BITS, None
     while True:
         with mpmath.workprec(bits):
-            exact = _evaluate(expr, point)
+            exact, is_exact = _evaluate(expr, point)
         rounded = {k: _round(v) for k, v in exact.items()}
-        if rounded == previous or bits >= MAX_BITS:
+        unsettled = [k for k, v in exact.items() if not is_exact.get(k, True) and _near_tie(v, bits)]
+        if all(is_exact.get(k, True) for k in exact):  # nothing rounded: the rounding to float64 is final, ties too
+            previous = rounded
+            break
+        if (rounded == previous and not unsettled) or bits >= MAX_BITS:
             break
         previous, bits = rounded, bits * 2
     stable = rounded == previous
@@ -105,67 +154,83 @@ def _truth(expr: Expression, inputs: tuple[tuple[str, float], ...]) -> Truth:
 Exact = mpf | Undefined
 
 
-def _evaluate(expr: Expression, point: Mapping[str, float], perturb: Callable[[mpf], mpf] | None = None) -> dict[str, Exact]:
-    """Forward and reverse pass at the current mpmath precision: {"value": ..., "grad:NAME": ...}. With `perturb`, every
-    operation's result (forward values, local derivatives, adjoint products and sums) goes through it."""
+def _evaluate(
+    expr: Expression, point: Mapping[str, float], perturb: Callable[[mpf], mpf] | None = None
+) -> tuple[dict[str, Exact], dict[str, bool]]:
+    """Forward and reverse pass at the current mpmath precision: {"value": ..., "grad:NAME": ...}, and for each whether
+    it is exact (no operation it depends on rounded). With `perturb`, every operation's result (forward values, local
+    derivatives, adjoint products and sums) goes through it."""
     keep = perturb or (lambda v: v)
     try:
-        vals = _forward(expr, point, keep)
+        vals, exact = _forward(expr, point, keep)
     except Undefined as why:
-        return {"value": why, **{f"grad:{name}": why for name in expr.inputs}}
+        return {"value": why, **{f"grad:{name}": why for name in expr.inputs}}, {}
     adjoint: list[Exact] = [mpf(0)] * len(vals)
     adjoint[-1] = mpf(1)
+    adjoint_exact = [True] * len(vals)
     for i in range(len(vals) - 1, -1, -1):
         g = adjoint[i]
         node = expr.nodes[i]
         if not node.args or (not isinstance(g, Undefined) and g == 0):
             continue  # a zero adjoint sends nothing back, even through a kink: 0 * (anything) is 0 here
+        _Inexact.rounded = False
         try:
             locals_ = _local_derivatives(node, i, vals, keep)
         except Undefined as why:  # e.g. tanh'(x) for an x beyond the range followed
             locals_ = [(arg, why) for arg in node.args]
+        locals_exact = not _Inexact.rounded and exact[i] and all(exact[a] for a in node.args)
         for arg, local in locals_:
+            _Inexact.rounded = False
             if isinstance(g, Undefined) or isinstance(local, Undefined):
                 contribution: Exact = g if isinstance(g, Undefined) else local
             else:
-                contribution = keep(g * local)
+                contribution = keep(_mul(g, local))
             previous = adjoint[arg]
             if isinstance(previous, Undefined) or isinstance(contribution, Undefined):
                 adjoint[arg] = previous if isinstance(previous, Undefined) else contribution
             else:
-                adjoint[arg] = keep(previous + contribution)
+                adjoint[arg] = keep(_add(previous, contribution))
+            adjoint_exact[arg] = adjoint_exact[arg] and adjoint_exact[i] and locals_exact and not _Inexact.rounded
     result: dict[str, Exact] = {"value": vals[-1]}
+    is_exact = {"value": exact[-1]}
     for i, node in enumerate(expr.nodes):
         if node.op == "input":
             result[f"grad:{node.name}"] = adjoint[i]
-    return result
+            is_exact[f"grad:{node.name}"] = adjoint_exact[i]
+    return result, is_exact
 
 
-def _forward(expr: Expression, point: Mapping[str, float], keep: Callable[[mpf], mpf]) -> list[mpf]:
+def _forward(expr: Expression, point: Mapping[str, float], keep: Callable[[mpf], mpf]) -> tuple[list[mpf], list[bool]]:
+    """Every node's value, and whether it is exact."""
     vals: list[mpf] = []
+    exact: list[bool] = []
     for node in expr.nodes:
         if node.op == "input":
             vals.append(mpf(point[node.name]))
+            exact.append(True)
         elif node.op == "const":
             vals.append(mpf(node.value))
+            exact.append(True)
         else:
+            _Inexact.rounded = False
             vals.append(keep(_apply(node, [vals[a] for a in node.args])))
-    return vals
+            exact.append(not _Inexact.rounded and all(exact[a] for a in node.args))
+    return vals, exact
 
 
 def _apply(node: Node, args: list[mpf]) -> mpf:
     op, a = node.op, args[0]
-    b = args[1] if len(args) > 1 else None
+    b = args[1] if len(args) > 1 else mpf(0)
     if op == "add":
-        return a + b
+        return _add(a, b)
     if op == "sub":
-        return a - b
+        return _sub(a, b)
     if op == "mul":
-        return a * b
+        return _mul(a, b)
     if op == "div":
         if b == 0:
             raise Undefined(f"division by zero ({_text(a)}/0 is a pole)")
-        return a / b
+        return _divide(a, b)
     if op == "neg":
         return -a
     if op == "pow":
@@ -173,22 +238,36 @@ def _apply(node: Node, args: list[mpf]) -> mpf:
     if op == "relu":
         return a if a > 0 else mpf(0)
     if op == "tanh":
-        return mpmath.tanh(a)
+        return _tanh(a)
     if op == "exp":
         return _exp(a)
     if op == "log":
         if a <= 0:
             raise Undefined(f"log of {'zero' if a == 0 else 'a negative number'} ({_text(a)}): log is defined for x > 0 only")
-        return mpmath.log(a)
+        return _rounded(mpmath.log(a))
     if op == "sigmoid":
-        return 1 / (1 + _exp(-a))
+        return _rounded(1 / (1 + _exp(-a)))
     raise ValueError(f"unknown operation {op!r}")
+
+
+def _divide(a: mpf, b: mpf) -> mpf:
+    q = a / b
+    if _mul(q, b) != a:
+        _Inexact.rounded = True
+    return q
+
+
+def _tanh(x: mpf) -> mpf:
+    if abs(x) > 64:  # mpmath's tanh overflows for astronomically large x; 1 - 2e/(1 + e) does not
+        e = _exp(-2 * abs(x))
+        return _rounded(mpmath.sign(x) * (1 - 2 * e / (1 + e)))
+    return _rounded(mpmath.tanh(x))
 
 
 def _exp(x: mpf) -> mpf:
     if abs(x) > MAX_EXPONENT:
         raise Undefined(f"not determined: exp of {_text(x)} is beyond the range the exact evaluation follows")
-    return mpmath.exp(x)
+    return _rounded(mpmath.exp(x))
 
 
 def _power(a: mpf, b: mpf) -> mpf:
@@ -202,7 +281,12 @@ def _power(a: mpf, b: mpf) -> mpf:
         raise Undefined(f"a negative base to a fractional power ({_text(a)}**{_text(b)}) is not a real number")
     if abs(b * mpmath.log(abs(a), 2)) > MAX_EXPONENT:
         raise Undefined(f"not determined: {_text(a)}**{_text(b)} is beyond the range the exact evaluation follows")
-    return a**b
+    if _is_integer(b) and 0 < b <= 64:
+        result = a
+        for _ in range(int(b) - 1):
+            result = _mul(result, a)
+        return result
+    return _rounded(a**b)
 
 
 def _is_integer(x: mpf) -> bool:
@@ -221,7 +305,7 @@ def _local_derivatives(node: Node, i: int, vals: list[mpf], keep: Callable[[mpf]
         return [(args[0], vals[args[1]]), (args[1], a)]
     if op == "div":
         b = vals[args[1]]
-        return [(args[0], keep(1 / b)), (args[1], keep(-a / (b * b)))]
+        return [(args[0], keep(_divide(mpf(1), b))), (args[1], keep(_divide(-out, b)))]
     if op == "neg":
         return [(args[0], mpf(-1))]
     if op == "pow":
@@ -236,16 +320,19 @@ def _local_derivatives(node: Node, i: int, vals: list[mpf], keep: Callable[[mpf]
     if op == "exp":
         return [(args[0], out)]
     if op == "log":
-        return [(args[0], keep(1 / a))]
+        return [(args[0], keep(_divide(mpf(1), a)))]
     if op == "sigmoid":
-        return [(args[0], keep(out / (1 + _exp(a))))]  # s(x) * s(-x)
+        return [(args[0], keep(_rounded(out / (1 + _exp(a)))))]  # s(x) * s(-x)
     raise ValueError(f"unknown operation {op!r}")
 
 
 def _sech2(x: mpf) -> mpf:
     if abs(x) > MAX_EXPONENT:
         raise Undefined(f"not determined: tanh'({_text(x)}) is beyond the range the exact evaluation follows")
-    return mpmath.sech(x) ** 2
+    if abs(x) > 64:
+        e = _exp(-2 * abs(x))
+        return _rounded(4 * e / (1 + e) ** 2)
+    return _rounded(mpmath.sech(x) ** 2)
 
 
 def _dpow_dbase(a: mpf, b: mpf, keep: Callable[[mpf], mpf]) -> Exact:
@@ -255,7 +342,7 @@ def _dpow_dbase(a: mpf, b: mpf, keep: Callable[[mpf], mpf]) -> Exact:
         if b > 1:
             return mpf(0)
         return Undefined(f"x**{_text(b)} has an infinite slope at x = 0: no finite derivative")
-    return keep(b * _power(a, b - 1))
+    return keep(_mul(b, _power(a, b - 1)))
 
 
 def _dpow_dexponent(a: mpf, b: mpf, out: mpf, keep: Callable[[mpf], mpf]) -> Exact:
@@ -263,7 +350,7 @@ def _dpow_dexponent(a: mpf, b: mpf, out: mpf, keep: Callable[[mpf], mpf]) -> Exa
         return mpf(0)  # 0**y is 0 for every y > 0
     if a < 0:
         return Undefined(f"({_text(a)})**y is not real for y near {_text(b)}: no derivative in the exponent")
-    return keep(out * mpmath.log(a))
+    return keep(_rounded(out * mpmath.log(a)))
 
 
 def _round(v: Exact) -> float | str:
@@ -296,6 +383,25 @@ def _round(v: Exact) -> float | str:
     return -x if sign else x
 
 
+def _near_tie(v: Exact, bits: int) -> bool:
+    """Whether v, computed with `bits` bits and some rounding, lies too close to a midpoint between two floats for its
+    rounding to be trusted (within 2**(TIE_MARGIN_BITS - bits) of |v|), or is a 0 that may be what is left of a
+    cancellation. At MAX_BITS that 0 is accepted: a residue below 2**-MAX_BITS of numbers below 2**1100 rounds to 0."""
+    if isinstance(v, Undefined):
+        return False
+    if v == 0:
+        return True
+    _, man, exp, bc = v._mpf_
+    top = exp + bc
+    if top > 1025 or top < -1076:
+        return False
+    shift = max(top - 53, -1074) - exp
+    if shift <= 0:
+        return False  # v is a float: the nearest midpoint is half an ulp away
+    rest = man & ((1 << shift) - 1)
+    return abs(rest - (1 << (shift - 1))) << max(0, bits - TIE_MARGIN_BITS) <= man
+
+
 def ulps(value: float, true: float | None) -> float | None:
     """How far `value` is from the correctly rounded `true`, in units of the last place of `true` (0: correctly
     rounded); inf for nan, an infinity where the truth is finite, or a finite value where it is infinite. None
@@ -324,7 +430,7 @@ def _conditions(expr: Expression, point: Mapping[str, float], exact: dict[str, E
 
     deviation: dict[str, mpf] = {}
     for _ in range(MONTE_CARLO_RUNS):
-        for key, v in _evaluate(expr, point, perturb).items():
+        for key, v in _evaluate(expr, point, perturb)[0].items():
             e = exact[key]
             if not (isinstance(v, Undefined) or isinstance(e, Undefined)):
                 deviation[key] = max(deviation.get(key, mpf(0)), abs(v - e))
@@ -342,7 +448,7 @@ def _conditions(expr: Expression, point: Mapping[str, float], exact: dict[str, E
 def _worst_cancellation(expr: Expression, point: Mapping[str, float]) -> str:
     """The addition or subtraction whose operands are largest relative to its result, if that ratio exceeds 1000."""
     try:
-        vals = _forward(expr, point, lambda v: v)
+        vals, _ = _forward(expr, point, lambda v: v)
     except Undefined:
         return ""
     best, where = mpf(1000), ""
