@@ -52,7 +52,7 @@ def load_backend(name: str) -> Any:
     backends = need("backends")
     get = need("backends", "get")
     # a backend missing at this commit: an unregistered name, an adapter module not written yet, a framework not installed
-    unavailable = (ImportError, KeyError, getattr(backends, "BackendUnavailable", ImportError))
+    unavailable: tuple[type[BaseException], ...] = (ImportError, KeyError, getattr(backends, "BackendUnavailable", ImportError))
     try:
         return get(name)
     except unavailable as exc:
@@ -69,7 +69,8 @@ def load_case(case_name: str) -> tuple[str, dict[str, float]]:
 def compile_source(backend: Any, source: str) -> Callable[[Mapping[str, float]], Any]:
     """backend.compile(parse(source)): a function from input values to Gradients(value, grads)."""
     parse = need("backends", "parse")
-    return backend.compile(parse(source))
+    value_and_grad: Callable[[Mapping[str, float]], Any] = backend.compile(parse(source))
+    return value_and_grad
 
 
 @functools.cache

@@ -14,12 +14,12 @@ from typing import Any
 from .bench_support import BACKENDS, TIMEOUT, load_backend, train_spec
 
 # TrainSpec.demo() arguments; steps are plenty, so that no timing loop runs out of scheduled steps
-STEP_SIZES = {
+STEP_SIZES: dict[str, dict[str, Any]] = {
     "demo": {"steps": 10_000},  # 100 samples, MLP 2-16-16-1: the classic demo
     "wide": {"hidden": (64, 64), "n_samples": 1000, "steps": 10_000},  # MLP 2-64-64-1 on 1,000 samples
 }
 # 20 steps show a trajectory as well as 100 do (each step's loss feeds the next), at a fifth of micrograd's time
-RUN_SIZES = {
+RUN_SIZES: dict[str, dict[str, Any]] = {
     "demo": {"steps": 20},  # the classic demo, full batch on 100 samples
     "minibatch": {"n_samples": 1000, "batch_size": 50, "steps": 20},  # each step on 50 of 1,000 samples
 }
@@ -79,4 +79,4 @@ class TrainingRun:
         """The loss of the last step (computed before its update), as the spec defines it."""
         return float(self.trainer.run().losses[-1])
 
-    track_final_loss.unit = "loss"
+    track_final_loss.unit = "loss"  # type: ignore[attr-defined]  # asv reads the unit from the method
