@@ -34,7 +34,7 @@ MACHINE = "pytest"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 BENCHMARK_PREFIXES = ("time_", "timeraw_", "track_", "peakmem_", "mem_")
 FRAMEWORKS = ("torch", "jax", "tinygrad")  # the backends that may be missing here (but not in CI)
-DELIBERATE_SKIPS = ("TrainingStep.time_step(micrograd, wide)",)  # bench_training.py says why
+DELIBERATE_SKIPS = ("TrainingStep.time_step('micrograd', 'wide')",)  # bench_training.py says why
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's, installed by `make setup`; playwright's own browsers are not used
 CHROMIUM_ARGS = [
     "--headless",
@@ -265,8 +265,6 @@ def test_dashboard_renders_offline_in_chromium(local_server: str, tmp_path: Path
             str(tmp_path / "profile"), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
         )
         try:
-            page = context.new_page()
-            page.on("pageerror", lambda error: page_errors.append(str(error)))
 
             def refuse_remote(route: object) -> None:
                 request_url: str = route.request.url  # type: ignore[attr-defined]
@@ -276,27 +274,30 @@ def test_dashboard_renders_offline_in_chromium(local_server: str, tmp_path: Path
                     remote_requests.append(request_url)
                     route.abort()  # type: ignore[attr-defined]
 
-            page.route("**/*", refuse_remote)
+            context.route("**/*", refuse_remote)
+            page = context.new_page()
+            page.on("pageerror", lambda error: page_errors.append(str(error)))
             page.goto(f"{local_server}/index.html", wait_until="load")
-            page.wait_for_selector("#summarygrid-display .benchmark-container", timeout=30_000)
+            page.wait_for_selector("#summarygrid-display .benchmark-container", timeout=90_000)
             grid_names = page.eval_on_selector_all(
                 "#summarygrid-display .benchmark-container", "links => links.map(a => a.getAttribute('href'))"
             )
             assert "#bench_expression.ExpressionGradients.time_value_and_grad" in grid_names, grid_names
             assert LOAD_FAILURE not in page.content()
 
-            page.goto(f"{local_server}/index.html#bench_expression.ExpressionGradients.time_value_and_grad")
-            page.wait_for_selector("#graph-display canvas", state="attached", timeout=30_000)
-            page.wait_for_function(
-                "() => { const plot = $('#main-graph').data('plot');"
+            graph = context.new_page()  # a fresh load of the graph's own address, as a bookmark would open it
+            graph.on("pageerror", lambda error: page_errors.append(str(error)))
+            graph.goto(f"{local_server}/index.html#bench_expression.ExpressionGradients.time_value_and_grad")
+            graph.wait_for_function(
+                "() => { const plot = window.$ && $('#main-graph').data('plot');"
                 " return plot && plot.getData().some(series => series.data.length > 0); }",
-                timeout=30_000,
+                timeout=90_000,
             )
-            points = page.evaluate(
+            points = graph.evaluate(
                 "() => $('#main-graph').data('plot').getData().reduce((n, series) => n + series.data.length, 0)"
             )
-            log_axis = page.evaluate("() => $('#log-scale').hasClass('active')")
-            assert LOAD_FAILURE not in page.content()
+            log_axis = graph.evaluate("() => $('#log-scale').hasClass('active')")
+            assert LOAD_FAILURE not in graph.content()
         finally:
             context.close()
     assert points >= 4, f"the graph has {points} data points; one commit of 4 backends x 2 cases should draw several"
@@ -367,7 +368,7 @@ def gate_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if source.is_file():
             (repo / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, repo / name)
-    git(repo, "init", "-q")
+    git(repo, "init", "-q", "-b", "main")  # asv.conf.json names the branch main
     engine = repo / "micrograd" / "engine.py"
     for message, addition in [
         ("base", ""),
