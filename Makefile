@@ -39,7 +39,8 @@ lint: setup
 # pointed at the scripts vendored in vendor/asv-www/ (it works offline). asv-check: the regression gate, HEAD vs HEAD^.
 ASV := $(VENV)/bin/asv
 ASV_COMMITS ?= 10
-ASV_FACTOR ?= 1.5
+ASV_FACTOR ?= 2
+ASV_MACHINE ?=
 
 asv-record: setup
 	mkdir -p .asv
@@ -56,8 +57,8 @@ asv-preview: asv-publish
 	$(ASV) preview --port 8080
 
 asv-check: setup
-	$(ASV) machine --yes
-	$(PY) -m comparisons.asv_gate --factor $(ASV_FACTOR)
+	$(ASV) machine --yes $(if $(ASV_MACHINE),--machine $(ASV_MACHINE))
+	$(PY) -m comparisons.asv_gate --factor $(ASV_FACTOR) $(if $(ASV_MACHINE),--machine $(ASV_MACHINE))
 
 clean:
 	rm -rf $(VENV) .asv results .pytest_cache .hypothesis
