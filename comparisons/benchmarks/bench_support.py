@@ -19,6 +19,9 @@ from typing import Any
 BACKENDS = ["micrograd", "torch", "jax", "tinygrad"]  # the reference first, as backends.names() lists them
 TIMEOUT = 180.0  # seconds for one benchmark, its setup included (jax compiles sum_1000 in 3 s, 60 s on a busy machine)
 FRAMEWORK_MODULES = ("torch", "jax", "tinygrad")
+# calls (or training steps) before timing: jax.jit compiles on the first; tinygrad's TinyJit captures on the second
+# and is steady from the third (sum_1000: 4 s, 1.5 s, then 5-17 ms), so one warm-up call left a 1.5 s sample
+WARMUP_CALLS = 3
 
 
 def preload_frameworks() -> None:
@@ -75,11 +78,12 @@ def compile_source(backend: Any, source: str) -> Callable[[Mapping[str, float]],
 
 @functools.cache
 def compiled_case(backend_name: str, case_name: str) -> tuple[Callable[[Mapping[str, float]], Any], dict[str, float]]:
-    """A catalog case compiled by a backend and called once (the first call compiles: jax.jit, tinygrad's kernels),
-    with its inputs; built once per process, so asv's repeated setups cost nothing."""
+    """A catalog case compiled by a backend and called WARMUP_CALLS times, with its inputs; built once per process,
+    so asv's repeated setups cost nothing."""
     source, inputs = load_case(case_name)
     value_and_grad = compile_source(load_backend(backend_name), source)
-    value_and_grad(inputs)
+    for _ in range(WARMUP_CALLS):
+        value_and_grad(inputs)
     return value_and_grad, inputs
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from .bench_support import BACKENDS, TIMEOUT, load_backend, train_spec
+from .bench_support import BACKENDS, TIMEOUT, WARMUP_CALLS, load_backend, train_spec
 
 # TrainSpec.demo() arguments; steps are plenty, so that no timing loop runs out of scheduled steps
 STEP_SIZES: dict[str, dict[str, Any]] = {
@@ -34,9 +34,10 @@ def _spec(overrides: dict[str, Any]) -> Any:
 
 @functools.cache
 def warm_trainer(backend: str, size: str) -> Any:
-    """A trainer for STEP_SIZES[size] that has taken its first step (which may compile or allocate)."""
+    """A trainer for STEP_SIZES[size] that has taken WARMUP_CALLS steps (the first compile or allocate)."""
     trainer = load_backend(backend).trainer(_spec(STEP_SIZES[size]))
-    trainer.step()
+    for _ in range(WARMUP_CALLS):
+        trainer.step()
     return trainer
 
 
