@@ -70,6 +70,10 @@ def asv_environment(home: Path) -> dict[str, str]:
     return env
 
 
+def head_commit() -> str:
+    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+
+
 class Asv:
     """asv with a temporary config, results, html and machine file; run() returns (exit code, output)."""
 
@@ -79,6 +83,7 @@ class Asv:
         config = asv.util.load_json(str(ROOT / "asv.conf.json"), js_comments=True)
         config.update(
             repo=str(ROOT),
+            branches=[head_commit()],  # asv publish draws only commits on its branches; HEAD need not be on main
             benchmark_dir=str(SUITES_DIR),
             env_dir=str(tmp / "env"),
             results_dir=str(tmp / "results"),
@@ -109,7 +114,7 @@ def asv(tmp_path_factory: pytest.TempPathFactory) -> Asv:
 @pytest.fixture(scope="module")
 def quick_run(asv: Asv) -> tuple[int, str]:
     """One `asv run --quick` of every benchmark on the working tree, saved as results for HEAD."""
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    head = head_commit()
     code, output = asv.run("machine", "--yes", "--machine", MACHINE)
     assert code == 0, output
     return asv.run("run", "--python=same", "--quick", "--show-stderr", "--set-commit-hash", head, "--machine", MACHINE)
