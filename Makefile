@@ -3,13 +3,14 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-APT_PACKAGES := clang graphviz python3-venv  # tinygrad's CPU device compiles with clang; draw_dot renders with graphviz's dot
+APT_PACKAGES := clang graphviz python3-venv chromium  # tinygrad's CPU device compiles with clang; draw_dot renders with
+# graphviz's dot; the asv dashboard test drives Debian's chromium (through playwright from pip, which downloads no browser)
 # The system's own python3 (Debian 12: 3.11.2): `make test` reruns the parser and engine tests under it when it is
 # another version than .venv's, in a small venv of its own (pytest and hypothesis only: those tests need no framework).
 SYSTEM_PYTHON ?= /usr/bin/python3
 SYSTEM_VENV := .venv-system
 
-.PHONY: setup system-packages demo test test-system-python lint readme notebooks asv-record asv-preview clean
+.PHONY: setup system-packages demo test test-system-python lint readme notebooks asv-record asv-publish asv-preview asv-check clean
 
 setup: $(STAMP) system-packages
 
@@ -22,6 +23,7 @@ $(STAMP): pyproject.toml constraints.txt
 system-packages:
 	@missing=""; command -v clang >/dev/null || missing="$$missing clang"; command -v dot >/dev/null || missing="$$missing graphviz"; \
 	if [ -x $(SYSTEM_PYTHON) ] && ! $(SYSTEM_PYTHON) -c 'import ensurepip' 2>/dev/null; then missing="$$missing python3-venv"; fi; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else echo "Missing Debian packages:$$missing. Install them with: sudo apt-get install$$missing" >&2; fi; \
@@ -66,18 +68,30 @@ $(ORIGINAL)/micrograd/engine.py:
 notebooks: setup
 	$(PY) notebooks/execute.py
 
-# asv: record the last ASV_COMMITS commits of main into .asv/results, then publish the dashboard to .asv/html
+# asv: record the last ASV_COMMITS commits of main into .asv/results, then publish the dashboard to .asv/html,
+# pointed at the scripts vendored in vendor/asv-www/ (it works offline). asv-check: the regression gate, HEAD vs HEAD^.
 ASV := $(VENV)/bin/asv
 ASV_COMMITS ?= 10
+ASV_FACTOR ?= 2
+ASV_MACHINE ?=
 
 asv-record: setup
 	mkdir -p .asv
 	git rev-list --first-parent --max-count=$(ASV_COMMITS) main > .asv/commits.txt
 	$(ASV) machine --yes
-	@status=0; $(ASV) run --skip-existing-commits --show-stderr HASHFILE:.asv/commits.txt || status=$$?; $(ASV) publish; exit $$status
+	@status=0; $(ASV) run --skip-existing-commits --show-stderr HASHFILE:.asv/commits.txt || status=$$?; \
+	$(MAKE) --no-print-directory asv-publish || status=$$?; exit $$status
 
-asv-preview: setup
+asv-publish: setup
+	$(ASV) publish
+	$(PY) -m comparisons.asv_dashboard .asv/html
+
+asv-preview: asv-publish
 	$(ASV) preview --port 8080
+
+asv-check: setup
+	$(ASV) machine --yes $(if $(ASV_MACHINE),--machine $(ASV_MACHINE))
+	$(PY) -m comparisons.asv_gate --factor $(ASV_FACTOR) $(if $(ASV_MACHINE),--machine $(ASV_MACHINE))
 
 clean:
 	rm -rf $(VENV) $(SYSTEM_VENV) .asv results .original .pytest_cache .hypothesis .mypy_cache

@@ -1,6 +1,8 @@
-"""The asv suites (comparisons/bench_*.py): `asv check` passes, one quick run of every benchmark on the working tree
-fails none, and `asv publish` makes a dashboard that lists every suite.
+"""The asv suites (comparisons/benchmarks/), the offline dashboard and the regression gate.
 
+`asv check` passes; one quick run of every benchmark on the working tree fails none; `asv publish` plus
+comparisons.asv_dashboard makes a site that a real headless Chromium renders from a local server with no request
+leaving 127.0.0.1; and comparisons.asv_gate fails on a deliberately slowed commit and passes on an unchanged one.
 asv runs with --python=same (this interpreter, no environment to build) from a copy of asv.conf.json whose results,
 html and machine file lie in a temporary folder, so nothing is written into the repository or the home folder.
 """
@@ -8,22 +10,41 @@ html and machine file lie in a temporary folder, so nothing is written into the 
 from __future__ import annotations
 
 import ast
+import functools
+import http.server
 import itertools
 import json
 import math
 import os
+import re
+import shutil
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from comparisons import asv_dashboard, asv_gate
+
 ROOT = Path(__file__).resolve().parents[1]
-SUITES_DIR = ROOT / "comparisons"
+SUITES_DIR = ROOT / "comparisons" / "benchmarks"
 MACHINE = "pytest"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 BENCHMARK_PREFIXES = ("time_", "timeraw_", "track_", "peakmem_", "mem_")
 FRAMEWORKS = ("torch", "jax", "tinygrad")  # the backends that may be missing here (but not in CI)
+DELIBERATE_SKIPS = ("TrainingStep.time_step('micrograd', 'wide')",)  # bench_training.py says why
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's, installed by `make setup`; playwright's own browsers are not used
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+LOAD_FAILURE = "Can not determine continental origin of swallow"  # asv's message when its scripts do not load
 
 
 def suites() -> list[str]:
@@ -38,6 +59,21 @@ def suites() -> list[str]:
     return found
 
 
+def asv_environment(home: Path) -> dict[str, str]:
+    """os.environ with a temporary HOME (asv keeps its machine file in ~/.asv-machine.json), caches and git kept."""
+    home.mkdir(exist_ok=True)
+    env = dict(os.environ, HOME=str(home))
+    real_home = Path.home()
+    env.setdefault("XDG_CACHE_HOME", str(real_home / ".cache"))  # tinygrad's kernel cache stays warm
+    if (real_home / ".gitconfig").is_file():
+        env.setdefault("GIT_CONFIG_GLOBAL", str(real_home / ".gitconfig"))
+    return env
+
+
+def head_commit() -> str:
+    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+
+
 class Asv:
     """asv with a temporary config, results, html and machine file; run() returns (exit code, output)."""
 
@@ -47,6 +83,7 @@ class Asv:
         config = asv.util.load_json(str(ROOT / "asv.conf.json"), js_comments=True)
         config.update(
             repo=str(ROOT),
+            branches=[head_commit()],  # asv publish draws only commits on its branches; HEAD need not be on main
             benchmark_dir=str(SUITES_DIR),
             env_dir=str(tmp / "env"),
             results_dir=str(tmp / "results"),
@@ -55,13 +92,7 @@ class Asv:
         self.config = tmp / "asv.conf.json"
         self.config.write_text(json.dumps(config, indent=2))
         self.results, self.html = tmp / "results", tmp / "html"
-        home = tmp / "home"  # asv keeps its machine file in ~/.asv-machine.json
-        home.mkdir()
-        self.env = dict(os.environ, HOME=str(home))
-        real_home = Path.home()
-        self.env.setdefault("XDG_CACHE_HOME", str(real_home / ".cache"))  # tinygrad's kernel cache stays warm
-        if (real_home / ".gitconfig").is_file():
-            self.env.setdefault("GIT_CONFIG_GLOBAL", str(real_home / ".gitconfig"))
+        self.env = asv_environment(tmp / "home")
 
     def run(self, *args: str, timeout: float = 600) -> tuple[int, str]:
         done = subprocess.run(
@@ -83,33 +114,89 @@ def asv(tmp_path_factory: pytest.TempPathFactory) -> Asv:
 @pytest.fixture(scope="module")
 def quick_run(asv: Asv) -> tuple[int, str]:
     """One `asv run --quick` of every benchmark on the working tree, saved as results for HEAD."""
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    head = head_commit()
     code, output = asv.run("machine", "--yes", "--machine", MACHINE)
     assert code == 0, output
     return asv.run("run", "--python=same", "--quick", "--show-stderr", "--set-commit-hash", head, "--machine", MACHINE)
+
+
+@pytest.fixture(scope="module")
+def published(asv: Asv, quick_run: tuple[int, str]) -> Path:
+    """The quick run's dashboard, published by asv and made offline by comparisons.asv_dashboard."""
+    code, output = asv.run("publish", timeout=600)
+    assert code == 0, output
+    assert asv_dashboard.main([str(asv.html)]) == 0
+    return asv.html
 
 
 def test_suites_are_found() -> None:
     assert {name.split(".")[0] for name in suites()} >= {"bench_expression", "bench_training", "bench_engine", "bench_import"}
 
 
-def test_only_suites_hold_benchmarks() -> None:
-    """asv imports every module of comparisons/ and takes each name that looks like a benchmark for one."""
-    from asv_runner.discovery import disc_benchmarks
+def test_benchmark_dir_holds_only_suites() -> None:
+    """asv.conf.json's benchmark_dir is comparisons/benchmarks, and only its bench_*.py hold what asv takes for benchmarks
+    (read from the sources: importing the folder would import every framework, see bench_support.py)."""
+    import asv.util
 
-    names = [benchmark.name for benchmark in disc_benchmarks(str(SUITES_DIR)) if benchmark is not None]
-    strays = [name for name in names if not name.startswith("bench_")]
-    assert not strays, (
-        f"asv takes these for benchmarks: {strays}. In comparisons/, names starting with "
-        f"{', '.join(BENCHMARK_PREFIXES)} (or Time, Track, PeakMem, Mem, Timeraw) belong in bench_*.py only; "
-        "rename them elsewhere (e.g. measure_...), or make them private (_time_...)"
-    )
-    assert names, "asv found no benchmarks at all"
+    config = asv.util.load_json(str(ROOT / "asv.conf.json"), js_comments=True)
+    assert (ROOT / config["benchmark_dir"]).resolve() == SUITES_DIR
+    asv_names = re.compile(r"^(time|timeraw|track|peakmem|mem)_|^(Time|Timeraw|Track|PeakMem|Mem)[A-Z_]")
+    strays = []
+    for path in sorted(SUITES_DIR.glob("*.py")):
+        tree = ast.parse(path.read_text())
+        names = [node.name for node in tree.body if isinstance(node, ast.FunctionDef | ast.ClassDef)]
+        if path.stem in ("__init__", "bench_support"):
+            strays += [f"{path.name}: {name}" for name in names if asv_names.match(name)]
+        else:
+            assert path.stem.startswith("bench_"), f"{path.name} is not a suite (bench_*.py); it belongs elsewhere"
+    assert not strays, f"asv would take these for benchmarks: {strays}"
+
+
+def test_project_url_is_not_another_project() -> None:
+    import asv.util
+
+    config = asv.util.load_json(str(ROOT / "asv.conf.json"), js_comments=True)
+    assert "karpathy" not in config["project_url"]
+
+
+def test_localize_page_replaces_every_cdn_address() -> None:
+    """asv's own index.html: every remote <script>/<link> becomes a vendored file that exists."""
+    import asv
+
+    page = (Path(asv.__file__).parent / "www" / "index.html").read_text()
+    assert "https://cdn" in page  # what this step exists for
+    local = asv_dashboard.localize_page(page)
+    assert not asv_dashboard.REMOTE_TAG.search(local), "a remote script or stylesheet is left"
+    for vendored in asv_dashboard.VENDORED.values():
+        assert f'"vendor/{vendored}"' in local, f"{vendored} is not loaded"
+        assert (asv_dashboard.VENDOR_DIR / vendored).is_file(), f"vendor/asv-www/{vendored} is missing"
+    assert asv_dashboard.LOG_SCALE_FILE in local
+
+
+def test_unknown_cdn_address_is_an_error() -> None:
+    with pytest.raises(asv_dashboard.DashboardError, match=re.escape("https://cdn.example/new.js")):
+        asv_dashboard.localize_page('<head><script src="https://cdn.example/new.js"></script></head>')
+
+
+def test_every_vendored_package_has_its_licence() -> None:
+    packages = {path.split("/")[0] for path in asv_dashboard.VENDORED.values()}
+    for package in packages:
+        licences = list((asv_dashboard.VENDOR_DIR / package).glob("LICENSE*"))
+        assert licences, f"vendor/asv-www/{package} has no licence file"
+
+
+def test_log_scale_for_values_spanning_decades(tmp_path: Path) -> None:
+    graphs = tmp_path / "graphs" / "machine-x"
+    graphs.mkdir(parents=True)
+    (graphs / "wide.json").write_text(json.dumps([[1, [1e-6, 1e-3]], [2, [2e-6, None]]]))
+    (graphs / "narrow.json").write_text(json.dumps([[1, 1.0], [2, 5.0]]))
+    (graphs / "with_zero.json").write_text(json.dumps([[1, [0.0, 1e-16]], [2, [0.0, 1.0]]]))
+    assert asv_dashboard.log_scale_benchmarks(tmp_path) == ["wide"]
 
 
 @pytest.mark.slow
 def test_asv_check(asv: Asv) -> None:
-    code, output = asv.run("check", "--python=same", timeout=120)
+    code, output = asv.run("check", "--python=same", timeout=600)
     assert code == 0 and "No problems found" in output, output
 
 
@@ -132,6 +219,7 @@ def test_quick_run_fails_no_benchmark(asv: Asv, quick_run: tuple[int, str]) -> N
     assert not failed, f"failed: {failed}\n\n{output[-20000:]}"
     assert code == 0, output[-20000:]
     assert {name.rsplit(".", 1)[0] for name in results} == set(suites()), "a suite ran no benchmark"
+    skipped = [label for label in skipped if not label.endswith(DELIBERATE_SKIPS)]
     # only a framework that is not installed may skip, and in CI none may (as in conftest.py)
     unexpected = [label for label in skipped if not any(f"'{framework}'" in label for framework in FRAMEWORKS)]
     assert not unexpected, f"skipped: {unexpected}\n\n{output[-20000:]}"
@@ -141,11 +229,195 @@ def test_quick_run_fails_no_benchmark(asv: Asv, quick_run: tuple[int, str]) -> N
 
 
 @pytest.mark.slow
-def test_publish_lists_every_suite(asv: Asv, quick_run: tuple[int, str]) -> None:
-    code, output = asv.run("publish", timeout=120)
-    assert code == 0, output
-    index = json.loads((asv.html / "index.json").read_text())
+def test_publish_lists_every_suite(published: Path) -> None:
+    index = json.loads((published / "index.json").read_text())
     listed = {name.rsplit(".", 1)[0] for name in index["benchmarks"]}
     missing = set(suites()) - listed
     assert not missing, f"the dashboard does not list {sorted(missing)}; it lists {sorted(listed)}"
-    assert (asv.html / "index.html").is_file()
+    page = (published / "index.html").read_text()
+    assert not asv_dashboard.REMOTE_TAG.search(page), "the published page still loads a remote script or stylesheet"
+
+
+@pytest.fixture
+def local_server(published: Path) -> Iterator[str]:
+    """The published site served on 127.0.0.1 (any free port) for the test's duration."""
+
+    class QuietHandler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(published)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.slow
+def test_dashboard_renders_offline_in_chromium(local_server: str, tmp_path: Path) -> None:
+    """The grid and one benchmark's graph draw their points in a real browser; nothing is fetched from elsewhere."""
+    if not CHROMIUM.is_file():
+        pytest.skip(f"no {CHROMIUM}: `make setup` installs Debian's chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    remote_requests: list[str] = []
+    page_errors: list[str] = []
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+
+            def refuse_remote(route: object) -> None:
+                request_url: str = route.request.url  # type: ignore[attr-defined]
+                if request_url.startswith(local_server):
+                    route.continue_()  # type: ignore[attr-defined]
+                else:
+                    remote_requests.append(request_url)
+                    route.abort()  # type: ignore[attr-defined]
+
+            context.route("**/*", refuse_remote)
+            page = context.new_page()
+            page.on("pageerror", lambda error: page_errors.append(str(error)))
+            page.goto(f"{local_server}/index.html", wait_until="load")
+            page.wait_for_selector("#summarygrid-display .benchmark-container", timeout=90_000)
+            grid_names = page.eval_on_selector_all(
+                "#summarygrid-display .benchmark-container", "links => links.map(a => a.getAttribute('href'))"
+            )
+            assert "#bench_expression.ExpressionGradients.time_value_and_grad" in grid_names, grid_names
+            assert LOAD_FAILURE not in page.content()
+
+            graph = context.new_page()  # a fresh load of the graph's own address, as a bookmark would open it
+            graph.on("pageerror", lambda error: page_errors.append(str(error)))
+            graph.goto(f"{local_server}/index.html#bench_expression.ExpressionGradients.time_value_and_grad")
+            graph.wait_for_function(
+                "() => { const plot = window.$ && $('#main-graph').data('plot');"
+                " return plot && plot.getData().some(series => series.data.length > 0); }",
+                timeout=90_000,
+            )
+            points = graph.evaluate(
+                "() => $('#main-graph').data('plot').getData().reduce((n, series) => n + series.data.length, 0)"
+            )
+            log_axis = graph.evaluate("() => $('#log-scale').hasClass('active')")
+            assert LOAD_FAILURE not in graph.content()
+        finally:
+            context.close()
+    assert points >= 4, f"the graph has {points} data points; one commit of 4 backends x 2 cases should draw several"
+    assert log_axis, "time_value_and_grad spans decades (micrograd's 10 us to tinygrad's 100 ms) but opened on a linear axis"
+    assert not remote_requests, f"the dashboard asked for files outside the local server: {remote_requests}"
+    assert not page_errors, f"JavaScript errors: {page_errors}"
+
+
+# ------------------------------------------------------------------ the regression gate
+
+
+TIME, TRACK, BYTES = "bench_x.Suite.time_a", "bench_x.Suite.track_err", "bench_x.Suite.track_bytes"
+Given = dict[str, tuple[float | None, ...]]  # benchmark name -> (value, lower quartile, upper quartile)
+
+
+@pytest.mark.parametrize(
+    ("base", "head", "missing", "worse"),
+    [
+        ({TIME: (1.0, 0.9, 1.1)}, {TIME: (1.4, 1.3, 1.5)}, 0, 0),  # within 2x
+        ({TIME: (1.0, 0.9, 1.1)}, {TIME: (2.5, 2.4, 2.6)}, 0, 1),  # 2.2x quartile to quartile
+        ({TIME: (1.0, 0.5, 1.5)}, {TIME: (2.5, 2.0, 4.0)}, 0, 0),  # 2.5x medians, but the spreads say noise
+        ({TIME: (1.0, None, None)}, {TIME: (2.5, None, None)}, 0, 1),  # no quartiles: medians
+        ({TIME: (2.0, 1.9, 2.1)}, {TIME: (0.1, 0.1, 0.1)}, 0, 0),  # faster is fine
+        ({TRACK: (1e-16, None, None)}, {TRACK: (2e-16, None, None)}, 0, 1),  # any change
+        ({TRACK: (0.0, None, None)}, {TRACK: (0.0, None, None)}, 0, 0),
+        ({BYTES: (100.0, None, None)}, {BYTES: (120.0, None, None)}, 0, 0),  # bytes: a ratio
+        ({TIME: (1.0, 0.9, 1.1)}, {}, 1, 0),  # not recorded at HEAD
+        ({TIME: (1.0, 0.9, 1.1)}, {TIME: (None, None, None)}, 1, 0),  # failed at HEAD
+        ({TIME: (1.0, 0.9, 1.1)}, {TIME: (math.nan, None, None)}, 1, 0),  # skipped at HEAD only
+        ({TIME: (math.nan, None, None)}, {TIME: (math.nan, None, None)}, 0, 0),  # skipped on both
+    ],
+)
+def test_gate_compare(base: Given, head: Given, missing: int, worse: int) -> None:
+    units = {BYTES: "bytes", TRACK: "relative error"}
+    base_results = {(name, ()): asv_gate.Measured(*values) for name, values in base.items()}
+    head_results = {(name, ()): asv_gate.Measured(*values) for name, values in head.items()}
+    found_missing, found_worse = asv_gate.compare(base_results, head_results, units, factor=2.0, bench=None)
+    assert (len(found_missing), len(found_worse)) == (missing, worse), (found_missing, found_worse)
+
+
+def git(repo: Path, *args: str) -> str:
+    done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+SLOW_BACKWARD = """
+import time as _time
+
+_original_backward = Value.backward
+
+
+def _slow_backward(self):
+    _time.sleep(0.02)
+    return _original_backward(self)
+
+
+Value.backward = _slow_backward
+"""
+
+
+@pytest.fixture(scope="module")
+def gate_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the working tree as a fresh repository: a base commit, an unchanged one, and one that slows backward()."""
+    repo = tmp_path_factory.mktemp("gate") / "repo"
+    files = git(ROOT, "ls-files", "--cached", "--others", "--exclude-standard", "-z").split("\0")
+    for name in filter(None, files):
+        source = ROOT / name
+        if source.is_file():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, repo / name)
+    git(repo, "init", "-q", "-b", "main")  # asv.conf.json names the branch main
+    engine = repo / "micrograd" / "engine.py"
+    for message, addition in [
+        ("base", ""),
+        ("unchanged: a comment", "# the same engine\n"),
+        ("slowed: backward sleeps 20 ms", SLOW_BACKWARD),
+    ]:
+        engine.write_text(engine.read_text() + addition)
+        git(repo, "add", "-A")
+        git(repo, "-c", "user.name=test", "-c", "user.email=test@localhost", "commit", "-qm", message)
+    return repo
+
+
+def run_gate(repo: Path, base: str, head: str) -> tuple[int, str]:
+    env = asv_environment(repo.parent / "home")
+    subprocess.run([sys.executable, "-m", "asv", "machine", "--yes", "--machine", MACHINE], cwd=repo, env=env, check=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "comparisons.asv_gate", "--python-same", "--machine", MACHINE, "--factor", "3"]
+        + ["--bench", r"EngineGraph\.time_backward", "--base", base, "--head", head],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
+@pytest.mark.slow
+def test_gate_passes_an_unchanged_commit(gate_repo: Path) -> None:
+    code, output = run_gate(gate_repo, "HEAD~2", "HEAD~1")
+    assert code == 0, output[-5000:]
+    assert "passes" in output
+
+
+@pytest.mark.slow
+def test_gate_fails_a_slowed_commit(gate_repo: Path) -> None:
+    code, output = run_gate(gate_repo, "HEAD~1", "HEAD")
+    assert code == asv_gate.EXIT_REGRESSION, output[-5000:]
+    assert "WORSE    bench_engine.EngineGraph.time_backward(1000)" in output, output[-5000:]
+
+
+@pytest.mark.slow
+def test_gate_without_results_is_an_error(gate_repo: Path) -> None:
+    """A commit that cannot be recorded (here: not a commit at all) is exit 2 with one line, not a pass."""
+    code, output = run_gate(gate_repo, "no-such-revision", "HEAD")
+    assert code == asv_gate.EXIT_ERROR
+    assert "asv_gate: git rev-parse" in output and "Traceback" not in output

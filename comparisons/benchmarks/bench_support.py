@@ -1,18 +1,41 @@
-"""Not a suite: what the asv suites (comparisons/bench_*.py) share to reach the library through its stable interface.
+"""Not a suite: what the asv suites (comparisons/benchmarks/bench_*.py) share to reach the library through its stable interface.
 
 asv runs today's suites against older commits, so every import of the library happens here, inside a suite's
 `setup`, and a missing backend or API becomes NotImplementedError, asv's "skipped", carrying the reason.
+Speed rules (a whole commit records in about a minute): the frameworks are imported once, when asv imports the
+suites in the process it forks every benchmark from; and what a setup builds (a compiled expression, a warmed-up
+trainer) is kept per process, since asv 0.6 re-runs setup before every timed call.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import importlib
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
 BACKENDS = ["micrograd", "torch", "jax", "tinygrad"]  # the reference first, as backends.names() lists them
-TIMEOUT = 60.0  # seconds for one benchmark, its setup included; a suite whose workloads outgrow it must shrink them
+TIMEOUT = 180.0  # seconds for one benchmark, its setup included (jax compiles sum_1000 in 3 s, 60 s on a busy machine)
+FRAMEWORK_MODULES = ("torch", "jax", "tinygrad")
+# calls (or training steps) before timing: jax.jit compiles on the first; tinygrad's TinyJit captures on the second
+# and is steady from the third (sum_1000: 4 s, 1.5 s, then 5-17 ms), so one warm-up call left a 1.5 s sample
+WARMUP_CALLS = 3
+
+
+def preload_frameworks() -> None:
+    """Import the frameworks now (asv's forkserver imports the suites once, then forks each benchmark from it), so a
+    benchmark's process starts with them loaded instead of paying 1-3 s each. Only the pinned frameworks: the
+    project's own modules are imported in setups, from the commit being measured. Nothing is initialised here
+    (no tensors, no jit), which keeps forking safe."""
+    for module_name in FRAMEWORK_MODULES:
+        # not installed or broken here: the setups that need it skip, with the reason
+        with contextlib.suppress(Exception):
+            importlib.import_module(module_name)
+
+
+preload_frameworks()
 
 
 def need(module_name: str, *attributes: str) -> Any:
@@ -32,7 +55,7 @@ def load_backend(name: str) -> Any:
     backends = need("backends")
     get = need("backends", "get")
     # a backend missing at this commit: an unregistered name, an adapter module not written yet, a framework not installed
-    unavailable: tuple[type[Exception], ...] = (ImportError, KeyError, getattr(backends, "BackendUnavailable", ImportError))
+    unavailable: tuple[type[BaseException], ...] = (ImportError, KeyError, getattr(backends, "BackendUnavailable", ImportError))
     try:
         return get(name)
     except unavailable as exc:
@@ -49,8 +72,19 @@ def load_case(case_name: str) -> tuple[str, dict[str, float]]:
 def compile_source(backend: Any, source: str) -> Callable[[Mapping[str, float]], Any]:
     """backend.compile(parse(source)): a function from input values to Gradients(value, grads)."""
     parse = need("backends", "parse")
-    compiled: Callable[[Mapping[str, float]], Any] = backend.compile(parse(source))
-    return compiled
+    value_and_grad: Callable[[Mapping[str, float]], Any] = backend.compile(parse(source))
+    return value_and_grad
+
+
+@functools.cache
+def compiled_case(backend_name: str, case_name: str) -> tuple[Callable[[Mapping[str, float]], Any], dict[str, float]]:
+    """A catalog case compiled by a backend and called WARMUP_CALLS times, with its inputs; built once per process,
+    so asv's repeated setups cost nothing."""
+    source, inputs = load_case(case_name)
+    value_and_grad = compile_source(load_backend(backend_name), source)
+    for _ in range(WARMUP_CALLS):
+        value_and_grad(inputs)
+    return value_and_grad, inputs
 
 
 def relative_error(got: float, want: float) -> float:
