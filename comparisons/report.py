@@ -460,3 +460,134 @@ def plot_speed(speed: pd.DataFrame, path: Path, backend_order: Sequence[str]) ->
     fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=n)
     fig.savefig(path, dpi=100)
     return path
+
+
+# --- fuzz and the accuracy atlas ---
+
+
+def json_text(obj: Any) -> str:
+    """One JSON document (nan and inf written as NaN and Infinity, as `render` does)."""
+    return json.dumps(obj, indent=1) + "\n"
+
+
+def write_atomically(path: Path, write: Callable[[Path], None]) -> Path:
+    """`write(temporary path)` beside `path`, then rename it over `path`: a reader never sees half a file."""
+    import os
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def print_fuzz(out: Console, summary: Any, records: Sequence[Any], skipped: Mapping[str, str]) -> None:
+    """`fuzz`: the count per class and backend, the rules that explained divergences, and each finding's entry."""
+    df = frame([{"backend": r.backend, "cls": r.cls} for r in records])
+    classes = list(summary.counts)
+    counts = df.groupby(["backend", "cls"]).size().unstack(fill_value=0).reindex(columns=classes, fill_value=0)
+    counts = counts.reindex(summary.backends).reset_index()
+    formats = {"backend": ("backend", str)} | {c: (c.replace("_", " "), str) for c in classes}
+    title = (
+        f"fuzz, {summary.dtype}, seed {summary.seed}: {summary.cases} cases ({summary.expressions} expressions), "
+        f"{summary.quantities} quantities, {summary.seconds:g} s"
+    )
+    caption = (
+        "accurate: within a few ulps of the exact truth, more where the formula amplifies rounding; inaccurate "
+        "agreeing: every backend gives the same inexact number (the formula's fault); known: a rule explains it; "
+        "undefined: the truth is undefined or not determined there"
+    )
+    out.print(rich_table(counts, title, formats, caption))
+    if summary.known:
+        from comparisons.rules import RULES
+
+        why = {rule.name: rule.explanation for rule in RULES}
+        known = frame([{"rule": k, "count": v, "why": why.get(k, "")} for k, v in summary.known.items()])
+        out.print(rich_table(known, "known divergences found", {"rule": ("rule", str), "count": ("n", str), "why": ("why", str)}))
+    for name, reason in skipped.items():
+        out.print(f"skipped {name}: {reason}", style="yellow", markup=False)
+    if summary.unexplained == 0:
+        out.print(f"nothing unexplained ({summary.dtype})", style="green")
+        return
+    out.print(f"{summary.unexplained} unexplained quantities; the findings, shrunk, as catalog entries:", style="bold red")
+    for f in summary.findings:
+        out.print(f"# {f.backend}, {f.dtype}: was {f.original_source!r} at {f.original_inputs}", markup=False)
+        out.print(f.entry, markup=False, highlight=False)
+
+
+def save_fuzz(results: Sequence[tuple[Any, Sequence[Any], Mapping[str, str]]], out_dir: Path) -> list[Path]:
+    """Per dtype: fuzz_DTYPE.csv (every record), fuzz_DTYPE.json (the summary) and fuzz_DTYPE_entries.py."""
+    paths = []
+    for summary, records, _ in results:
+        stem = out_dir / f"fuzz_{summary.dtype}"
+        csv = render(frame([vars(r) for r in records]), "csv")
+        entries = "\n".join(f.entry for f in summary.findings) + "\n"
+        for path, text in (
+            (stem.with_suffix(".csv"), csv),
+            (stem.with_suffix(".json"), json_text(summary.as_json())),
+            (out_dir / f"{stem.name}_entries.py", entries),
+        ):
+            paths.append(write_atomically(path, lambda tmp, text=text: tmp.write_text(text, encoding="utf-8")))
+    return paths
+
+
+def ulps_text(x: Any) -> str:
+    """An error in ulps: 0, 0.5, 12, 3.4e+07, inf."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return ""
+    if x == 0 or x >= 1e5 or math.isinf(x):
+        return f"{x:.2g}"
+    return f"{x:.3g}" if x < 100 else f"{x:.0f}"
+
+
+def print_accuracy(out: Console, df: pd.DataFrame) -> None:
+    """`accuracy`: a row per op and quantity, a column per backend and dtype; each cell the largest error in ulps,
+    the median in brackets, and the input of the largest below it."""
+    df = df.assign(
+        column=df.backend + " " + df.dtype,
+        cell=[
+            f"{ulps_text(m)} ({ulps_text(med)})" + (f"\n{w}" if m > 4 else "")
+            for m, med, w in zip(df.max_ulps, df.median_ulps, df.worst_input)
+        ],
+    )
+    columns = list(dict.fromkeys(df.column))
+    table = df.pivot(index=["op", "quantity"], columns="column", values="cell")[columns].fillna("")
+    table = table.reindex(list(dict.fromkeys(zip(df.op, df.quantity)))).reset_index()  # the atlas's op order
+    formats = {"op": ("op", str), "quantity": ("", str)} | {c: (c.replace(" ", "\n"), str) for c in columns}
+    caption = (
+        "largest error (median) in ulps from the exact value correctly rounded to the dtype, and the input of the "
+        "largest where it is over 4; micrograd computes in float64 only. All numbers: --format csv"
+    )
+    out.print(rich_table(table, "accuracy atlas: error from the exact truth, in ulps", formats, caption, group=True))
+
+
+def plot_accuracy(df: pd.DataFrame, path: Path) -> Path:
+    """A heatmap: a row per op and quantity, a column per backend and dtype, the colour log10(1 + largest ulps),
+    each cell labelled with the largest error in ulps. Written atomically."""
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    rows = list(dict.fromkeys(zip(df.op, df.quantity)))
+    columns = list(dict.fromkeys(zip(df.backend, df.dtype)))
+    grid = np.full((len(rows), len(columns)), np.nan)
+    for r in df.itertuples(index=False):
+        grid[rows.index((r.op, r.quantity)), columns.index((r.backend, r.dtype))] = r.max_ulps
+    shown = np.log10(1 + np.minimum(grid, 1e17))
+    fig = Figure(figsize=(1.3 + 1.05 * len(columns), 1.2 + 0.32 * len(rows)), layout="constrained")
+    ax = fig.subplots()
+    image = ax.imshow(shown, cmap="viridis", aspect="auto", vmin=0, vmax=max(3.0, float(np.nanmax(shown))))
+    for i in range(len(rows)):
+        for j in range(len(columns)):
+            if not np.isnan(grid[i, j]):
+                ax.text(j, i, ulps_text(grid[i, j]), ha="center", va="center", fontsize=7,
+                        color="white" if shown[i, j] < 2 else "black")  # fmt: skip
+    ax.set_xticks(range(len(columns)), [f"{b}\n{d}" for b, d in columns], fontsize=8)
+    ax.set_yticks(range(len(rows)), [f"{op} {q}" for op, q in rows], fontsize=8)
+    fig.colorbar(image, ax=ax, label="log10(1 + largest error in ulps)")
+    ax.set_title("largest error from the exact truth, in ulps of the dtype", fontsize=10)
+    return write_atomically(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))

@@ -259,17 +259,27 @@ def _log_outside_domain(s: Situation) -> bool:
 
 
 def _tanh_tail(s: Situation) -> bool:
-    return any(abs(s.arg(n)) > 3 for _, n in s.nodes("tanh"))
+    return any(abs(s.arg(n)) > 1.5 for _, n in s.nodes("tanh"))
 
 
 def _sigmoid_tail(s: Situation) -> bool:
-    return any(abs(s.arg(n)) > 3 for _, n in s.nodes("sigmoid"))
+    return any(abs(s.arg(n)) > 2 for _, n in s.nodes("sigmoid"))
+
+
+def _pow_exponent_minus_one(s: Situation) -> bool:
+    """A power x**y with y not an integer, where the rounding of y - 1 times log(x) is more than an ulp."""
+    for _, n in s.nodes("pow"):
+        base, exponent = s.arg(n, 0), s.arg(n, 1)
+        if base > 0 and math.isfinite(base) and math.isfinite(exponent) and not exponent.is_integer():
+            if math.ulp(exponent - 1) * abs(math.log(base)) > 2.0**-52:
+                return True
+    return False
 
 
 def _out_of_range_intermediate(s: Situation) -> bool:
-    """Some operation's float result is inf or nan, or 0 from nonzero finite arguments (an underflow)."""
+    """Some operation before the result gives inf or nan, or 0 from nonzero finite arguments (an underflow)."""
     nodes = s.expr.nodes
-    for i, v in enumerate(s.values):
+    for i, v in enumerate(s.values[:-1]):
         n = nodes[i]
         if not math.isfinite(v):
             return True
@@ -280,7 +290,7 @@ def _out_of_range_intermediate(s: Situation) -> bool:
     return False
 
 
-def _micrograd_reciprocal_overflows(s: Situation) -> bool:
+def _reciprocal_overflows(s: Situation) -> bool:
     """A division whose divisor's reciprocal (for the value) or squared reciprocal (for the gradient) overflows."""
     limit = 1 / 1.7976931348623157e308 if s.is_gradient is False else 1.4916681462400413e-154
     return any(0 < abs(s.arg(n, 1)) < limit for _, n in s.nodes("div"))
@@ -457,26 +467,28 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "tanh_tail_derivative",
-        "tanh'(x) = 1 - tanh(x)**2, and beyond |x| = 3 tanh(x) is within 5e-3 of ±1: one ulp of difference between "
-        "the frameworks' tanh (or in how they square it) becomes many ulps in the derivative.",
+        "tanh'(x) = 1 - tanh(x)**2, and beyond |x| = 1.5 tanh(x)**2 is within 0.2 of 1 (at 10 within 1e-8): the "
+        "subtraction multiplies one ulp of difference in the frameworks' tanh (or in how they square it) by "
+        "cosh(x)**2 in the derivative.",
         _tanh_tail,
         quantities="grad",
         catalog=("tanh_tail",),
     ),
     Rule(
         "sigmoid_tail_derivative",
-        "sigmoid'(x) is computed as s * (1 - s): beyond |x| = 3, s is near 1 (or near 0 with 1 + exp(-x) rounded), "
-        "so 1 - s keeps only a few digits and each framework's rounding of s shows.",
+        "sigmoid'(x) is computed as s * (1 - s): beyond |x| = 2, s is near 1 (or near 0 with 1 + exp(-x) rounded), "
+        "so 1 - s loses digits (about e**|x| times one ulp) and each framework's rounding of s shows.",
         _sigmoid_tail,
         quantities="grad",
         catalog=("sigmoid_tail",),
     ),
     Rule(
-        "micrograd_divides_by_reciprocal",
-        "micrograd computes a/b as a * b**-1 and its derivative with b**-2: where 1/b or 1/b**2 overflows (b below "
-        "5.6e-309, or 1.5e-154 for the gradient) it gives inf or nan where the quotient itself is finite.",
-        _micrograd_reciprocal_overflows,
-        backends=("micrograd",),
+        "divides_by_reciprocal",
+        "micrograd computes a/b as a * b**-1 (derivative b**-2), tinygrad as a * (1/b) (derivative -(1/b)**2): where "
+        "1/b or its square overflows (b below 5.6e-309, or 1.5e-154 for the gradient) they give inf or nan where the "
+        "quotient itself is finite.",
+        _reciprocal_overflows,
+        backends=("micrograd", "tinygrad"),
     ),
     Rule(
         "division_gradient_out_of_range",
@@ -499,6 +511,14 @@ RULES: tuple[Rule, ...] = (
         "follows (inf * 0, inf - inf, 0/0, which chain-rule product is formed first, a rewrite that avoids the "
         "intermediate) differs between frameworks, and so do their infs, nans and zeros.",
         _out_of_range_intermediate,
+    ),
+    Rule(
+        "pow_derivative_rounds_exponent",
+        "d/dx x**y is computed as y * x**(y-1): y - 1 is rounded first, and that rounding is multiplied by "
+        "|log x| in x**(y-1) (x = 0.41, y = -31.8: 3e-15 relative), more where terms of the gradient cancel; "
+        "frameworks that form it as y * x**y / x do not have it.",
+        _pow_exponent_minus_one,
+        quantities="grad",
     ),
     Rule(
         "overflow_all_agree",

@@ -373,10 +373,9 @@ def _text(x: mpf) -> str:
 
 
 def zero_noise(expr: Expression | str, inputs: Mapping[str, float]) -> dict[str, float]:
-    """For each quantity whose exact value is 0 (where `condition` is None): the largest magnitude that a float64
-    evaluation of the formula gives instead (the Monte Carlo reruns of `Quantity.condition`), so that a tiny nonzero
-    result can be judged against what rounding alone makes of this formula. Quantities that are not exactly 0 are
-    left out."""
+    """Per quantity, the largest magnitude that float64 evaluations of the formula give (the Monte Carlo reruns of
+    `Quantity.condition`): for a quantity whose truth is 0 (where `condition` is None), what rounding alone makes of
+    it, so that a tiny nonzero result can be judged."""
     expr = parse(expr) if isinstance(expr, str) else expr
     point = expr.check_inputs(inputs)
     rng = random.Random(1997)
@@ -385,12 +384,10 @@ def zero_noise(expr: Expression | str, inputs: Mapping[str, float]) -> dict[str,
     def perturb(v: mpf) -> mpf:
         return v * (1 + u * (2 * rng.random() - 1))
 
+    noise: dict[str, float] = {}
     with mpmath.workprec(START_BITS):
-        exact = _evaluate(expr, point)
-        zeros = [k for k, v in exact.items() if not isinstance(v, Undefined) and v == 0]
-        noise = dict.fromkeys(zeros, 0.0)
-        for _ in range(MONTE_CARLO_RUNS if zeros else 0):
+        for _ in range(MONTE_CARLO_RUNS):
             for key, v in _evaluate(expr, point, perturb).items():
-                if key in noise and not isinstance(v, Undefined):
-                    noise[key] = max(noise[key], float(abs(v)))
+                if not isinstance(v, Undefined):
+                    noise[key] = max(noise.get(key, 0.0), float(abs(v)))
     return noise
