@@ -28,11 +28,14 @@ class Op:
 
     name: str
     source: str
-    sample: Callable[[random.Random, str], list[dict[str, float]]]
+    sample: Callable[[random.Random, str], list[dict[str, float]]]  # (rng, dtype) -> points
 
     @property
     def expression(self) -> Expression:
         return parse(self.source)
+
+
+Points = list[dict[str, float]]
 
 
 def _log_uniform(rng: random.Random, low: float, high: float, n: int, signed: bool = False) -> list[float]:
@@ -40,90 +43,81 @@ def _log_uniform(rng: random.Random, low: float, high: float, n: int, signed: bo
     return [rng.choice((1, -1) if signed else (1,)) * 10 ** rng.uniform(low, high) for _ in range(n)]
 
 
-def _unary(*regions: Callable[[random.Random, str], list[float]]) -> Callable[[random.Random, str], list[dict[str, float]]]:
-    def sample(rng: random.Random, dtype: str) -> list[dict[str, float]]:
-        return [{"x": x} for region in regions for x in region(rng, dtype)]
-
-    return sample
+def _xs(values: list[float]) -> Points:
+    return [{"x": x} for x in values]
 
 
-def _binary(
-    pairs: Callable[[random.Random, str], list[tuple[float, float]]],
-) -> Callable[[random.Random, str], list[dict[str, float]]]:
-    def sample(rng: random.Random, dtype: str) -> list[dict[str, float]]:
-        return [{"x": x, "y": y} for x, y in pairs(rng, dtype)]
-
-    return sample
-
-
-def _big(dtype: str) -> float:
-    """The largest x with exp(x) finite."""
-    return 88.72 if dtype == "float32" else 709.78
-
-
-def _ordinary(rng: random.Random, dtype: str) -> list[float]:
+def _ordinary(rng: random.Random) -> list[float]:
     return _log_uniform(rng, -3, 3, RANDOM_POINTS, signed=True)
 
 
+def _pairs(rng: random.Random, dtype: str) -> Points:
+    return [{"x": x, "y": y} for x, y in zip(_ordinary(rng), _ordinary(rng))]
+
+
+def _sums(rng: random.Random, dtype: str) -> Points:
+    """Ordinary pairs, and pairs that nearly cancel."""
+    close = [{"x": a, "y": -a * (1 + rng.uniform(-1e-3, 1e-3))} for a in _ordinary(rng)[:8]]
+    return _pairs(rng, dtype) + close
+
+
+def _powers(rng: random.Random, dtype: str) -> Points:
+    """Bases from 1e-3 to 10, bases near 0 (hard: the derivative's x**(y-1)), bases near 1 with large exponents."""
+    ordinary = [(10 ** rng.uniform(-3, 1), rng.uniform(-5, 5)) for _ in range(RANDOM_POINTS)]
+    near_zero = [(10 ** rng.uniform(-30, -3), rng.uniform(0.5, 3)) for _ in range(8)]
+    near_one = [(1 + rng.uniform(-1e-6, 1e-6), rng.uniform(100, 1e4)) for _ in range(8)]
+    return [{"x": x, "y": y} for x, y in ordinary + near_zero + near_one]
+
+
+def _relu(rng: random.Random, dtype: str) -> Points:
+    return _xs(_ordinary(rng))
+
+
+def _exp(rng: random.Random, dtype: str) -> Points:
+    """Ordinary, near overflow (the largest x with exp(x) finite, minus up to 10), and tiny."""
+    top = 88.72 if dtype == "float32" else 709.78
+    ordinary = [rng.uniform(-20, 20) for _ in range(RANDOM_POINTS)]
+    return _xs(ordinary + [top - rng.uniform(0, 10) for _ in range(8)] + _log_uniform(rng, -12, -1, 8, signed=True))
+
+
+def _log(rng: random.Random, dtype: str) -> Points:
+    """From 1e-30 to 1e30, and near 1 (where log(x) is small and an absolute error becomes a large relative one)."""
+    return _xs(_log_uniform(rng, -30, 30, RANDOM_POINTS) + [1 + rng.uniform(-1e-4, 1e-4) for _ in range(8)])
+
+
+def _tanh(rng: random.Random, dtype: str) -> Points:
+    """Ordinary, near 0 (1e-20 to 0.1), and the tails (4 to 19: tanh rounds to 1 in float64 beyond 19.06)."""
+    ordinary = [rng.uniform(-3, 3) for _ in range(RANDOM_POINTS)]
+    tails = [rng.choice((1, -1)) * rng.uniform(4, 19) for _ in range(12)]
+    return _xs(ordinary + _log_uniform(rng, -20, -1, 12, signed=True) + tails)
+
+
+def _sigmoid(rng: random.Random, dtype: str) -> Points:
+    ordinary = [rng.uniform(-6, 6) for _ in range(RANDOM_POINTS)]
+    return _xs(ordinary + [rng.choice((1, -1)) * rng.uniform(10, 40) for _ in range(12)])
+
+
+def _wide(rng: random.Random, dtype: str) -> Points:
+    return _xs([rng.uniform(-30, 30) for _ in range(RANDOM_POINTS)])
+
+
+def _near_zero(rng: random.Random, dtype: str) -> Points:
+    return _xs(_log_uniform(rng, -12, 0, RANDOM_POINTS, signed=True))
+
+
 OPS: tuple[Op, ...] = (
-    Op(
-        "add",
-        "x + y",
-        _binary(
-            lambda r, d: (
-                [(a, -a * (1 + r.uniform(-1e-3, 1e-3))) for a in _ordinary(r, d)[:8]]
-                + list(zip(_ordinary(r, d), _ordinary(r, d)))
-            )
-        ),
-    ),  # fmt: skip
-    Op("mul", "x * y", _binary(lambda r, d: list(zip(_ordinary(r, d), _ordinary(r, d))))),
-    Op("div", "x / y", _binary(lambda r, d: list(zip(_ordinary(r, d), _ordinary(r, d))))),
-    Op(
-        "pow",
-        "x ** y",
-        _binary(
-            lambda r, d: (
-                [(10 ** r.uniform(-3, 1), r.uniform(-5, 5)) for _ in range(RANDOM_POINTS)]
-                + [(10 ** r.uniform(-30, -3), r.uniform(0.5, 3)) for _ in range(8)]  # near 0
-                + [(1 + r.uniform(-1e-6, 1e-6), r.uniform(100, 1e4)) for _ in range(8)]
-            )
-        ),
-    ),  # fmt: skip
-    Op("relu", "relu(x)", _unary(_ordinary)),
-    Op(
-        "exp",
-        "exp(x)",
-        _unary(
-            lambda r, d: [r.uniform(-20, 20) for _ in range(RANDOM_POINTS)],
-            lambda r, d: [_big(d) - r.uniform(0, 10) for _ in range(8)],  # near overflow
-            lambda r, d: _log_uniform(r, -12, -1, 8, signed=True),
-        ),
-    ),  # fmt: skip
-    Op(
-        "log",
-        "log(x)",
-        _unary(lambda r, d: _log_uniform(r, -30, 30, RANDOM_POINTS), lambda r, d: [1 + r.uniform(-1e-4, 1e-4) for _ in range(8)]),
-    ),  # near 1  # fmt: skip
-    Op(
-        "tanh",
-        "tanh(x)",
-        _unary(
-            lambda r, d: [r.uniform(-3, 3) for _ in range(RANDOM_POINTS)],
-            lambda r, d: _log_uniform(r, -20, -1, 12, signed=True),  # near 0
-            lambda r, d: [r.choice((1, -1)) * r.uniform(4, 19) for _ in range(12)],
-        ),
-    ),  # tails # fmt: skip
-    Op(
-        "sigmoid",
-        "sigmoid(x)",
-        _unary(
-            lambda r, d: [r.uniform(-6, 6) for _ in range(RANDOM_POINTS)],
-            lambda r, d: [r.choice((1, -1)) * r.uniform(10, 40) for _ in range(12)],
-        ),
-    ),  # fmt: skip
-    Op("softplus", "log(1 + exp(x))", _unary(lambda r, d: [r.uniform(-30, 30) for _ in range(RANDOM_POINTS)])),
-    Op("expm1", "exp(x) - 1", _unary(lambda r, d: _log_uniform(r, -12, 0, RANDOM_POINTS, signed=True))),
-    Op("logsigmoid", "log(sigmoid(x))", _unary(lambda r, d: [r.uniform(-30, 30) for _ in range(RANDOM_POINTS)])),
+    Op("add", "x + y", _sums),
+    Op("mul", "x * y", _pairs),
+    Op("div", "x / y", _pairs),
+    Op("pow", "x ** y", _powers),
+    Op("relu", "relu(x)", _relu),
+    Op("exp", "exp(x)", _exp),
+    Op("log", "log(x)", _log),
+    Op("tanh", "tanh(x)", _tanh),
+    Op("sigmoid", "sigmoid(x)", _sigmoid),
+    Op("softplus", "log(1 + exp(x))", _wide),
+    Op("expm1", "exp(x) - 1", _near_zero),
+    Op("logsigmoid", "log(sigmoid(x))", _wide),
 )
 
 

@@ -328,7 +328,7 @@ def _candidates(expr: Expression, point: dict[str, float]) -> Iterable[tuple[Exp
         if n.op in ("input", "const"):
             continue
         for a in dict.fromkeys(n.args):
-            yield from _built(_replace(nodes, i, a), point)
+            yield from _built(_replace(nodes, i, a), point, a if i == len(nodes) - 1 else None)
         if math.isfinite(values[i]):
             yield from _built(_replace(nodes, i, Node("const", value=values[i])), point)
     # fewer inputs: an input becomes the number it was
@@ -370,10 +370,15 @@ def _replace(nodes: tuple[Node, ...], i: int, by: Node | int) -> list[Node]:
     return [Node(n.op, tuple(remap.get(a, a) for a in n.args), n.value, n.name) for n in nodes]
 
 
-def _built(nodes: list[Node], point: dict[str, float]) -> Iterable[tuple[Expression, dict[str, float]]]:
-    """The expression of `nodes` (the last is the result), reparsed so that constants fold; nothing if it is invalid."""
-    live = {len(nodes) - 1}
-    for k in range(len(nodes) - 1, -1, -1):
+def _built(
+    nodes: list[Node], point: dict[str, float], result: int | None = None
+) -> Iterable[tuple[Expression, dict[str, float]]]:
+    """The expression of `nodes` whose result is node `result` (default: the last), reparsed so that constants fold;
+    nothing if it is invalid (a constant)."""
+    result = len(nodes) - 1 if result is None else result
+    nodes = nodes[: result + 1]
+    live = {result}
+    for k in range(result, -1, -1):
         if k in live:
             live.update(nodes[k].args)
     kept: dict[int, int] = {}

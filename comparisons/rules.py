@@ -270,9 +270,9 @@ def _pow_exponent_minus_one(s: Situation) -> bool:
     """A power x**y with y not an integer, where the rounding of y - 1 times log(x) is more than an ulp."""
     for _, n in s.nodes("pow"):
         base, exponent = s.arg(n, 0), s.arg(n, 1)
-        if base > 0 and math.isfinite(base) and math.isfinite(exponent) and not exponent.is_integer():
-            if math.ulp(exponent - 1) * abs(math.log(base)) > 2.0**-52:
-                return True
+        fractional = base > 0 and math.isfinite(base) and math.isfinite(exponent) and not exponent.is_integer()
+        if fractional and math.ulp(exponent - 1) * abs(math.log(base)) > 2.0**-52:
+            return True
     return False
 
 
