@@ -190,6 +190,12 @@ def _exp2_rounding(s: Situation) -> bool:
     return any(s.op_of(n, 1) != "const" or not float(s.arg(n, 1)).is_integer() for _, n in s.nodes("pow"))
 
 
+def _exp_near_the_top(s: Situation) -> bool:
+    """An exp (or sigmoid, tanh) in an expression that has a value within a factor 2**24 of overflow."""
+    top = 2.0**104 if s.dtype == "float32" else 2.0**1000
+    return any(True for _ in s.nodes("exp", "sigmoid", "tanh")) and any(top < abs(v) for v in s.values)
+
+
 def _log_rounding(s: Situation) -> bool:
     return any(math.isfinite(s.arg(n)) and s.arg(n) > 0 for _, n in s.nodes("log"))
 
@@ -456,6 +462,14 @@ RULES: tuple[Rule, ...] = (
         "product is rounded before exp2 amplifies it, so the relative error grows with the result's exponent, "
         "hundreds of ulps near overflow; a computed integer exponent off by an ulp makes a negative base give nan.",
         _exp2_rounding,
+        backends=("tinygrad",),
+    ),
+    Rule(
+        "tinygrad_exp_overflows_near_the_top",
+        "tinygrad gives -inf for exp(x)/(y + y) at x = 1, y = -1.5e-308, where the quotient is -9.1e307 and 3/(y + y) "
+        "is finite there too: its exp, fused into the same kernel, goes through intermediate powers of two that "
+        "overflow when the result is near the top of the range (observed; not traced to one rewrite).",
+        _exp_near_the_top,
         backends=("tinygrad",),
     ),
     Rule(

@@ -65,6 +65,8 @@ PINS = [
      {"micrograd": -1.0, "jax": -1.0, "tinygrad": -1.0}),
     ("tinygrad_exp2_rounding", "exp(x)", {"x": 702.6288842955058}, "tinygrad", "value", 6.3e304,
      {"micrograd": 6.2e304, "torch": 6.2e304, "jax": 6.2e304}),
+    ("tinygrad_exp_overflows_near_the_top", "exp(x)/(y + y)", {"x": 1.0, "y": -1.495577383445383e-308}, "tinygrad",
+     "value", -INF, {"micrograd": -9.087733802837072e307, "torch": -9.087733802837072e307, "jax": -INF}),
     ("tinygrad_log2_rounding", "log(x)", {"x": 1.0001}, "tinygrad", "value", 9.99950003333e-05,
      {"micrograd": 9.9995000333308e-05, "torch": 9.9995000333308e-05, "jax": 9.9995000333308e-05}),
     ("tanh_tail_derivative", "tanh(x)", {"x": 10.0}, "jax", "grad:x", 8.244614751677581e-09,
