@@ -587,13 +587,13 @@ def plot_accuracy(df: pd.DataFrame, path: Path) -> Path:
         at = rows.index((r.op, r.quantity)), columns.index((r.backend, r.dtype))
         grid[at], median[at] = r.max_ulps, r.median_ulps
     shown = np.log10(1 + np.minimum(grid, 1e17))
-    fig = Figure(figsize=(1.3 + 1.05 * len(columns), 1.2 + 0.32 * len(rows)), layout="constrained")
+    fig = Figure(figsize=(1.5 + 1.1 * len(columns), 1.2 + 0.4 * len(rows)), layout="constrained")
     ax = fig.subplots()
     image = ax.imshow(shown, cmap="viridis", aspect="auto", vmin=0, vmax=max(3.0, float(np.nanmax(shown))))
     for i in range(len(rows)):
         for j in range(len(columns)):
             if not np.isnan(grid[i, j]):
-                ax.text(j, i, f"{ulps_text(grid[i, j])}  ({ulps_text(median[i, j])})", ha="center", va="center", fontsize=7,
+                ax.text(j, i, f"{ulps_text(grid[i, j])}\n({ulps_text(median[i, j])})", ha="center", va="center", fontsize=6.5,
                         color="white" if shown[i, j] < 2 else "black")  # fmt: skip
     ax.set_xticks(range(len(columns)), [f"{b}\n{d}" for b, d in columns], fontsize=8)
     ax.set_yticks(range(len(rows)), [f"{op} {q}" for op, q in rows], fontsize=8)
