@@ -398,4 +398,77 @@ DIVERGENCES: tuple[Divergence, ...] = (
         "In float64, 1e-17 + 1 rounds to 1, so the result is 0; jax (XLA under jit) and tinygrad reassociate "
         "(x + 1) - 1 to x and return 1e-17.",
     ),
+    # found by `python -m comparisons fuzz` (comparisons/rules.py has the situation each one is an example of)
+    Divergence(
+        "tanh_near_zero",
+        "tanh(x)/x",
+        {"x": 1e-12},
+        "value",
+        _gives(1.0, 1.0, 1.0, 1.000088900582341),
+        "tinygrad computes tanh(x) as 2*sigmoid(2x) - 1, which cancels near 0: tanh(1e-12) is 8.9e-5 relative off "
+        "(the exact value is 1 - 3e-25, so 1.0); tanh(1e-20) is 0.",
+    ),
+    Divergence(
+        "power_of_power",
+        "x**(y**z)",
+        {"x": 2.0, "y": 3.0, "z": 2.0},
+        "value",
+        _gives(512.0, 512.0, 512.0, 512.0000000000007),
+        "tinygrad 0.14 raised here (its rewriter cast the exponent's nan branch to int); the adapter now computes such an "
+        "exponent in a kernel of its own. tinygrad's pow is exp2(y * log2(x)), 1.4e-15 relative off the exact 512.",
+    ),
+    Divergence(
+        "saturated_tanh_gradient",
+        "x/tanh(x)",
+        {"x": -82076.0},
+        "grad:x",
+        _gives(-1.0, -1.0, -1.0, NAN),
+        "tinygrad's tanh goes through exp2(-2x/ln 2), inf this far out; its backward pass meets inf * 0 when the "
+        "incoming gradient is not a constant, and gives nan where the exact derivative is -1.",
+    ),
+    Divergence(
+        "saturated_sigmoid_gradient",
+        "sigmoid(sigmoid(x))",
+        {"x": -1000.0},
+        "grad:x",
+        _gives(0.0, 0.0, 0.0, NAN),
+        "The same in tinygrad's sigmoid: exp2(1000/ln 2) is inf, and the chain rule through it gives nan (exactly: "
+        "1.3e-435, which is 0.0 in float64).",
+    ),
+    Divergence(
+        "log_of_pow_overflow",
+        "log(x**y)",
+        {"x": 3.0, "y": 1000.0},
+        "value",
+        _gives(INF, INF, 1098.6122886681098, INF),
+        "3**1000 overflows and log(inf) = inf; XLA (jax under jit) rewrites log(x**y) as y*log(x) and returns the "
+        "finite 1098.6 (the exact value is 1098.6122886681096).",
+    ),
+    Divergence(
+        "pow_of_exp",
+        "exp(x)**3",
+        {"x": -25.9},
+        "value",
+        _gives(1.8001917046195815e-34, 1.8001917046195815e-34, 1.8001917046195943e-34, 1.800191704619586e-34),
+        "XLA (jax under jit) rewrites exp(x)**3 as exp(3*x): the rounding of 3*x is multiplied by 78, 53 ulps off "
+        "the exact value (micrograd and torch are correctly rounded; tinygrad's exp2 is 19 ulps off).",
+    ),
+    Divergence(
+        "negative_zero_rsqrt",
+        "x**-0.5",
+        {"x": -0.0},
+        "value",
+        _gives(INF, -INF, INF, NAN),
+        "IEEE 754 pow(-0, -0.5) is +inf (only odd integer exponents keep the sign of zero); torch gives -inf and "
+        "tinygrad nan (its pow of a negative base, -0.0 < 0 being false but its sign bit set).",
+    ),
+    Divergence(
+        "negative_zero_sqrt",
+        "x**0.5",
+        {"x": -0.0},
+        "grad:x",
+        _gives(INF, -INF, INF, NAN),
+        "d/dx x**0.5 = 0.5 * x**-0.5 at -0.0: inf in micrograd and jax, -inf in torch, nan in tinygrad (the value "
+        "itself is 0.0 or -0.0, both equal to 0).",
+    ),
 )

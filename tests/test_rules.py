@@ -40,6 +40,8 @@ PINS = [
      {"micrograd": INF, "torch": INF, "tinygrad": INF}),
     ("tinygrad_log_of_exp_gradient", "log(exp(x))", {"x": 1000.0}, "tinygrad", "grad:x", 1.0,
      {"micrograd": NAN, "torch": NAN, "jax": 1.0}),
+    ("xla_pow_of_exp", "exp(x)**3", {"x": -25.9}, "jax", "value", 1.8001917046195943e-34,
+     {"micrograd": 1.8001917046195815e-34, "torch": 1.8001917046195815e-34, "tinygrad": 1.800191704619586e-34}),
     ("xla_combines_exp_products", "exp(x)*exp(-x)", {"x": 1000.0}, "jax", "value", 1.0,
      {"micrograd": NAN, "torch": NAN, "tinygrad": NAN}),
     ("tinygrad_simplifies_same_operands", "exp(x) - exp(x)", {"x": 1000.0}, "tinygrad", "value", 0.0,
