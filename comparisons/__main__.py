@@ -229,9 +229,15 @@ def add_fuzz_and_accuracy(commands: Any) -> None:
     fuzz.add_argument(
         "--points", type=positive_int, default=5, help="input points per expression, sharing its compilation (default: 5)"
     )
-    fuzz.add_argument("--shrink", type=int, default=10, metavar="N", help="shrink at most N findings (default: 10)")
+    fuzz.add_argument(
+        "--shrink", type=whole_number, default=10, metavar="N", help="shrink at most N findings, 0 for none (default: 10)"
+    )
     fuzz.add_argument("--out", type=Path, metavar="DIR", help="also write records (CSV), summary (JSON), entries there")
-    fuzz.add_argument("--format", choices=("table", "json", "csv"), default="table", help="(default: table)")
+    fuzz.add_argument(
+        "--format", choices=("table", "json", "csv"), default="table",
+        help="table for people; json: one summary object (counts per class, the findings); csv: every quantity's "
+        "record (default: table)",
+    )  # fmt: skip
     accuracy = commands.add_parser(
         "accuracy",
         help="the accuracy atlas: per op, backend and dtype, the error in ulps from the truth",
@@ -253,6 +259,13 @@ def add_fuzz_and_accuracy(commands: Any) -> None:
         )  # fmt: skip
     fuzz.set_defaults(run=run_fuzz)
     accuracy.set_defaults(run=run_accuracy)
+
+
+def whole_number(text: str) -> int:
+    """0, 1, 2, ...: ArgumentTypeError otherwise."""
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 0")
+    return int(text)
 
 
 def chosen_for(args: argparse.Namespace, dtype: str) -> tuple[list[str], dict[str, str]]:
