@@ -196,6 +196,14 @@ def _exp_near_the_top(s: Situation) -> bool:
     return any(True for _ in s.nodes("exp", "sigmoid", "tanh")) and any(top < abs(v) for v in s.values)
 
 
+def _jax_tanh_near_one(s: Situation) -> bool:
+    return any(abs(s.arg(n)) > (7.0 if s.dtype == "float32" else 15.0) for _, n in s.nodes("tanh"))
+
+
+def _sigmoid_subnormal(s: Situation) -> bool:
+    return any(s.arg(n) < 0 and _saturates(s.arg(n), s.dtype) for _, n in s.nodes("sigmoid"))
+
+
 def _log_rounding(s: Situation) -> bool:
     return any(math.isfinite(s.arg(n)) and s.arg(n) > 0 for _, n in s.nodes("log"))
 
@@ -348,6 +356,13 @@ RULES: tuple[Rule, ...] = (
         catalog=("saturated_tanh_gradient", "saturated_sigmoid_gradient"),
     ),
     Rule(
+        "jax_tanh_near_one",
+        "XLA's tanh rounds to ±1 early: in float32 tanh(8) is 1.0 (exactly 0.99999977), in float64 it is 6 ulps off "
+        "near x = 19; harmless in tanh itself, but anything that takes its log, a power or 1 - tanh(x) shows it.",
+        _jax_tanh_near_one,
+        backends=("jax",),
+    ),
+    Rule(
         "xla_log_of_pow",
         "XLA (jax under jit) rewrites log(a**b) as b*log(a): where a**b overflows to inf (log(x**y) at x=3, y=1000) "
         "jax returns the finite 1098.6, the others inf; elsewhere the two formulas round differently.",
@@ -496,6 +511,13 @@ RULES: tuple[Rule, ...] = (
         "near x = 1 where log(x) is small.",
         _log_rounding,
         backends=("tinygrad",),
+    ),
+    Rule(
+        "sigmoid_underflows_early",
+        "sigmoid(x) far below -709 (float64; -88 in float32) is a subnormal number; torch, jax and tinygrad compute "
+        "1/(1 + exp(-x)), whose exp overflows, and give 0; micrograd computes exp(x)/(1 + exp(x)) for x < 0 and "
+        "keeps the subnormal.",
+        _sigmoid_subnormal,
     ),
     Rule(
         "tanh_tail_derivative",
