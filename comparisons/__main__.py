@@ -230,7 +230,7 @@ def add_fuzz_and_accuracy(commands: Any) -> None:
         "--points", type=positive_int, default=5, help="input points per expression, sharing its compilation (default: 5)"
     )
     fuzz.add_argument(
-        "--shrink", type=whole_number, default=10, metavar="N", help="shrink at most N findings, 0 for none (default: 10)"
+        "--shrink", type=whole_number, default=5, metavar="N", help="shrink at most N findings, 0 for none (default: 5)"
     )
     fuzz.add_argument("--out", type=Path, metavar="DIR", help="also write records (CSV), summary (JSON), entries there")
     fuzz.add_argument(

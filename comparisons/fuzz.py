@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import random
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -19,7 +20,7 @@ from typing import Any
 from backends.base import Backend
 from backends.expr import Expression, ExpressionError, Node, parse
 from comparisons import dtypes
-from comparisons.rules import explain
+from comparisons.rules import explain, node_values
 from comparisons.truth import Quantity, Truth, truth, zero_noise
 
 CLASSES = ("accurate", "inaccurate_agreeing", "known", "raised", "undefined", "unexplained")
@@ -75,6 +76,8 @@ class Finding:
 
 @dataclass
 class Summary:
+    """One fuzz run: what ran, the count per class, how often each rule explained something, and the findings."""
+
     seed: int
     dtype: str
     backends: list[str]
@@ -240,12 +243,11 @@ def fuzz(
     chosen: Mapping[str, Backend],
     dtype: str = "float64",
     points: int = POINTS,
-    shrink_limit: int = 10,
+    shrink_limit: int = 5,
     tick: Callable[[], None] | None = None,
 ) -> tuple[Summary, list[Record]]:
-    """`n` cases (an expression at a point; each expression is tried at `points` points) on the `chosen` backends."""
-    import time
-
+    """`n` cases (an expression at a point; each expression is tried at `points` points) on the `chosen` backends,
+    every record, and a summary whose findings are the first `shrink_limit` unexplained ones, shrunk."""
     started = time.perf_counter()
     rng = random.Random(seed)
     records: list[Record] = []
@@ -301,7 +303,7 @@ def shows(record: Record, chosen: Mapping[str, Backend]) -> Callable[[Expression
 
 
 def shrink(
-    expr: Expression, point: dict[str, float], fails: Callable[[Expression, dict[str, float]], bool], max_checks: int = 80
+    expr: Expression, point: dict[str, float], fails: Callable[[Expression, dict[str, float]], bool], max_checks: int = 60
 ) -> tuple[Expression, dict[str, float]]:
     """Delta debugging, greedy: take the first smaller candidate that still `fails` (fewer operations, fewer inputs,
     rounder numbers), and start again from it, until none does or `max_checks` candidates were tried."""
@@ -321,7 +323,7 @@ def shrink(
 
 def _candidates(expr: Expression, point: dict[str, float]) -> Iterable[tuple[Expression, dict[str, float]]]:
     nodes = expr.nodes
-    values = _float_values(expr, point)
+    values = node_values(expr, point)
     # fewer operations: bypass a node (use one of its arguments instead), or replace it by its value
     for i in range(len(nodes) - 1, -1, -1):
         n = nodes[i]
@@ -392,12 +394,6 @@ def _built(
     except ExpressionError:
         return
     yield expr, {name: point[name] for name in expr.inputs}
-
-
-def _float_values(expr: Expression, point: dict[str, float]) -> list[float]:
-    from comparisons.rules import node_values
-
-    return node_values(expr, point)
 
 
 def shrink_finding(record: Record, chosen: Mapping[str, Backend]) -> Finding:
