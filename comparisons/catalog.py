@@ -145,6 +145,7 @@ class Divergence:
     quantity: str  # "value" or "grad:NAME"
     gives: dict[str, float]  # backend name -> what it returns (nan and inf allowed), measured by running it
     explanation: str
+    dtype: str = "float64"  # FLOAT32_DIVERGENCES are measured in float32 (torch, jax and tinygrad only)
 
     @cached_property
     def expression(self) -> Expression:
@@ -470,5 +471,71 @@ DIVERGENCES: tuple[Divergence, ...] = (
         _gives(INF, -INF, INF, NAN),
         "d/dx x**0.5 = 0.5 * x**-0.5 at -0.0: inf in micrograd and jax, -inf in torch, nan in tinygrad (the value "
         "itself is 0.0 or -0.0, both equal to 0).",
+    ),
+)
+
+
+def _gives32(torch: float, jax: float, tinygrad: float) -> dict[str, float]:
+    return {"torch": torch, "jax": jax, "tinygrad": tinygrad}
+
+
+# Measured in float32 (`compile(expr, dtype="float32")`; micrograd computes in float64 only), inputs float32 numbers;
+# found by `python -m comparisons fuzz --dtype float32` and the accuracy atlas, pinned by tests/test_rules.py.
+FLOAT32_DIVERGENCES: tuple[Divergence, ...] = (
+    Divergence(
+        "tanh_rounds_to_one_float32",
+        "tanh(x)",
+        {"x": 8.0},
+        "value",
+        _gives32(0.9999997615814209, 1.0, 0.9999997615814209),
+        "XLA's float32 tanh returns ±1 beyond about 7.9: tanh(8) is 1.0, 4 float32 ulps off the exact 0.99999977.",
+        "float32",
+    ),
+    Divergence(
+        "tanh_near_zero_float32",
+        "tanh(x)/x",
+        {"x": 9.999999747378752e-06},
+        "value",
+        _gives32(1.0, 1.0, 1.0013580322265625),
+        "tinygrad's tanh(x) = 2*sigmoid(2x) - 1 cancels near 0, in float32 already at 1e-5: 1.4e-3 relative off.",
+        "float32",
+    ),
+    Divergence(
+        "reciprocal_power_float32",
+        "x**-2",
+        {"x": 1.0000000200408773e21},
+        "value",
+        _gives32(0.0, 0.0, 1.0005271035279194e-42),
+        "The exact value 1.0e-42 is a float32 subnormal; torch and jax give 0 (x*x overflows before the reciprocal, "
+        "or the subnormal is flushed); tinygrad's exp2(-2*log2(x)) keeps it.",
+        "float32",
+    ),
+    Divergence(
+        "exp_near_overflow_float32",
+        "exp(x)",
+        {"x": 88.0},
+        "value",
+        _gives32(1.6516362661361307e38, 1.6516362661361307e38, 1.6516332237746901e38),
+        "tinygrad's exp(x) = exp2(x/ln 2): the rounding of x/ln 2 is multiplied by 127 near overflow, 30 float32 ulps.",
+        "float32",
+    ),
+    Divergence(
+        "tanh_tail_float32",
+        "tanh(x)",
+        {"x": 5.0},
+        "grad:x",
+        _gives32(0.0001815475116018206, 0.00018166670633945614, 0.00018166670633945614),
+        "1 - tanh(x)**2 with tanh(5) within 2e-4 of 1 in float32: 2,455 ulps (torch) and 5,736 (jax, tinygrad) off the "
+        "exact 0.00018158324; the same cancellation as tanh_tail, 2**29 times coarser.",
+        "float32",
+    ),
+    Divergence(
+        "relu_subnormal_float32",
+        "relu(x)",
+        {"x": 9.99994610111476e-41},
+        "value",
+        _gives32(9.99994610111476e-41, 0.0, 9.99994610111476e-41),
+        "jax flushes float32 subnormals to zero in relu's max, as in float64 (relu_subnormal).",
+        "float32",
     ),
 )

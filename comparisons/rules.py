@@ -342,8 +342,8 @@ RULES: tuple[Rule, ...] = (
         "of about one ulp of 1, so tanh(1e-8) is 1e-8 relative off, tanh(1e-12) 9e-5, and tanh(1e-20) is 0; "
         "tanh(x)/x at 1e-12 gives 1.0000889 and a gradient of -8.9e7 instead of 1 and 0.",
         _tinygrad_tanh_near_zero,
-        backends=("tinygrad",),
-        catalog=("tanh_near_zero",),
+        backends=("tinygrad"),
+        catalog=("tanh_near_zero", "tanh_near_zero_float32"),
     ),
     Rule(
         "tinygrad_saturated_nan_gradient",
@@ -361,6 +361,7 @@ RULES: tuple[Rule, ...] = (
         "near x = 19; harmless in tanh itself, but anything that takes its log, a power or 1 - tanh(x) shows it.",
         _jax_tanh_near_one,
         backends=("jax",),
+        catalog=("tanh_rounds_to_one_float32",),
     ),
     Rule(
         "xla_log_of_pow",
@@ -433,8 +434,8 @@ RULES: tuple[Rule, ...] = (
         "jax (XLA on the CPU) flushes subnormal numbers to zero in some operations (relu's max, fused elementwise "
         "kernels): relu(1e-320) is 0, and a result or gradient that is subnormal may come back as 0.",
         _flushes_subnormals,
-        backends=("jax",),
-        catalog=("relu_subnormal",),
+        backends=("jax"),
+        catalog=("relu_subnormal", "relu_subnormal_float32"),
     ),
     Rule(
         "torch_relu_keeps_negative_zero",
@@ -494,8 +495,8 @@ RULES: tuple[Rule, ...] = (
         "product is rounded before exp2 amplifies it, so the relative error grows with the result's exponent, "
         "hundreds of ulps near overflow; a computed integer exponent off by an ulp makes a negative base give nan.",
         _exp2_rounding,
-        backends=("tinygrad",),
-        catalog=("power_of_power",),
+        backends=("tinygrad"),
+        catalog=("power_of_power", "exp_near_overflow_float32"),
     ),
     Rule(
         "tinygrad_exp_overflows_near_the_top",
@@ -526,7 +527,7 @@ RULES: tuple[Rule, ...] = (
         "cosh(x)**2 in the derivative.",
         _tanh_tail,
         quantities="grad",
-        catalog=("tanh_tail",),
+        catalog=("tanh_tail", "tanh_tail_float32"),
     ),
     Rule(
         "sigmoid_tail_derivative",
@@ -558,6 +559,7 @@ RULES: tuple[Rule, ...] = (
         "derivative n * x**(n-1)): where x**n overflows they give 0 where the exact power is a (subnormal) number, "
         "or where it underflows, inf.",
         _reciprocal_power_overflows,
+        catalog=("reciprocal_power_float32",),
     ),
     Rule(
         "out_of_range_intermediate",

@@ -7,7 +7,8 @@ import math
 
 import pytest
 
-from comparisons.catalog import DIVERGENCES
+from comparisons import dtypes
+from comparisons.catalog import DIVERGENCES, FLOAT32_DIVERGENCES, same_number
 from comparisons.rules import RULES, explain
 from comparisons.truth import truth
 from tests.conftest import require_backend
@@ -26,6 +27,22 @@ def test_every_catalogued_divergence_is_matched_by_a_rule(entry):
         if rule is not None:
             named.update(rule.catalog)
     assert entry.name in named, f"no rule names the catalog entry {entry.name} ({entry.quantity}); rules gave {named}"
+
+
+@pytest.mark.parametrize("entry", FLOAT32_DIVERGENCES, ids=lambda d: d.name)
+def test_every_float32_divergence_is_measured_and_matched_by_a_rule(entry):
+    assert entry.dtype == "float32" and set(entry.gives) == {"torch", "jax", "tinygrad"}
+    assert all(dtypes.round_to(v, "float32") == v for v in entry.inputs.values()), "inputs must be float32 numbers"
+    exact = dtypes.round_to(truth(entry.source, entry.inputs).quantities[entry.quantity].value, "float32")
+    named = set()
+    for backend, documented in entry.gives.items():
+        result = require_backend(backend).value_and_grad(entry.source, entry.inputs, "float32")
+        live = result.value if entry.quantity == "value" else result.grads[entry.quantity.removeprefix("grad:")]
+        assert same_number(live, documented), f"{entry.name}: {backend}={live!r} | documented={documented!r}"
+        others = {k: v for k, v in entry.gives.items() if k != backend}
+        rule = explain(entry.source, entry.inputs, backend, entry.quantity, live, exact, others, "float32")
+        named.update(rule.catalog if rule else ())
+    assert entry.name in named
 
 
 # (rule, source, inputs, backend, quantity, got, others): a situation each rule describes, with measured numbers
