@@ -127,10 +127,12 @@ def sample(op: Op, dtype: str) -> list[dict[str, float]]:
     return [{k: dtypes.round_to(v, dtype) for k, v in point.items()} for point in op.sample(rng, dtype)]
 
 
-def atlas(chosen: Mapping[str, Backend], dtype: str, tick: Callable[[], None] | None = None) -> list[dict[str, object]]:
+def atlas(
+    chosen: Mapping[str, Backend], dtype: str, tick: Callable[[], None] | None = None, ops: tuple[Op, ...] = OPS
+) -> list[dict[str, object]]:
     """One row per op, quantity ("value" or "grad": every input's gradient together) and backend."""
     rows: list[dict[str, object]] = []
-    for op in OPS:
+    for op in ops:
         expr, points = op.expression, sample(op, dtype)
         exact = [truth(expr, p) for p in points]
         for name, backend in chosen.items():

@@ -78,7 +78,8 @@ def test_each_largest_error_names_an_input_that_reproduces_it(atlas64):
 
 
 def test_tinygrad_tanh_near_zero_in_the_atlas():
-    row = cell(accuracy.atlas({"tinygrad": require_backend("tinygrad")}, "float64"), "tanh", "value", "tinygrad")
+    tanh = tuple(op for op in accuracy.OPS if op.name == "tanh")
+    row = cell(accuracy.atlas({"tinygrad": require_backend("tinygrad")}, "float64", ops=tanh), "tanh", "value", "tinygrad")
     assert row["max_ulps"] > 1e6 and float(row["worst_input"].split("=")[1]) < 1e-2
 
 
