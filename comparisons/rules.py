@@ -2,8 +2,9 @@
 the backend, the quantity), says why frameworks differ there, and names the catalog entries it generalises.
 
 `explain(expr, inputs, backend, quantity, got, truth_value, others)` returns the first rule that matches, or None.
-Rules are ordered from specific (one framework's rewrite) to general (IEEE special values); a rule never looks at
-the numbers a backend should have given, only at where it is, so a new bug in the same place is not hidden by luck.
+Rules are ordered from specific (one framework's rewrite) to general (IEEE special values). A rule looks at where it
+is (the operations and their values at the point; at most whether the backend's number is nan, or what the others give) and never at how far
+the number is from the truth: the tolerance is the fuzzer's business, the explanation the rule's.
 """
 
 from __future__ import annotations
