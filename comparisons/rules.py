@@ -3,8 +3,9 @@ the backend, the quantity), says why frameworks differ there, and names the cata
 
 `explain(expr, inputs, backend, quantity, got, truth_value, others)` returns the first rule that matches, or None.
 Rules are ordered from specific (one framework's rewrite) to general (IEEE special values). A rule looks at where it
-is (the operations and their values at the point; at most whether the backend's number is nan, or what the others give) and never at how far
-the number is from the truth: the tolerance is the fuzzer's business, the explanation the rule's.
+is (the operations and their values at the point; at most whether the backend's number is nan, or what the others
+give), never at how far the number is from the truth: the tolerance is the fuzzer's business, the explanation the
+rule's.
 """
 
 from __future__ import annotations
@@ -310,9 +311,21 @@ def _out_of_range_intermediate(s: Situation) -> bool:
 
 
 def _reciprocal_overflows(s: Situation) -> bool:
-    """A division whose divisor's reciprocal (for the value) or squared reciprocal (for the gradient) overflows."""
+    """A division whose divisor's reciprocal (for the value) or squared reciprocal (for the gradient) overflows, or
+    (for micrograd's gradient) a log whose argument's reciprocal does."""
     limit = 1 / 1.7976931348623157e308 if s.is_gradient is False else 1.4916681462400413e-154
-    return any(0 < abs(s.arg(n, 1)) < limit for _, n in s.nodes("div"))
+    if any(0 < abs(s.arg(n, 1)) < limit for _, n in s.nodes("div")):
+        return True
+    tiny = 1 / 1.7976931348623157e308
+    return s.backend == "micrograd" and s.is_gradient and any(0 < abs(s.arg(n)) < tiny for _, n in s.nodes("log"))
+
+
+def _division_of_division(s: Situation) -> bool:
+    return any("div" in (s.op_of(n, 0), s.op_of(n, 1)) for _, n in s.nodes("div"))
+
+
+def _subnormal_intermediate(s: Situation) -> bool:
+    return any(_subnormal(v, s.dtype) for v in s.values[:-1])
 
 
 def _divisor_squared_out_of_range(s: Situation) -> bool:
@@ -397,6 +410,13 @@ RULES: tuple[Rule, ...] = (
         _pow_of_exp,
         backends=("jax",),
         catalog=("pow_of_exp",),
+    ),
+    Rule(
+        "xla_reassociates_division",
+        "XLA (jax under jit) rewrites a quotient of quotients, (a/b)/(c/d) as (a*d)/(b*c): the products can underflow "
+        "(and be flushed to 0) or overflow where the quotients do not: (x/x)/(x/x) at x = 1e-157 is nan in jax.",
+        _division_of_division,
+        backends=("jax",),
     ),
     Rule(
         "xla_combines_exp_products",
@@ -540,9 +560,9 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "divides_by_reciprocal",
-        "micrograd computes a/b as a * b**-1 (derivative b**-2), tinygrad as a * (1/b) (derivative -(1/b)**2): where "
-        "1/b or its square overflows (b below 5.6e-309, or 1.5e-154 for the gradient) they give inf or nan where the "
-        "quotient itself is finite.",
+        "micrograd computes a/b as a * b**-1 (derivative b**-2) and log's derivative as x**-1, tinygrad a/b as "
+        "a * (1/b) (derivative -(1/b)**2): where 1/b or its square overflows (b below 5.6e-309, or 1.5e-154 for the "
+        "gradient) they give inf or nan where the exact quotient or derivative is finite.",
         _reciprocal_overflows,
         backends=("micrograd", "tinygrad"),
     ),
@@ -561,6 +581,13 @@ RULES: tuple[Rule, ...] = (
         "or where it underflows, inf.",
         _reciprocal_power_overflows,
         catalog=("reciprocal_power_float32",),
+    ),
+    Rule(
+        "subnormal_intermediate",
+        "An intermediate is a subnormal number, which carries fewer significant bits: one rounding there is many ulps "
+        "of the result, and frameworks round differently there (torch and micrograd divide by a number as a "
+        "multiplication by its reciprocal, jax flushes): -50 * (y/1000) at y = -1.2e-308 differs by 25 ulps.",
+        _subnormal_intermediate,
     ),
     Rule(
         "out_of_range_intermediate",
