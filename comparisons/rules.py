@@ -293,6 +293,8 @@ def _pow_exponent_minus_one(s: Situation) -> bool:
         fractional = base > 0 and math.isfinite(base) and math.isfinite(exponent) and not exponent.is_integer()
         if fractional and math.ulp(exponent - 1) * abs(math.log(base)) > 2.0**-52:
             return True
+        if base < 0 and exponent.is_integer() and abs(exponent) >= (2.0**24 if s.dtype == "float32" else 2.0**53):
+            return True  # y - 1 rounds back to y: the parity, and with it the sign of a negative base's power, is lost
     return False
 
 
@@ -329,20 +331,28 @@ def _subnormal_intermediate(s: Situation) -> bool:
 
 
 def _divisor_squared_out_of_range(s: Situation) -> bool:
-    """A division whose divisor squared underflows or overflows in dtype."""
+    """A division whose divisor squared overflows, or whose 1/divisor**2 underflows, in dtype."""
     top = math.sqrt(3.4028234663852886e38 if s.dtype == "float32" else 1.7976931348623157e308)
     bottom = math.sqrt(SMALLEST_NORMAL[s.dtype])
-    return any(not bottom <= abs(s.arg(n, 1)) <= top for _, n in s.nodes("div"))
+    return any(not bottom <= abs(s.arg(n, 1)) <= min(top, 1 / bottom) for _, n in s.nodes("div"))
 
 
 def _reciprocal_power_overflows(s: Situation) -> bool:
-    """A power with a negative exponent whose positive counterpart |base|**-exponent overflows in dtype."""
+    """A power with a negative exponent (for a gradient: exponent - 1) whose positive counterpart |base|**-exponent
+    overflows in dtype, so that the power itself is subnormal or 0."""
     top = math.log(3.4028234663852886e38 if s.dtype == "float32" else 1.7976931348623157e308)
     for _, n in s.nodes("pow"):
         base, exponent = abs(s.arg(n, 0)), s.arg(n, 1)
-        if exponent < 0 and base > 0 and math.isfinite(base) and abs(exponent * math.log(base)) > top:
-            return True
+        for e in (exponent, exponent - 1) if s.is_gradient else (exponent,):
+            if e < 0 and base > 0 and math.isfinite(base) and abs(e * math.log(base)) > top:
+                return True
     return False
+
+
+def _backward_overflow(s: Situation) -> bool:
+    """A gradient that is inf or nan, in an expression with a value within 2**30 of overflow."""
+    top = 2.0**98 if s.dtype == "float32" else 2.0**994
+    return not math.isfinite(s.got) and any(top < abs(v) for v in s.values if math.isfinite(v))
 
 
 def _overflow_all_agree(s: Situation) -> bool:
@@ -600,8 +610,17 @@ RULES: tuple[Rule, ...] = (
         "pow_derivative_rounds_exponent",
         "d/dx x**y is computed as y * x**(y-1): y - 1 is rounded first, and that rounding is multiplied by "
         "|log x| in x**(y-1) (x = 0.41, y = -31.8: 3e-15 relative), more where terms of the gradient cancel; "
-        "frameworks that form it as y * x**y / x do not have it.",
+        "frameworks that form it as y * x**y / x do not have it. Where y - 1 rounds back to y (y = 1e8 in float32) "
+        "a negative base's derivative gets the wrong sign.",
         _pow_exponent_minus_one,
+        quantities="grad",
+    ),
+    Rule(
+        "backward_overflow_near_the_top",
+        "The forward pass stays finite but comes near the top of the range (2**999 in (2x/x)**1000): the backward "
+        "pass multiplies that by further factors (1000, 1/x) in an order each framework chooses, and overflows to inf "
+        "(then inf - inf = nan) in some of them, although the exact gradient is finite (here 0).",
+        _backward_overflow,
         quantities="grad",
     ),
     Rule(
