@@ -1,7 +1,8 @@
 """The contract every adapter fulfils: evaluate an expression with gradients, and train an MLP from a spec.
 
 Inputs and outputs are plain data (source text or `Expression`, dicts of floats, `TrainSpec`, nested lists),
-so tests, the report and the asv suites never touch a framework object. Everything is float64.
+so tests, the report and the asv suites never touch a framework object. Everything is float64 unless a caller asks
+an adapter for float32 (`compile(expr, dtype="float32")`; micrograd computes in float64 only).
 """
 
 from __future__ import annotations
@@ -12,6 +13,14 @@ from dataclasses import dataclass, field
 
 from backends.expr import Expression, parse
 from backends.training import TrainResult, TrainSpec
+
+DTYPES = ("float64", "float32")
+
+
+def check_dtype(backend_name: str, dtype: str, supported: tuple[str, ...] = DTYPES) -> None:
+    """ValueError (what, and what would be right) unless `backend_name` can compute in `dtype`."""
+    if dtype not in supported:
+        raise ValueError(f"{backend_name} cannot compute in {dtype!r}; it supports {', '.join(supported)}")
 
 
 class BackendUnavailable(RuntimeError):
@@ -67,8 +76,9 @@ class Backend(ABC):
     name: str  # the registry name: "micrograd", "torch", "jax", "tinygrad"
 
     @abstractmethod
-    def compile(self, expr: Expression) -> Callable[[Mapping[str, float]], Gradients]:
-        """A function from input values to value and gradients, natively (jit-compiled where the framework can).
+    def compile(self, expr: Expression, dtype: str = "float64") -> Callable[[Mapping[str, float]], Gradients]:
+        """A function from input values to value and gradients, natively (jit-compiled where the framework can), in
+        `dtype` ("float64" or "float32": inputs are rounded to it, results come back as the Python floats it holds).
 
         The first call may include compilation; later calls with other input values reuse it.
         """
@@ -77,10 +87,10 @@ class Backend(ABC):
     def trainer(self, spec: TrainSpec) -> Trainer:
         """A trainer that starts from spec.weights; building it includes any jit warm-up it needs."""
 
-    def value_and_grad(self, expr: Expression | str, inputs: Mapping[str, float]) -> Gradients:
+    def value_and_grad(self, expr: Expression | str, inputs: Mapping[str, float], dtype: str = "float64") -> Gradients:
         """Parse (if given text), check the inputs, compile and evaluate once."""
         expr = parse(expr) if isinstance(expr, str) else expr
-        return self.compile(expr)(expr.check_inputs(inputs))
+        return self.compile(expr, dtype)(expr.check_inputs(inputs))
 
     def train(self, spec: TrainSpec) -> TrainResult:
         return self.trainer(spec).run()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from backends.base import Backend, BackendUnavailable, Gradients, Trainer
+from backends.base import Backend, BackendUnavailable, Gradients, Trainer, check_dtype
 from backends.expr import Expression
 from backends.training import TrainSpec, from_matrices, to_matrices
 from micrograd._install import pip_install
@@ -30,8 +30,10 @@ class JaxBackend(Backend):
         # the expression language's functions -> jax's own
         self.functions = {"relu": jax.nn.relu, "tanh": jnp.tanh, "exp": jnp.exp, "log": jnp.log, "sigmoid": jax.nn.sigmoid}
 
-    def compile(self, expr: Expression) -> Callable[[Mapping[str, float]], Gradients]:
+    def compile(self, expr: Expression, dtype: str = "float64") -> Callable[[Mapping[str, float]], Gradients]:
+        check_dtype(self.name, dtype)
         jax, functions = self.jax, self.functions
+        native = getattr(jax.numpy, dtype)  # the expression's number literals are weakly typed: they follow the inputs
 
         def f(*xs: Any) -> Any:
             return expr.evaluate(dict(zip(expr.inputs, xs)), functions)
@@ -39,7 +41,7 @@ class JaxBackend(Backend):
         compiled = jax.jit(jax.value_and_grad(f, argnums=tuple(range(len(expr.inputs)))))
 
         def value_and_grad(inputs: Mapping[str, float]) -> Gradients:
-            value, grads = compiled(*(float(inputs[name]) for name in expr.inputs))
+            value, grads = compiled(*(native(inputs[name]) for name in expr.inputs))
             return Gradients(float(value), {name: float(g) for name, g in zip(expr.inputs, grads)})
 
         return value_and_grad

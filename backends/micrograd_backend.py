@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from backends.base import Backend, Gradients, Trainer
+from backends.base import Backend, Gradients, Trainer, check_dtype
 from backends.expr import Expression
 from backends.training import TrainSpec
 from micrograd.demo import loss as demo_loss
@@ -17,7 +17,9 @@ FUNCTIONS = {name: getattr(Value, name) for name in ("relu", "tanh", "exp", "log
 class MicrogradBackend(Backend):
     name = "micrograd"
 
-    def compile(self, expr: Expression) -> Callable[[Mapping[str, float]], Gradients]:
+    def compile(self, expr: Expression, dtype: str = "float64") -> Callable[[Mapping[str, float]], Gradients]:
+        check_dtype(self.name, dtype, ("float64",))  # Value holds a Python float: float64 by design
+
         def value_and_grad(inputs: Mapping[str, float]) -> Gradients:
             leaves = {name: Value(inputs[name]) for name in expr.inputs}
             out = expr.evaluate(leaves, FUNCTIONS)

@@ -1,4 +1,4 @@
-"""tinygrad: expressions and MLP training on float64 tensors, differentiated by Tensor.gradient and captured by TinyJit.
+"""tinygrad: expressions and MLP training on float64 (or float32) tensors, differentiated by Tensor.gradient, run by TinyJit.
 
 tinygrad is imported when the backend is created (`backends.get("tinygrad")`), which also selects its CPU device with
 C code compiled by clang (DEV=CPU:CLANG) for the whole process, whatever DEV says. That device needs clang even for its
@@ -12,10 +12,12 @@ import shutil
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from backends.base import Backend, BackendUnavailable, Gradients, Trainer
-from backends.expr import Expression
+from backends.base import Backend, BackendUnavailable, Gradients, Trainer, check_dtype
+from backends.expr import BINARY, Expression
 from backends.training import TrainSpec, from_matrices, to_matrices
 from micrograd._install import pip_install
+
+MAX_POWER_TOWER = 8
 
 
 class TinygradBackend(Backend):
@@ -42,13 +44,36 @@ class TinygradBackend(Backend):
         # the expression language's functions -> tinygrad's own
         self.functions = {name: getattr(Tensor, name) for name in ("relu", "tanh", "exp", "log", "sigmoid")}
 
-    def compile(self, expr: Expression) -> Callable[[Mapping[str, float]], Gradients]:
-        Tensor, float64, functions = self.tinygrad.Tensor, self.tinygrad.dtypes.float64, self.functions
+    def compile(self, expr: Expression, dtype: str = "float64") -> Callable[[Mapping[str, float]], Gradients]:
+        check_dtype(self.name, dtype)
+        Tensor, native, functions = self.tinygrad.Tensor, getattr(self.tinygrad.dtypes, dtype), self.functions
+        # a power whose exponent is computed by another power: tinygrad 0.14's rewriter pushes a cast to int through
+        # the exponent's nan branch and raises "cannot convert float NaN to integer"; such an exponent is made
+        # contiguous (computed in a kernel of its own), which gives the same numbers and no crash
+        own_kernel, tower = _power_towers(expr)
+        if tower > MAX_POWER_TOWER:
+            raise ValueError(
+                f"tinygrad: a tower of {tower} powers with computed exponents (like x**y**z**...) is more than this "
+                f"adapter compiles (at most {MAX_POWER_TOWER}: each level is a kernel of its own, seconds apiece)"
+            )
 
         def value_and_grads(xs: Any) -> Any:
             # the leaves are views of one input tensor on the device: a Tensor made from a bare Python number
             # would be a constant, which tinygrad never differentiates
-            out = expr.evaluate({name: xs[i] for i, name in enumerate(expr.inputs)}, functions)
+            vals: list[Any] = []
+            for i, node in enumerate(expr.nodes):
+                if node.op == "input":
+                    vals.append(xs[expr.inputs.index(node.name)])
+                elif node.op == "const":
+                    vals.append(node.value)
+                elif node.op == "neg":
+                    vals.append(-vals[node.args[0]])
+                elif node.op in BINARY:
+                    a, b = (vals[k] for k in node.args)
+                    vals.append(BINARY[node.op](a, b.contiguous() if i in own_kernel else b))
+                else:
+                    vals.append(functions[node.op](vals[node.args[0]]))
+            out = vals[-1]
             (grads,) = out.gradient(xs)
             return out.reshape(1).cat(grads).realize()
 
@@ -56,7 +81,7 @@ class TinygradBackend(Backend):
         compiled = self.tinygrad.TinyJit(value_and_grads)
 
         def value_and_grad(inputs: Mapping[str, float]) -> Gradients:
-            xs = Tensor([float(inputs[name]) for name in expr.inputs], dtype=float64)
+            xs = Tensor([float(inputs[name]) for name in expr.inputs], dtype=native)
             # the whole expression becomes one kernel; ordering its instructions by their whole subgraphs (tinygrad's
             # default) takes time cubic in the depth: 870 s instead of 12 s for a tanh chain 250 deep
             with self.tinygrad.Context(TUPLE_ORDER=0):
@@ -67,6 +92,20 @@ class TinygradBackend(Backend):
 
     def trainer(self, spec: TrainSpec) -> Trainer:
         return TinygradTrainer(spec, self.tinygrad)
+
+
+def _power_towers(expr: Expression) -> tuple[set[int], int]:
+    """The pow nodes whose exponent is computed by a pow (with a non-number exponent), and the tallest tower:
+    how many such powers are stacked in one another's exponents (x**y**z is 2, x**2 is 0)."""
+    height = [0] * len(expr.nodes)  # node i's tallest tower of powers with non-number exponents
+    stacked = set()
+    for i, node in enumerate(expr.nodes):
+        height[i] = max((height[a] for a in node.args), default=0)
+        if node.op == "pow" and expr.nodes[node.args[1]].op != "const":
+            if height[node.args[1]] > 0:
+                stacked.add(i)
+            height[i] = max(height[i], height[node.args[1]] + 1)
+    return stacked, max(height, default=0)
 
 
 class TinygradTrainer(Trainer):

@@ -1,4 +1,4 @@
-"""PyTorch: expressions and MLP training run eagerly on float64 tensors, differentiated by torch.autograd.
+"""PyTorch: expressions and MLP training run eagerly on float64 (or float32) tensors, differentiated by torch.autograd.
 
 torch is imported when the backend is created (`backends.get("torch")`), not when this module is.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from backends.base import Backend, BackendUnavailable, Gradients, Trainer
+from backends.base import Backend, BackendUnavailable, Gradients, Trainer, check_dtype
 from backends.expr import Expression
 from backends.training import TrainSpec, from_matrices, to_matrices
 from micrograd._install import pip_install
@@ -26,11 +26,13 @@ class TorchBackend(Backend):
         # the expression language's functions -> torch's own
         self.functions = {"relu": torch.relu, "tanh": torch.tanh, "exp": torch.exp, "log": torch.log, "sigmoid": torch.sigmoid}
 
-    def compile(self, expr: Expression) -> Callable[[Mapping[str, float]], Gradients]:
+    def compile(self, expr: Expression, dtype: str = "float64") -> Callable[[Mapping[str, float]], Gradients]:
+        check_dtype(self.name, dtype)
         torch, functions = self.torch, self.functions
+        native = getattr(torch, dtype)  # the expression's number literals are weakly typed: they follow the leaves
 
         def value_and_grad(inputs: Mapping[str, float]) -> Gradients:
-            leaves = {name: torch.tensor(inputs[name], dtype=torch.float64, requires_grad=True) for name in expr.inputs}
+            leaves = {name: torch.tensor(inputs[name], dtype=native, requires_grad=True) for name in expr.inputs}
             out = expr.evaluate(leaves, functions)
             out.backward()
             # a leaf the result does not use (an input read only by an unused assignment) has no grad: 0

@@ -25,7 +25,7 @@ import backends
 EXIT_OK, EXIT_DISAGREE, EXIT_USAGE = 0, 1, 2
 DEFAULT_MAX_ULPS = 16  # grad --strict (comparisons.agreement.DEFAULT_MAX_ULPS, restated so --help imports nothing)
 QUOTE_CHARS = 100  # an error message quotes at most this much of the expression, around the place it names
-COMMANDS = ("report", "grad", "train", "check")
+COMMANDS = ("report", "grad", "train", "check", "fuzz", "accuracy")
 RESULTS = Path("results")  # where the report's files go by default, and a bare --plot file name
 QUICK_MAX_NODES, QUICK_EVERY = 100, 4  # --quick: every fourth catalog case among the small ones
 
@@ -141,7 +141,7 @@ def build_parser(prog: str) -> Parser:
         epilog=EPILOG.format(rtol=GRAD_RTOL, atol=GRAD_ATOL),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    commands = parser.add_subparsers(dest="command", metavar="{report,grad,train,check}", parser_class=Parser)
+    commands = parser.add_subparsers(dest="command", metavar="{report,grad,train,check,fuzz,accuracy}", parser_class=Parser)
 
     def add_common(sub: Parser, formats: bool) -> None:
         sub.add_argument(
@@ -234,7 +234,133 @@ def build_parser(prog: str) -> Parser:
     from comparisons.check.cli import add_parser as add_check  # check a learner's engine: comparisons/check/
 
     add_check(commands)
+    add_fuzz_and_accuracy(commands)
     return parser
+
+
+# --- fuzz and accuracy: random expressions and the per-op accuracy atlas, both judged against the exact truth ---
+
+
+def add_fuzz_and_accuracy(commands: Any) -> None:
+    fuzz = commands.add_parser(
+        "fuzz",
+        help="random expressions over the whole input range, judged against the exact truth",
+        description="Random expressions (every op, shared subexpressions) at inputs across the whole range (huge, "
+        "tiny, subnormal, kinks, domain edges, cancelling pairs), on every backend and the exact truth. Each value "
+        "and gradient is classified: accurate, inaccurate but agreeing, a known divergence (a rule), raised, truth "
+        "undefined, or unexplained; unexplained findings are shrunk and printed as catalog entries. Exit status: "
+        "0 nothing unexplained, 1 something is, 2 bad usage.",
+    )
+    fuzz.add_argument("--n", type=positive_int, default=300, help="cases: an expression at a point (default: 300)")
+    fuzz.add_argument("--seed", type=int, default=0, help="the generator's seed; a seed gives the same run (default: 0)")
+    fuzz.add_argument(
+        "--points", type=positive_int, default=5, help="input points per expression, sharing its compilation (default: 5)"
+    )
+    fuzz.add_argument(
+        "--shrink", type=whole_number, default=5, metavar="N", help="shrink at most N findings, 0 for none (default: 5)"
+    )
+    fuzz.add_argument("--out", type=Path, metavar="DIR", help="also write records (CSV), summary (JSON), entries there")
+    fuzz.add_argument(
+        "--format", choices=("table", "json", "csv"), default="table",
+        help="table for people; json: one summary object (counts per class, the findings); csv: every quantity's "
+        "record (default: table)",
+    )  # fmt: skip
+    accuracy = commands.add_parser(
+        "accuracy",
+        help="the accuracy atlas: per op, backend and dtype, the error in ulps from the truth",
+        description="Per op (each primitive and a few composites), backend and dtype: the largest and the median "
+        "error in ulps from the exact truth, of the value and of the gradient, over a fixed sample of each op's "
+        "domain including its hard regions; each largest error names its input. A table and a heatmap PNG.",
+    )
+    accuracy.add_argument("--png", type=Path, metavar="FILE", help="write the heatmap there (a .png)")
+    accuracy.add_argument("--format", choices=("table", "json", "csv"), default="table", help="(default: table)")
+    for sub in (fuzz, accuracy):
+        sub.add_argument(
+            "--backend", action="append", type=backend_list, metavar="NAME",
+            help="only these backends (repeatable or comma-separated); default: every backend that can run here",
+        )  # fmt: skip
+        sub.add_argument(
+            "--dtype", action="append", choices=("float64", "float32"),
+            help="float64 or float32, repeatable (fuzz default: float64; accuracy default: both); micrograd computes "
+            "in float64 only, so float32 runs leave it out",
+        )  # fmt: skip
+    fuzz.set_defaults(run=run_fuzz)
+    accuracy.set_defaults(run=run_accuracy)
+
+
+def whole_number(text: str) -> int:
+    """0, 1, 2, ...: ArgumentTypeError otherwise."""
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 0")
+    return int(text)
+
+
+def chosen_for(args: argparse.Namespace, dtype: str) -> tuple[list[str], dict[str, str]]:
+    """The backends that can run `dtype` here: micrograd, float64 by design, is left out of float32 runs."""
+    requested = requested_backends(args)
+    chosen, skipped = backends.select(requested)
+    if dtype == "float32" and backends.REFERENCE in chosen:
+        chosen.remove(backends.REFERENCE)
+        skipped[backends.REFERENCE] = "micrograd computes in float64 only (by design); float32 runs leave it out"
+    if not chosen:
+        raise UsageError(f"no backend can run {dtype} here: {'; '.join(f'{k}: {v}' for k, v in skipped.items())}")
+    return chosen, skipped
+
+
+def run_fuzz(args: argparse.Namespace) -> int:
+    from comparisons import fuzz, report
+
+    if args.out:
+        writable_folder(args.out)
+    dtypes = args.dtype or ["float64"]
+    results = []
+    for dtype in dtypes:
+        names, skipped = chosen_for(args, dtype)
+        with progress_bar() as task:
+            chosen = {name: backends.get(name) for name in names}
+            summary, records = fuzz.fuzz(args.n, args.seed, chosen, dtype, args.points, args.shrink, task(dtype, args.n))
+        results.append((summary, records, skipped))
+    if args.out:
+        report.save_fuzz(results, args.out)
+    if args.format == "json":
+        objects = [summary.as_json() for summary, _, _ in results]
+        sys.stdout.write(report.json_text(objects[0] if len(objects) == 1 else objects))
+    elif args.format == "csv":
+        sys.stdout.write(report.render(report.frame([vars(r) for _, records, _ in results for r in records]), "csv"))
+    else:
+        out = report.console()
+        for summary, records, skipped in results:
+            report.print_fuzz(out, summary, records, skipped)
+    return exit_status(any(summary.unexplained for summary, _, _ in results))
+
+
+def run_accuracy(args: argparse.Namespace) -> int:
+    from comparisons import accuracy, report
+
+    if args.png:
+        writable_png(args.png, "--png")
+    rows = []
+    notes: dict[str, str] = {}
+    dtypes = args.dtype or ["float64", "float32"]
+    with progress_bar() as task:
+        for dtype in dtypes:
+            names, skipped = chosen_for(args, dtype)
+            notes.update(skipped)
+            tick = task(dtype, len(accuracy.OPS) * len(names))
+            rows += accuracy.atlas({name: backends.get(name) for name in names}, dtype, tick)
+    df = report.frame(rows, accuracy.COLUMNS)
+    if args.png:
+        report.plot_accuracy(df, args.png)
+    if args.format != "table":
+        sys.stdout.write(report.render(df, args.format))
+        return EXIT_OK
+    out = report.console()
+    report.print_accuracy(out, df)
+    for name, why in notes.items():
+        out.print(f"skipped {name}: {why}", style="yellow", markup=False)
+    if args.png:
+        out.print(f"heatmap saved to {args.png}", markup=False)
+    return EXIT_OK
 
 
 def with_default_command(argv: list[str]) -> list[str]:

@@ -155,6 +155,7 @@ class Divergence:
     quantity: str  # "value" or "grad:NAME"
     gives: dict[str, float]  # backend name -> what it returns (nan and inf allowed), measured by running it
     explanation: str
+    dtype: str = "float64"  # FLOAT32_DIVERGENCES are measured in float32 (torch, jax and tinygrad only)
 
     @cached_property
     def expression(self) -> Expression:
@@ -418,5 +419,144 @@ DIVERGENCES: tuple[Divergence, ...] = (
         _gives(0.0, 0.0, 1e-17, 1e-17),
         "In float64, 1e-17 + 1 rounds to 1, so the result is 0; jax (XLA under jit) and tinygrad reassociate "
         "(x + 1) - 1 to x and return 1e-17.",
+    ),
+    # found by `python -m comparisons fuzz` (comparisons/rules.py has the situation each one is an example of)
+    Divergence(
+        "tanh_near_zero",
+        "tanh(x)/x",
+        {"x": 1e-12},
+        "value",
+        _gives(1.0, 1.0, 1.0, 1.000088900582341),
+        "tinygrad computes tanh(x) as 2*sigmoid(2x) - 1, which cancels near 0: tanh(1e-12) is 8.9e-5 relative off "
+        "(the exact value is 1 - 3e-25, so 1.0); tanh(1e-20) is 0.",
+    ),
+    Divergence(
+        "power_of_power",
+        "x**(y**z)",
+        {"x": 2.0, "y": 3.0, "z": 2.0},
+        "value",
+        _gives(512.0, 512.0, 512.0, 512.0000000000007),
+        "tinygrad 0.14 raised here (its rewriter cast the exponent's nan branch to int); the adapter now computes such an "
+        "exponent in a kernel of its own. tinygrad's pow is exp2(y * log2(x)), 1.4e-15 relative off the exact 512.",
+    ),
+    Divergence(
+        "saturated_tanh_gradient",
+        "x/tanh(x)",
+        {"x": -82076.0},
+        "grad:x",
+        _gives(-1.0, -1.0, -1.0, NAN),
+        "tinygrad's tanh goes through exp2(-2x/ln 2), inf this far out; its backward pass meets inf * 0 when the "
+        "incoming gradient is not a constant, and gives nan where the exact derivative is -1.",
+    ),
+    Divergence(
+        "saturated_sigmoid_gradient",
+        "sigmoid(sigmoid(x))",
+        {"x": -1000.0},
+        "grad:x",
+        _gives(0.0, 0.0, 0.0, NAN),
+        "The same in tinygrad's sigmoid: exp2(1000/ln 2) is inf, and the chain rule through it gives nan (exactly: "
+        "1.3e-435, which is 0.0 in float64).",
+    ),
+    Divergence(
+        "log_of_pow_overflow",
+        "log(x**y)",
+        {"x": 3.0, "y": 1000.0},
+        "value",
+        _gives(INF, INF, 1098.6122886681098, INF),
+        "3**1000 overflows and log(inf) = inf; XLA (jax under jit) rewrites log(x**y) as y*log(x) and returns the "
+        "finite 1098.6 (the exact value is 1098.6122886681096).",
+    ),
+    Divergence(
+        "pow_of_exp",
+        "exp(x)**3",
+        {"x": -25.9},
+        "value",
+        _gives(1.8001917046195815e-34, 1.8001917046195815e-34, 1.8001917046195943e-34, 1.800191704619586e-34),
+        "XLA (jax under jit) rewrites exp(x)**3 as exp(3*x): the rounding of 3*x is multiplied by 78, 53 ulps off "
+        "the exact value (micrograd and torch are correctly rounded; tinygrad's exp2 is 19 ulps off).",
+    ),
+    Divergence(
+        "negative_zero_rsqrt",
+        "x**-0.5",
+        {"x": -0.0},
+        "value",
+        _gives(INF, -INF, INF, NAN),
+        "IEEE 754 pow(-0, -0.5) is +inf (only odd integer exponents keep the sign of zero); torch gives -inf and "
+        "tinygrad nan (its pow of a negative base, -0.0 < 0 being false but its sign bit set).",
+    ),
+    Divergence(
+        "negative_zero_sqrt",
+        "x**0.5",
+        {"x": -0.0},
+        "grad:x",
+        _gives(INF, -INF, INF, NAN),
+        "d/dx x**0.5 = 0.5 * x**-0.5 at -0.0: inf in micrograd and jax, -inf in torch, nan in tinygrad (the value "
+        "itself is 0.0 or -0.0, both equal to 0).",
+    ),
+)
+
+
+def _gives32(torch: float, jax: float, tinygrad: float) -> dict[str, float]:
+    return {"torch": torch, "jax": jax, "tinygrad": tinygrad}
+
+
+# Measured in float32 (`compile(expr, dtype="float32")`; micrograd computes in float64 only), inputs float32 numbers;
+# found by `python -m comparisons fuzz --dtype float32` and the accuracy atlas, pinned by tests/test_rules.py.
+FLOAT32_DIVERGENCES: tuple[Divergence, ...] = (
+    Divergence(
+        "tanh_rounds_to_one_float32",
+        "tanh(x)",
+        {"x": 8.0},
+        "value",
+        _gives32(0.9999997615814209, 1.0, 0.9999997615814209),
+        "XLA's float32 tanh returns ±1 beyond about 7.9: tanh(8) is 1.0, 4 float32 ulps off the exact 0.99999977.",
+        "float32",
+    ),
+    Divergence(
+        "tanh_near_zero_float32",
+        "tanh(x)/x",
+        {"x": 9.999999747378752e-06},
+        "value",
+        _gives32(1.0, 1.0, 1.0013580322265625),
+        "tinygrad's tanh(x) = 2*sigmoid(2x) - 1 cancels near 0, in float32 already at 1e-5: 1.4e-3 relative off.",
+        "float32",
+    ),
+    Divergence(
+        "reciprocal_power_float32",
+        "x**-2",
+        {"x": 1.0000000200408773e21},
+        "value",
+        _gives32(0.0, 0.0, 1.0005271035279194e-42),
+        "The exact value 1.0e-42 is a float32 subnormal; torch and jax give 0 (x*x overflows before the reciprocal, "
+        "or the subnormal is flushed); tinygrad's exp2(-2*log2(x)) keeps it.",
+        "float32",
+    ),
+    Divergence(
+        "exp_near_overflow_float32",
+        "exp(x)",
+        {"x": 88.0},
+        "value",
+        _gives32(1.6516362661361307e38, 1.6516362661361307e38, 1.6516332237746901e38),
+        "tinygrad's exp(x) = exp2(x/ln 2): the rounding of x/ln 2 is multiplied by 127 near overflow, 30 float32 ulps.",
+        "float32",
+    ),
+    Divergence(
+        "tanh_tail_float32",
+        "tanh(x)",
+        {"x": 5.0},
+        "grad:x",
+        _gives32(0.0001815475116018206, 0.00018166670633945614, 0.00018166670633945614),
+        "1 - tanh(x)**2 with tanh(5) within 2e-4 of 1 in float32: 2,455 ulps (torch) and 5,736 (jax, tinygrad) off the "
+        "exact 0.00018158324; the same cancellation as tanh_tail, 2**29 times coarser.",
+        "float32",
+    ),
+    Divergence(
+        "relu_subnormal_float32",
+        "relu(x)",
+        {"x": 9.99994610111476e-41},
+        "value",
+        _gives32(9.99994610111476e-41, 0.0, 9.99994610111476e-41),
+        "jax flushes float32 subnormals to zero in relu's max, as in float64 (relu_subnormal).",
+        "float32",
     ),
 )

@@ -608,3 +608,125 @@ def plot_step_times(sweep: pd.DataFrame, path: Path) -> Path:
     fig.suptitle("one SGD step through each adapter: time against data size")
     fig.savefig(path, dpi=110)
     return path
+
+
+# --- fuzz and the accuracy atlas ---
+
+
+def json_text(obj: Any) -> str:
+    """One JSON document (nan and inf written as NaN and Infinity, as `render` does)."""
+    return json.dumps(obj, indent=1) + "\n"
+
+
+def write_atomically(path: Path, write: Callable[[Path], None]) -> Path:
+    """`write(temporary path)`, then that file replaces `path` (staged_files): a reader never sees half a file."""
+    with staged_files(path.parent) as staging:
+        write(staging / path.name)
+    return path
+
+
+def print_fuzz(out: Console, summary: Any, records: Sequence[Any], skipped: Mapping[str, str]) -> None:
+    """`fuzz`: the count per class and backend, the rules that explained divergences, and each finding's entry."""
+    df = frame([{"backend": r.backend, "cls": r.cls} for r in records])
+    classes = list(summary.counts)
+    counts = df.groupby(["backend", "cls"]).size().unstack(fill_value=0).reindex(columns=classes, fill_value=0)
+    counts = counts.reindex(summary.backends).reset_index()
+    formats = {"backend": ("backend", str)} | {c: (c.replace("_", " "), str) for c in classes}
+    title = (
+        f"fuzz, {summary.dtype}, seed {summary.seed}: {summary.cases} cases ({summary.expressions} expressions), "
+        f"{summary.quantities} quantities, {summary.seconds:g} s"
+    )
+    caption = (
+        "accurate: within a few ulps of the exact truth, more where the formula amplifies rounding; inaccurate "
+        "agreeing: every backend gives the same inexact number (the formula's fault); known: a rule explains it; "
+        "undefined: the truth is undefined or not determined there"
+    )
+    out.print(rich_table(counts, title, formats, caption))
+    if summary.known:
+        from comparisons.rules import RULES
+
+        why = {rule.name: rule.explanation for rule in RULES}
+        known = frame([{"rule": k, "count": v, "why": why.get(k, "")} for k, v in summary.known.items()])
+        out.print(rich_table(known, "known divergences found", {"rule": ("rule", str), "count": ("n", str), "why": ("why", str)}))
+    for name, reason in skipped.items():
+        out.print(f"skipped {name}: {reason}", style="yellow", markup=False)
+    if summary.unexplained == 0:
+        out.print(f"nothing unexplained ({summary.dtype})", style="green")
+        return
+    out.print(f"{summary.unexplained} unexplained quantities; the findings, shrunk, as catalog entries:", style="bold red")
+    for f in summary.findings:
+        out.print(f"# {f.backend}, {f.dtype}: was {f.original_source!r} at {f.original_inputs}", markup=False)
+        out.print(f.entry, markup=False, highlight=False)
+
+
+def save_fuzz(results: Sequence[tuple[Any, Sequence[Any], Mapping[str, str]]], out_dir: Path) -> list[Path]:
+    """Per dtype: fuzz_DTYPE.csv (every record), fuzz_DTYPE.json (the summary) and fuzz_DTYPE_entries.py."""
+    paths = []
+    for summary, records, _ in results:
+        stem = out_dir / f"fuzz_{summary.dtype}"
+        csv = render(frame([vars(r) for r in records]), "csv")
+        entries = "\n".join(f.entry for f in summary.findings) + "\n"
+        for path, text in (
+            (stem.with_suffix(".csv"), csv),
+            (stem.with_suffix(".json"), json_text(summary.as_json())),
+            (out_dir / f"{stem.name}_entries.py", entries),
+        ):
+            paths.append(write_atomically(path, lambda tmp, text=text: tmp.write_text(text, encoding="utf-8")))
+    return paths
+
+
+def print_accuracy(out: Console, df: pd.DataFrame) -> None:
+    """`accuracy`: a row per op and quantity, a column per backend and dtype; each cell the largest error in ulps,
+    the median in brackets, and the input of the largest below it."""
+    df = df.assign(
+        column=df.backend + " " + df.dtype,
+        cell=[
+            f"{ulps_text(m)} ({ulps_text(med)})" + (f"\n{_short_numbers(w)}" if m > 4 else "")
+            for m, med, w in zip(df.max_ulps, df.median_ulps, df.worst_input)
+        ],
+    )
+    columns = list(dict.fromkeys(df.column))
+    table = df.pivot(index=["op", "quantity"], columns="column", values="cell")[columns].fillna("")
+    table = table.reindex(list(dict.fromkeys(zip(df.op, df.quantity)))).reset_index()  # the atlas's op order
+    formats = {"op": ("op", str), "quantity": ("", str)} | {c: (c.replace(" ", "\n"), str) for c in columns}
+    caption = (
+        "largest error (median) in ulps from the exact value correctly rounded to the dtype, and the input of the "
+        "largest where it is over 4; micrograd computes in float64 only. All numbers: --format csv"
+    )
+    out.print(rich_table(table, "accuracy atlas: error from the exact truth, in ulps", formats, caption, group=True))
+
+
+def _short_numbers(text: str) -> str:
+    """`x=18.793935058802067, y=2.5` -> `x=18.79, y=2.5`: the table's cells stay narrow (the CSV has every digit)."""
+    import re
+
+    return re.sub(r"-?\d+\.\d+(e[-+]?\d+)?", lambda m: f"{float(m.group()):.4g}", text)
+
+
+def plot_accuracy(df: pd.DataFrame, path: Path) -> Path:
+    """A heatmap: a row per op and quantity, a column per backend and dtype, the colour log10(1 + largest ulps),
+    each cell labelled with the largest error in ulps and the median. Written atomically."""
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    rows = list(dict.fromkeys(zip(df.op, df.quantity)))
+    columns = list(dict.fromkeys(zip(df.backend, df.dtype)))
+    grid = np.full((len(rows), len(columns)), np.nan)
+    median = np.full((len(rows), len(columns)), np.nan)
+    for r in df.itertuples(index=False):
+        at = rows.index((r.op, r.quantity)), columns.index((r.backend, r.dtype))
+        grid[at], median[at] = r.max_ulps, r.median_ulps
+    shown = np.log10(1 + np.minimum(grid, 1e17))
+    fig = Figure(figsize=(1.5 + 1.1 * len(columns), 1.2 + 0.4 * len(rows)), layout="constrained")
+    ax = fig.subplots()
+    image = ax.imshow(shown, cmap="viridis", aspect="auto", vmin=0, vmax=max(3.0, float(np.nanmax(shown))))
+    for i in range(len(rows)):
+        for j in range(len(columns)):
+            if not np.isnan(grid[i, j]):
+                ax.text(j, i, f"{ulps_text(grid[i, j])}\n({ulps_text(median[i, j])})", ha="center", va="center", fontsize=6.5,
+                        color="white" if shown[i, j] < 2 else "black")  # fmt: skip
+    ax.set_xticks(range(len(columns)), [f"{b}\n{d}" for b, d in columns], fontsize=8)
+    ax.set_yticks(range(len(rows)), [f"{op} {q}" for op, q in rows], fontsize=8)
+    fig.colorbar(image, ax=ax, label="log10(1 + largest error in ulps)")
+    ax.set_title("largest error (median) from the exact truth, in ulps of the dtype", fontsize=10)
+    return write_atomically(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))

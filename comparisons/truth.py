@@ -493,3 +493,24 @@ def _text(x: mpf) -> str:
     if x != 0 and abs(mpmath.log10(abs(x))) > 1000:
         return f"{'-' if x < 0 else ''}10**{int(mpmath.floor(mpmath.log10(abs(x)))):.3g}"
     return mpmath.nstr(x, 3)
+
+
+def zero_noise(expr: Expression | str, inputs: Mapping[str, float]) -> dict[str, float]:
+    """Per quantity, the largest magnitude that float64 evaluations of the formula give (the Monte Carlo reruns of
+    `Quantity.condition`): for a quantity whose truth is 0 (where `condition` is None), what rounding alone makes of
+    it, so that a tiny nonzero result can be judged."""
+    expr = parse(expr) if isinstance(expr, str) else expr
+    point = expr.check_inputs(inputs)
+    rng = random.Random(1997)
+    u = mpf(UNIT_ROUNDOFF)
+
+    def perturb(v: mpf) -> mpf:
+        return v * (1 + u * (2 * rng.random() - 1))
+
+    noise: dict[str, float] = {}
+    with mpmath.workprec(START_BITS):
+        for _ in range(MONTE_CARLO_RUNS):
+            for key, v in _evaluate(expr, point, perturb).items():
+                if not isinstance(v, Undefined):
+                    noise[key] = max(noise.get(key, 0.0), float(abs(v)))
+    return noise

@@ -1,0 +1,440 @@
+"""Random expressions over the whole input range, run by every backend and judged against the exact truth.
+
+Each quantity (value, every gradient) of each backend at each point is classified: accurate (within a tolerance in
+ulps that grows with the formula's condition), inaccurate but agreeing with every other backend, a known divergence
+(a rule in comparisons.rules matches), the backend raised, the truth is undefined, or UNEXPLAINED. Every unexplained
+finding is shrunk (delta debugging) to a small expression and written as a ready-to-paste catalog entry.
+Deterministic for a seed: the generator draws from its own random.Random(seed) and nothing else varies.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from backends.base import Backend
+from backends.expr import Expression, ExpressionError, Node, parse
+from comparisons import dtypes
+from comparisons.rules import explain, node_values
+from comparisons.truth import Quantity, Truth, truth, zero_noise
+
+CLASSES = ("accurate", "inaccurate_agreeing", "known", "raised", "undefined", "unexplained")
+BASE_ULPS = 8.0  # a few ulps per transcendental op, as libms have them
+# times the truth's condition: what the formula itself loses to rounding. The condition is measured with every operation
+# off by up to half an ulp; frameworks' transcendental functions are off by up to a few ulps (XLA's tanh: 6), hence 8
+CONDITION_ULPS = 8.0
+POINTS = 5  # input points per generated expression: they share one compilation
+MAX_OPS = 7
+NAMES = ("x", "y", "z")
+UNARY = ("neg", "relu", "tanh", "exp", "log", "sigmoid")
+OP_WEIGHTS = {
+    "add": 3, "sub": 3, "mul": 3, "div": 2, "pow_const": 2, "pow_value": 1, "const_pow": 1,
+    "neg": 1, "relu": 2, "tanh": 3, "exp": 2, "log": 2, "sigmoid": 2,
+}  # fmt: skip
+CONSTANTS = (0.0, 1.0, -1.0, 2.0, 0.5, 3.0, -2.5, 10.0, 1e-8, 1e8, 1000.0)
+EXPONENTS = (2.0, 3.0, -1.0, -2.0, 0.5, 1.5, -0.5, 0.0, 1.0, 2.5)
+BASES = (2.0, 0.5, 3.0, 10.0, 0.0)
+
+
+@dataclass(frozen=True)
+class Record:
+    """One quantity of one backend at one point, and its class."""
+
+    case: int  # the index of the expression
+    point: int  # the index of the input point
+    source: str
+    inputs: dict[str, float]
+    dtype: str
+    backend: str
+    quantity: str
+    got: float | None  # None where the backend raised
+    truth: float | None  # the truth rounded to dtype; None where undefined
+    ulps: float | None
+    tolerance: float
+    cls: str
+    why: str  # the rule, the truth's reason, or the error
+
+
+@dataclass
+class Finding:
+    """An unexplained quantity, shrunk, with what every backend gives for it there."""
+
+    backend: str
+    dtype: str
+    source: str
+    inputs: dict[str, float]
+    quantity: str
+    gives: dict[str, float | None]
+    truth: float | None
+    original_source: str
+    original_inputs: dict[str, float]
+    entry: str = ""  # the catalog entry, ready to paste
+
+
+@dataclass
+class Summary:
+    """One fuzz run: what ran, the count per class, how often each rule explained something, and the findings."""
+
+    seed: int
+    dtype: str
+    backends: list[str]
+    expressions: int
+    cases: int
+    quantities: int
+    counts: dict[str, int]
+    unexplained: int
+    known: dict[str, int]
+    seconds: float = 0.0
+    findings: list[Finding] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# --- generating expressions and points ---
+
+
+def generate(rng: random.Random) -> str:
+    """A random program: 1-3 inputs, 1-MAX_OPS operations as assignments (later ones may reuse earlier ones, so
+    subexpressions are shared), and a final bare name."""
+    names = list(NAMES[: rng.randint(1, 3)])
+    terms = list(names)
+    lines: list[str] = []
+    ops, weights = zip(*OP_WEIGHTS.items())
+    for k in range(rng.randint(1, MAX_OPS)):
+        op = rng.choices(ops, weights)[0]
+        # mostly the newest term, so the graph gets deep; sometimes an older one, so it branches and shares
+        a = terms[-1] if rng.random() < 0.6 else rng.choice(terms)
+        b = rng.choice(terms) if rng.random() < 0.7 else _number(rng, CONSTANTS)
+        if op in UNARY:
+            text = f"-{a}" if op == "neg" else f"{op}({a})"
+        elif op == "pow_const":
+            text = f"{a}**{_number(rng, EXPONENTS)}"
+        elif op == "pow_value":
+            text = f"{a}**{b}"
+        elif op == "const_pow":
+            text = f"{_number(rng, BASES)}**{a}"
+        else:
+            left, right = (a, b) if rng.random() < 0.8 else (b, a)
+            text = f"{left} {dict(add='+', sub='-', mul='*', div='/')[op]} {right}"
+        lines.append(f"t{k} = {text}")
+        terms.append(f"t{k}")
+    return "; ".join([*lines, terms[-1]])
+
+
+def _number(rng: random.Random, choices: tuple[float, ...]) -> str:
+    v = rng.choice(choices)
+    return f"({v!r})" if v < 0 else repr(v)
+
+
+def draw_point(rng: random.Random, names: Iterable[str], dtype: str) -> dict[str, float]:
+    """Input values across the whole range: ordinary, huge, tiny, subnormal, at kinks and domain edges, in the tails
+    of tanh and sigmoid, near exp's overflow, and pairs that (nearly) cancel."""
+    f32 = dtype == "float32"
+    top, bottom, normal = (38, -37, 1.1754943508222875e-38) if f32 else (307, -307, 2.2250738585072014e-308)
+    overflow = 88.7 if f32 else 709.78
+    point: dict[str, float] = {}
+    for name in names:
+        kind = rng.choices(
+            ("ordinary", "moderate", "huge", "tiny", "subnormal", "edge", "tail", "overflow", "cancel"),
+            (6, 4, 1, 1, 1, 2, 2, 1, 2),
+        )[0]
+        sign = rng.choice((1.0, -1.0))
+        if kind == "ordinary":
+            v = sign * round(rng.uniform(0.1, 10), rng.randint(0, 6))
+        elif kind == "moderate":
+            v = sign * 10 ** rng.uniform(-4, 4)
+        elif kind == "huge":
+            v = sign * 10 ** rng.uniform(10, top)
+        elif kind == "tiny":
+            v = sign * 10 ** rng.uniform(bottom, -10)
+        elif kind == "subnormal":
+            v = sign * normal * rng.uniform(0, 1)
+        elif kind == "edge":
+            v = rng.choice((0.0, -0.0, 1.0, -1.0, 2.0, 0.5))
+        elif kind == "tail":
+            v = sign * rng.uniform(3, 40)
+        elif kind == "overflow":
+            v = sign * rng.uniform(overflow - 3, overflow + 3)
+        else:  # the same as an earlier input, or a few ulps from it
+            earlier = list(point.values())
+            base = rng.choice(earlier) if earlier else 1.0
+            v = base * (1 + rng.choice((0, 1, -1, 4, -16)) * (2.0**-23 if f32 else 2.0**-52))
+        point[name] = dtypes.round_to(v, dtype)
+    return point
+
+
+# --- running and classifying ---
+
+
+def tolerance(condition: float | None) -> float:
+    """How many ulps from the truth still count as accurate: a few per op, plus what the formula loses to rounding."""
+    return BASE_ULPS + CONDITION_ULPS * (condition or 0.0)
+
+
+Results = dict[str, dict[str, float] | str]  # backend -> {quantity: number}, or the error text where it raised
+
+
+def run_backends(expr: Expression, points: list[dict[str, float]], chosen: Mapping[str, Backend], dtype: str) -> list[Results]:
+    """Per point, every backend's {quantity: number} (or its error as text); each backend compiles the expression once."""
+    out: list[Results] = [{} for _ in points]
+    for name, backend in chosen.items():
+        try:
+            fn = backend.compile(expr, dtype)
+        except Exception as exc:  # a backend that cannot compile this expression: reported, never raised
+            for results in out:
+                results[name] = _error_text(exc)
+            continue
+        for results, point in zip(out, points):
+            try:
+                g = fn(point)
+                results[name] = {"value": g.value, **{f"grad:{k}": v for k, v in g.grads.items()}}
+            except Exception as exc:
+                results[name] = _error_text(exc)
+    return out
+
+
+def _error_text(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def classify(
+    expr: Expression, point: dict[str, float], results: Results, dtype: str, case: int = 0, index: int = 0
+) -> list[Record]:
+    """Every quantity of every backend at one point, classified against the truth and the other backends."""
+    try:
+        exact = truth(expr, point)
+        noise = zero_noise(expr, point) if any(q.value == 0 for q in exact.quantities.values()) else {}
+    except Exception as exc:  # the exact evaluation itself failed (a bug there): nothing can be judged at this point
+        reason = f"the exact evaluation failed: {_error_text(exc)}"
+        exact, noise = Truth(Quantity(None, reason), {k: Quantity(None, reason) for k in expr.inputs}, 0), {}
+    scale = 2.0**29 if dtype == "float32" else 1.0  # the noise was measured with float64's rounding, 2**29 times finer
+    records = []
+    for quantity, q in exact.quantities.items():
+        given = {name: r[quantity] for name, r in results.items() if isinstance(r, dict)}
+        for name, r in results.items():
+            tol = tolerance(q.condition)
+            true = None if q.value is None else dtypes.round_to(q.value, dtype)
+            got = r[quantity] if isinstance(r, dict) else None
+            u = None if got is None else dtypes.ulps(got, true, dtype)
+            others = {k: v for k, v in given.items() if k != name}
+            if got is None:
+                cls, why = "raised", str(r)
+            elif true is None:
+                cls, why = "undefined", q.reason
+            elif (u is not None and u <= tol) or (true == 0 and abs(got) <= tolerance(1.0) * scale * noise.get(quantity, 0.0)):
+                cls, why = "accurate", ""  # an exact 0 is judged against what rounding makes of its formula
+            elif others and all((dtypes.ulps(got, v, dtype) or 0.0) <= tol for v in others.values()):
+                cls, why = "inaccurate_agreeing", exact.cancellation or "every backend gives the same inexact number"
+            else:
+                rule = explain(expr, point, name, quantity, got, true, others, dtype)
+                cls, why = ("known", rule.name) if rule else ("unexplained", "")
+            records.append(Record(case, index, expr.source, point, dtype, name, quantity, got, true, u, tol, cls, why))
+    return records
+
+
+def fuzz(
+    n: int,
+    seed: int,
+    chosen: Mapping[str, Backend],
+    dtype: str = "float64",
+    points: int = POINTS,
+    shrink_limit: int = 5,
+    tick: Callable[[], None] | None = None,
+) -> tuple[Summary, list[Record]]:
+    """`n` cases (an expression at a point; each expression is tried at `points` points) on the `chosen` backends,
+    every record, and a summary whose findings are the first `shrink_limit` unexplained ones, shrunk."""
+    started = time.perf_counter()
+    rng = random.Random(seed)
+    records: list[Record] = []
+    cases = expressions = 0
+    while cases < n:
+        source = generate(rng)
+        try:
+            expr = parse(source)
+        except ExpressionError:  # e.g. everything folded into a constant: draw again
+            continue
+        pts = [draw_point(rng, expr.inputs, dtype) for _ in range(min(points, n - cases))]
+        for k, (point, results) in enumerate(zip(pts, run_backends(expr, pts, chosen, dtype))):
+            records += classify(expr, point, results, dtype, expressions, k)
+            cases += 1
+            if tick:
+                tick()
+        expressions += 1
+    findings = []
+    for first in _distinct_unexplained(records)[:shrink_limit]:
+        findings.append(shrink_finding(first, chosen))
+    counts = Counter(r.cls for r in records)
+    summary = Summary(
+        seed=seed, dtype=dtype, backends=list(chosen), expressions=expressions, cases=cases, quantities=len(records),
+        counts={c: counts.get(c, 0) for c in CLASSES}, unexplained=counts.get("unexplained", 0),
+        known=dict(Counter(r.why for r in records if r.cls == "known").most_common()), findings=findings,
+    )  # fmt: skip
+    summary.seconds = round(time.perf_counter() - started, 1)
+    return summary, records
+
+
+def _distinct_unexplained(records: list[Record]) -> list[Record]:
+    """The first unexplained record per (backend, expression): one finding per thing to look at."""
+    seen: set[tuple[str, int]] = set()
+    out = []
+    for r in records:
+        if r.cls == "unexplained" and (r.backend, r.case) not in seen:
+            seen.add((r.backend, r.case))
+            out.append(r)
+    return out
+
+
+# --- shrinking ---
+
+
+def shows(record: Record, chosen: Mapping[str, Backend]) -> Callable[[Expression, dict[str, float]], bool]:
+    """The test the shrinker keeps: the backend of `record` still has an unexplained quantity there."""
+
+    def still(expr: Expression, point: dict[str, float]) -> bool:
+        (results,) = run_backends(expr, [point], chosen, record.dtype)
+        return any(r.cls == "unexplained" and r.backend == record.backend for r in classify(expr, point, results, record.dtype))
+
+    return still
+
+
+def shrink(
+    expr: Expression, point: dict[str, float], fails: Callable[[Expression, dict[str, float]], bool], max_checks: int = 60
+) -> tuple[Expression, dict[str, float]]:
+    """Delta debugging, greedy: take the first smaller candidate that still `fails` (fewer operations, fewer inputs,
+    rounder numbers), and start again from it, until none does or `max_checks` candidates were tried."""
+    checks = 0
+    improved = True
+    while improved and checks < max_checks:
+        improved = False
+        for cand_expr, cand_point in _candidates(expr, point):
+            checks += 1
+            if fails(cand_expr, cand_point):
+                expr, point, improved = cand_expr, cand_point, True
+                break
+            if checks >= max_checks:
+                break
+    return expr, point
+
+
+def _candidates(expr: Expression, point: dict[str, float]) -> Iterable[tuple[Expression, dict[str, float]]]:
+    nodes = expr.nodes
+    values = node_values(expr, point)
+    # fewer operations: bypass a node (use one of its arguments instead), or replace it by its value
+    for i in range(len(nodes) - 1, -1, -1):
+        n = nodes[i]
+        if n.op in ("input", "const"):
+            continue
+        for a in dict.fromkeys(n.args):
+            yield from _built(_replace(nodes, i, a), point, a if i == len(nodes) - 1 else None)
+        if math.isfinite(values[i]):
+            yield from _built(_replace(nodes, i, Node("const", value=values[i])), point)
+    # fewer inputs: an input becomes the number it was
+    if len(expr.inputs) > 1:
+        for i, n in enumerate(nodes):
+            if n.op == "input":
+                rest = {k: v for k, v in point.items() if k != n.name}
+                yield from _built(_replace(nodes, i, Node("const", value=point[n.name])), rest)
+    # rounder numbers: inputs, then constants
+    for name, v in point.items():
+        for r in _rounder(v):
+            yield expr, {**point, name: r}
+    for i, n in enumerate(nodes):
+        if n.op == "const":
+            for r in _rounder(n.value):
+                yield from _built(_replace(nodes, i, Node("const", value=r)), point)
+
+
+def _rounder(v: float) -> list[float]:
+    """Numbers with fewer significant digits than v (0, ±1, the power of two or ten nearby, v to 1-3 digits)."""
+    if v == 0 or not math.isfinite(v):
+        return []
+    out = [0.0, math.copysign(1.0, v)]
+    exponent = math.floor(math.log10(abs(v)))
+    out.append(math.copysign(10.0**exponent, v))
+    out += [float(f"{v:.{d}e}") for d in range(3)]
+    return [r for r in dict.fromkeys(out) if r != v and _digits(r) < _digits(v)]
+
+
+def _digits(v: float) -> int:
+    return len(repr(abs(v)).split("e")[0].replace(".", "").strip("0"))
+
+
+def _replace(nodes: tuple[Node, ...], i: int, by: Node | int) -> list[Node]:
+    """The node list with node i replaced by a new node, or by (a reference to) node `by`."""
+    if isinstance(by, Node):
+        return [by if k == i else n for k, n in enumerate(nodes)]
+    remap = {i: by}
+    return [Node(n.op, tuple(remap.get(a, a) for a in n.args), n.value, n.name) for n in nodes]
+
+
+def _built(
+    nodes: list[Node], point: dict[str, float], result: int | None = None
+) -> Iterable[tuple[Expression, dict[str, float]]]:
+    """The expression of `nodes` whose result is node `result` (default: the last), reparsed so that constants fold;
+    nothing if it is invalid (a constant)."""
+    result = len(nodes) - 1 if result is None else result
+    nodes = nodes[: result + 1]
+    live = {result}
+    for k in range(result, -1, -1):
+        if k in live:
+            live.update(nodes[k].args)
+    kept: dict[int, int] = {}
+    out: list[Node] = []
+    for k in sorted(live):
+        n = nodes[k]
+        kept[k] = len(out)
+        out.append(Node(n.op, tuple(kept[a] for a in n.args), n.value, n.name))
+    try:
+        expr = parse(Expression(tuple(out)).source)
+    except ExpressionError:
+        return
+    yield expr, {name: point[name] for name in expr.inputs}
+
+
+def shrink_finding(record: Record, chosen: Mapping[str, Backend]) -> Finding:
+    """The finding of `record`, shrunk, with every backend's number for its quantity and the catalog entry."""
+    original = parse(record.source)
+    expr, point = shrink(original, record.inputs, shows(record, chosen))
+    (results,) = run_backends(expr, [point], chosen, record.dtype)
+    mine = [r for r in classify(expr, point, results, record.dtype) if r.cls == "unexplained" and r.backend == record.backend]
+    quantity = mine[0].quantity if mine else record.quantity
+    gives = {name: (r.get(quantity) if isinstance(r, dict) else None) for name, r in results.items()}
+    true = mine[0].truth if mine else record.truth
+    finding = Finding(record.backend, record.dtype, expr.source, point, quantity, gives, true, record.source, record.inputs)
+    finding.entry = catalog_entry(finding)
+    return finding
+
+
+def catalog_entry(f: Finding) -> str:
+    """A Divergence(...) for comparisons/catalog.py, ready to paste (float32 findings say so in their name)."""
+    ops = sorted({n.op for n in parse(f.source).nodes} - {"input", "const"})
+    name = f"fuzz_{f.backend}_{'_'.join(ops) or 'input'}" + ("_float32" if f.dtype == "float32" else "")
+    gives = ", ".join(f'"{k}": {_literal(v)}' for k, v in f.gives.items())
+    inputs = ", ".join(f'"{k}": {_literal(v)}' for k, v in f.inputs.items())
+    return (
+        "    Divergence(\n"
+        f"        {name!r},\n"
+        f"        {f.source!r},\n"
+        f"        {{{inputs}}},\n"
+        f"        {f.quantity!r},\n"
+        f"        {{{gives}}},\n"
+        f'        "TODO: why {f.backend} differs ({f.dtype}); the exact value is {_literal(f.truth)}.",\n'
+        "    ),"
+    )
+
+
+def _literal(v: float | None) -> str:
+    if v is None:
+        return "None"
+    if math.isnan(v):
+        return "NAN"
+    if math.isinf(v):
+        return "INF" if v > 0 else "-INF"
+    return repr(v)
