@@ -510,7 +510,7 @@ def zero_noise(expr: Expression | str, inputs: Mapping[str, float]) -> dict[str,
     noise: dict[str, float] = {}
     with mpmath.workprec(START_BITS):
         for _ in range(MONTE_CARLO_RUNS):
-            for key, v in _evaluate(expr, point, perturb).items():
+            for key, v in _evaluate(expr, point, perturb)[0].items():
                 if not isinstance(v, Undefined):
                     noise[key] = max(noise.get(key, 0.0), float(abs(v)))
     return noise
