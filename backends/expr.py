@@ -142,7 +142,7 @@ class Expression:
 
     def _canonical(self) -> tuple[tuple[Any, ...], ...]:
         """The nodes renumbered in post-order from the result (arguments left to right), equal constants merged."""
-        key = self.__dict__.get("_key")
+        key: tuple[tuple[Any, ...], ...] | None = self.__dict__.get("_key")
         if key is not None:
             return key
         number: dict[int, int] = {}
@@ -334,6 +334,7 @@ class _Compiler:
             return self.add(Node(_AST_BINARY[type(node.op)], tuple(args)), node)
         if isinstance(node, ast.UnaryOp):
             return args[0] if isinstance(node.op, ast.UAdd) else self.add(Node("neg", tuple(args)), node)
+        assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)  # children() let nothing else through
         return self.add(Node(node.func.id, tuple(args)), node)
 
 
@@ -386,7 +387,7 @@ def _short(v: object) -> str:
     try:
         text = repr(v)
     except ValueError:  # an int too long to print
-        return f"an int of {v.bit_length():,} bits"
+        return f"an int of {v.bit_length():,} bits" if isinstance(v, int) else f"a {type(v).__name__} that cannot be shown"
     return text if len(text) <= 40 else f"{text[:20]}...({len(text)} characters)"
 
 
@@ -394,7 +395,7 @@ def _error(node: ast.AST, reason: str) -> ExpressionError:
     return ExpressionError(reason, getattr(node, "lineno", None), getattr(node, "col_offset", -1) + 1)
 
 
-def _finish(nodes: list[Node], source: str | None, at: ast.AST | None, result: int | None = None) -> Expression:
+def _finish(nodes: list[Node], source: str | None, at: ast.stmt | None, result: int | None = None) -> Expression:
     """Fold constant subexpressions and keep what `result` (default: the last node) depends on, with `result` last.
     Inputs the result does not depend on stay (before it), so their gradient is 0 rather than an unknown name."""
     where = (at.lineno, at.col_offset + 1) if at is not None else (None, None)
@@ -509,37 +510,37 @@ class Sym:
         a, b = (Sym._lift(other), self) if reverse else (self, Sym._lift(other))
         return Sym(op, (a, b))
 
-    def __add__(self, o):
+    def __add__(self, o: Sym | float) -> Sym:
         return self._bin("add", o)
 
-    def __radd__(self, o):
+    def __radd__(self, o: Sym | float) -> Sym:
         return self._bin("add", o, True)
 
-    def __sub__(self, o):
+    def __sub__(self, o: Sym | float) -> Sym:
         return self._bin("sub", o)
 
-    def __rsub__(self, o):
+    def __rsub__(self, o: Sym | float) -> Sym:
         return self._bin("sub", o, True)
 
-    def __mul__(self, o):
+    def __mul__(self, o: Sym | float) -> Sym:
         return self._bin("mul", o)
 
-    def __rmul__(self, o):
+    def __rmul__(self, o: Sym | float) -> Sym:
         return self._bin("mul", o, True)
 
-    def __truediv__(self, o):
+    def __truediv__(self, o: Sym | float) -> Sym:
         return self._bin("div", o)
 
-    def __rtruediv__(self, o):
+    def __rtruediv__(self, o: Sym | float) -> Sym:
         return self._bin("div", o, True)
 
-    def __pow__(self, o):
+    def __pow__(self, o: Sym | float) -> Sym:
         return self._bin("pow", o)
 
-    def __rpow__(self, o):
+    def __rpow__(self, o: Sym | float) -> Sym:
         return self._bin("pow", o, True)
 
-    def __neg__(self):
+    def __neg__(self) -> Sym:
         return Sym("neg", (self,))
 
 

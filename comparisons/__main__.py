@@ -549,10 +549,11 @@ def describe_spec(spec: Any) -> str:
 def training_bytes(args: argparse.Namespace, backend_count: int) -> int:
     """A generous estimate of the memory one `train` run needs: micrograd's graph of one step (a node of about 200
     bytes per neuron and sample, and 16 bytes per weight and sample for its edges), the step plan and records."""
-    sizes = [2, *args.hidden, 1]
-    rows = args.batch_size or args.samples
+    sizes: list[int] = [2, *args.hidden, 1]
+    rows: int = args.batch_size or args.samples
     graph = rows * sum(nout * (16 * nin + 200) for nin, nout in itertools.pairwise(sizes))
-    return graph + args.steps * (rows * 8 + backend_count * 2_000)
+    steps: int = args.steps
+    return graph + steps * (rows * 8 + backend_count * 2_000)
 
 
 def available_bytes() -> int:

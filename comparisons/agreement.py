@@ -200,7 +200,7 @@ def _local_derivatives(n: Node, out: float, data: list[float]) -> list[tuple[int
     """d(node)/d(argument) for each argument, from the forward values; [] where one has no finite value."""
     a = data[n.args[0]] if n.args else 0.0
     b = data[n.args[1]] if len(n.args) > 1 else 0.0
-    derivatives = {
+    derivatives: dict[str, Callable[[], tuple[float | complex, ...]]] = {
         "add": lambda: (1.0, 1.0),
         "sub": lambda: (1.0, -1.0),
         "mul": lambda: (b, a),
@@ -252,7 +252,7 @@ def compare(
     records: list[dict[str, Any]] = []
     for backend_name in backend_names:
         result = ref if backend_name == backends.REFERENCE else backends.get(backend_name).compile(expr)(inputs)
-        quantities = [("value", result.value, ref.value, None, None)]
+        quantities: list[tuple[str, float, float, float | None, float | None]] = [("value", result.value, ref.value, None, None)]
         quantities += [(f"grad:{x}", result.grads[x], ref.grads[x], fd[x], fd_bounds[x]) for x in expr.inputs]
         for quantity, value, reference, fd_value, fd_bound in quantities:
             abs_err, rel_err = _errors(value, reference)

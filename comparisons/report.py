@@ -6,6 +6,7 @@ is interrupted leaves the previous files whole. The one module that imports pand
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -618,6 +619,10 @@ def json_text(obj: Any) -> str:
     return json.dumps(obj, indent=1) + "\n"
 
 
+def _write_text(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")
+
+
 def write_atomically(path: Path, write: Callable[[Path], None]) -> Path:
     """`write(temporary path)`, then that file replaces `path` (staged_files): a reader never sees half a file."""
     with staged_files(path.parent) as staging:
@@ -671,7 +676,7 @@ def save_fuzz(results: Sequence[tuple[Any, Sequence[Any], Mapping[str, str]]], o
             (stem.with_suffix(".json"), json_text(summary.as_json())),
             (out_dir / f"{stem.name}_entries.py", entries),
         ):
-            paths.append(write_atomically(path, lambda tmp, text=text: tmp.write_text(text, encoding="utf-8")))
+            paths.append(write_atomically(path, functools.partial(_write_text, text=text)))
     return paths
 
 

@@ -366,7 +366,7 @@ RULES: tuple[Rule, ...] = (
         "of about one ulp of 1, so tanh(1e-8) is 1e-8 relative off, tanh(1e-12) 9e-5, and tanh(1e-20) is 0; "
         "tanh(x)/x at 1e-12 gives 1.0000889 and a gradient of -8.9e7 instead of 1 and 0.",
         _tinygrad_tanh_near_zero,
-        backends=("tinygrad"),
+        backends=("tinygrad",),
         catalog=("tanh_near_zero", "tanh_near_zero_float32"),
     ),
     Rule(
@@ -465,7 +465,7 @@ RULES: tuple[Rule, ...] = (
         "jax (XLA on the CPU) flushes subnormal numbers to zero in some operations (relu's max, fused elementwise "
         "kernels): relu(1e-320) is 0, and a result or gradient that is subnormal may come back as 0.",
         _flushes_subnormals,
-        backends=("jax"),
+        backends=("jax",),
         catalog=("relu_subnormal", "relu_subnormal_float32"),
     ),
     Rule(
@@ -526,7 +526,7 @@ RULES: tuple[Rule, ...] = (
         "product is rounded before exp2 amplifies it, so the relative error grows with the result's exponent, "
         "hundreds of ulps near overflow; a computed integer exponent off by an ulp makes a negative base give nan.",
         _exp2_rounding,
-        backends=("tinygrad"),
+        backends=("tinygrad",),
         catalog=("power_of_power", "exp_near_overflow_float32"),
     ),
     Rule(

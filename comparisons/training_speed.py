@@ -122,7 +122,7 @@ def handwritten_jax(spec: TrainSpec) -> Callable[[], float]:
     params = [(jnp.asarray(W, dtype=jnp.float64), jnp.asarray(b, dtype=jnp.float64)) for W, b in to_matrices(spec.weights)]
     X, y = jnp.asarray(spec.X, dtype=jnp.float64), jnp.asarray(spec.y, dtype=jnp.float64)
 
-    def loss_fn(params: list, X: Any, y: Any) -> Any:
+    def loss_fn(params: list[Any], X: Any, y: Any) -> Any:
         h = X
         for W, b in params[:-1]:
             h = jax.nn.relu(h @ W.T + b)
@@ -131,7 +131,7 @@ def handwritten_jax(spec: TrainSpec) -> Callable[[], float]:
         return jnp.mean(jax.nn.relu(1 - y * scores)) + spec.alpha * sum(jnp.sum(p * p) for p in jax.tree.leaves(params))
 
     @jax.jit
-    def sgd_step(params: list, X: Any, y: Any) -> tuple[list, Any]:
+    def sgd_step(params: list[Any], X: Any, y: Any) -> tuple[list[Any], Any]:
         loss, grads = jax.value_and_grad(loss_fn)(params, X, y)
         return jax.tree.map(lambda p, g: p - LR * g, params, grads), loss
 

@@ -18,6 +18,7 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import TypeAlias
 
 import mpmath
 from mpmath import libmp, mpf
@@ -146,12 +147,14 @@ def _truth(expr: Expression, inputs: tuple[tuple[str, float], ...]) -> Truth:
             quantities[key] = Quantity(None, f"not determined: its float64 rounding still changed at {MAX_BITS} bits")
         else:
             condition, noise = conditions.get(key, (None, 0.0))
-            quantities[key] = Quantity(rounded[key], "", condition, noise)
+            value = rounded[key]
+            assert isinstance(value, float)  # a str is the reason of an Undefined, handled above
+            quantities[key] = Quantity(value, "", condition, noise)
     grads = {name: quantities[f"grad:{name}"] for name in expr.inputs}
     return Truth(quantities["value"], grads, bits, cancellation)
 
 
-Exact = mpf | Undefined
+Exact: TypeAlias = "mpf | Undefined"  # mpmath has no types: mpf is Any to mypy
 
 
 def _evaluate(
