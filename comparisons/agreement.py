@@ -271,7 +271,7 @@ def compare(
                     "ulps": distance,
                     "ulps_allowed": ulps_allowed(true.noise_ulps),
                     "condition": true.condition,
-                    "truth_note": true.reason,
+                    "truth_note": true.reason or None,
                     "reference": reference,
                     "abs_err": abs_err,
                     "rel_err": rel_err,

@@ -215,10 +215,19 @@ def render(df: pd.DataFrame, fmt: str) -> str:
     if fmt == "csv":
         return str(df.to_csv(index=False, na_rep="nan"))
     if fmt == "json":
-        return json_records(df.to_dict(orient="records"))
+        return json_records([_absent_as_null(r) for r in df.to_dict(orient="records")])
     if fmt == "markdown":
         return markdown(df)
     raise ValueError(f"render: unknown format {fmt!r}; expected csv, json or markdown")
+
+
+# Columns where a missing number means "there is none" (no truth where the mathematics is undefined), never a nan that
+# something computed: JSON says null there.
+ABSENT_AS_NULL = ("truth", "ulps", "condition", "truth_note")
+
+
+def _absent_as_null(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: None if k in ABSENT_AS_NULL and isinstance(v, float) and math.isnan(v) else v for k, v in record.items()}
 
 
 def json_records(records: Sequence[Mapping[str, Any]]) -> str:
@@ -394,7 +403,7 @@ def accuracy_lines(df: pd.DataFrame, max_ulps: float, cancellation: str) -> list
 def tolerance_caption() -> str:
     return (
         "truth: the exact value (mpmath), correctly rounded to float64; ulps: the distance from it in units in the last "
-        f"place. rel err and agrees: against micrograd, within rel {GRAD_RTOL:g} or abs {GRAD_ATOL:g}"
+        f"place. agrees: with micrograd, within rel {GRAD_RTOL:g} or abs {GRAD_ATOL:g}"
     )
 
 
