@@ -469,10 +469,11 @@ def test_engine_speed_machinery(tmp_path: Path) -> None:
 
 # sha256 of repr((losses, final weights)), computed with the engine of commit 4e06c27 (before Value.dot read its
 # operands in backward and the topological sort skipped visited children); any change in the order gradients are
-# summed in changes the hash.
+# summed in changes the hash. The tanh run was pinned again when tanh's derivative became exact in its tails
+# (4e/(1 + e)**2 instead of 1 - t*t for |x| >= 0.5, a deliberate change of the last bits: 108891.16740963272 before).
 BIT_FOR_BIT = {
     ("relu", "svm", 10): (0.24523772600263913, "de7ffa229ff49a0fb13b5529a8867ace139855d98960d203a74438b12e0f33da"),
-    ("tanh", "mse", 5): (108891.16740963272, "2f894f177defec2904c9f40c4bd408c2cada38c40524d69cef2740a8f3866d0b"),
+    ("tanh", "mse", 5): (108891.16740963089, "3b0bd5eca11cbd26e7bb34eeea7bde7bfcff74f54f3c7816ec0496534cf67f26"),
 }
 
 
