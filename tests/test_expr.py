@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import math
+import random
 import time
 
 import pytest
@@ -425,3 +426,76 @@ def test_random_syntax_trees(statements):
     except Exception:  # some random trees have no text form; nothing to test then
         return
     _parse_or_expression_error(source)
+
+
+# --- results, not round trips: random programs evaluated by the parser and by an interpreter written here ---
+
+
+def _sigmoid(v: float) -> float:  # the reference's formula (constant parts are folded with it)
+    return 1 / (1 + math.exp(-v)) if v >= 0 else math.exp(v) / (1 + math.exp(v))
+
+
+_SAFE_FUNCTIONS = {"relu": lambda v: v if v > 0 else 0.0, "tanh": math.tanh, "sigmoid": _sigmoid}
+
+
+def _interpret(source: str, inputs: dict[str, float]) -> float:
+    """Run the program statement by statement, as Python would: every assignment binds a name, the last line is the
+    result (a bare name included). Independent of the parser's graph building."""
+    env = dict(inputs)
+
+    def ev(node: ast.expr) -> float:
+        if isinstance(node, ast.Constant):
+            return float(node.value)
+        if isinstance(node, ast.Name):
+            return env[node.id]
+        if isinstance(node, ast.UnaryOp):
+            return -ev(node.operand)
+        if isinstance(node, ast.Call):
+            assert isinstance(node.func, ast.Name)
+            return float(_SAFE_FUNCTIONS[node.func.id](ev(node.args[0])))
+        assert isinstance(node, ast.BinOp)
+        a, b = ev(node.left), ev(node.right)
+        return {ast.Add: a + b, ast.Sub: a - b, ast.Mult: a * b}[type(node.op)]
+
+    *assignments, last = ast.parse(source).body
+    for stmt in assignments:
+        assert isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name)
+        env[stmt.targets[0].id] = ev(stmt.value)
+    assert isinstance(last, ast.Expr)
+    return ev(last.value)
+
+
+def _random_program(rng: random.Random) -> str:
+    names = ["x", "y"]
+    lines = []
+
+    def term(depth: int) -> str:
+        if depth == 0 or rng.random() < 0.3:
+            return rng.choice([*names, repr(rng.choice([0.5, 2.0, -1.5]))])
+        if rng.random() < 0.25:
+            return f"{rng.choice(list(_SAFE_FUNCTIONS))}({term(depth - 1)})"
+        return f"({term(depth - 1)} {rng.choice('+-*')} {term(depth - 1)})"
+
+    for k in range(rng.randint(1, 5)):
+        lines.append(f"t{k} = {term(3)}")
+        names.append(f"t{k}")
+    # the result: often a bare name bound earlier (not necessarily the last), else an expression
+    lines.append(rng.choice(names) if rng.random() < 0.6 else term(2))
+    return "; ".join(lines)
+
+
+def test_random_programs_compute_what_an_interpreter_computes() -> None:
+    rng = random.Random(99)
+    checked = 0
+    for _ in range(500):
+        source = _random_program(rng)
+        inputs = {"x": rng.uniform(-3, 3), "y": rng.uniform(-3, 3)}
+        try:
+            expr = parse(source)
+        except ExpressionError as exc:  # only a result that reads no input, or a constant part that is not finite
+            assert "no inputs" in exc.reason or "not a finite number" in exc.reason, (source, exc)
+            continue
+        got = expr.evaluate(expr.check_inputs({k: v for k, v in inputs.items() if k in expr.inputs}), _SAFE_FUNCTIONS)
+        assert got == _interpret(source, inputs), source
+        checked += 1
+    assert checked > 400
