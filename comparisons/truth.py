@@ -517,3 +517,19 @@ def zero_noise(expr: Expression | str, inputs: Mapping[str, float]) -> dict[str,
                 if not isinstance(v, Undefined):
                     noise[key] = max(noise.get(key, 0.0), float(abs(v)))
     return noise
+
+
+def main() -> None:
+    """`python -m comparisons.truth`: the truth of every catalog case, and how long it took (what it adds to a report)."""
+    import time
+
+    from comparisons.catalog import CATALOG
+
+    started = time.perf_counter()
+    bits = [truth(case.expression, case.inputs).bits for case in CATALOG]
+    seconds = time.perf_counter() - started
+    print(f"the truth of the {len(CATALOG)} catalog cases: {seconds:.2f} s, at {min(bits)} to {max(bits)} bits")
+
+
+if __name__ == "__main__":
+    main()
