@@ -570,11 +570,11 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "divides_by_reciprocal",
-        "micrograd computes a/b as a * b**-1 (derivative b**-2) and log's derivative as x**-1, tinygrad a/b as "
-        "a * (1/b) (derivative -(1/b)**2): where 1/b or its square overflows (b below 5.6e-309, or 1.5e-154 for the "
-        "gradient) they give inf or nan where the exact quotient or derivative is finite.",
+        "tinygrad computes a/b as a * (1/b) (derivative -(1/b)**2): where 1/b or its square overflows (b below "
+        "5.6e-309, or 1.5e-154 for the gradient) it gives inf or nan where the exact quotient or derivative is finite. "
+        "(micrograd did the same, as a * b**-1, until division became one op of its own.)",
         _reciprocal_overflows,
-        backends=("micrograd", "tinygrad"),
+        backends=("tinygrad",),
     ),
     Rule(
         "division_gradient_out_of_range",
@@ -583,6 +583,7 @@ RULES: tuple[Rule, ...] = (
         "exact derivative is finite.",
         _divisor_squared_out_of_range,
         quantities="grad",
+        catalog=("tiny_divisor",),
     ),
     Rule(
         "reciprocal_power_out_of_range",

@@ -60,7 +60,11 @@ def test_catalog(case, backend):
 )
 @given(example=examples())
 def test_random_expressions(backend, example: Example):
-    assert_agrees("random", example.expression, example.inputs, [backend.name])
+    # every backend agrees with micrograd; micrograd is also within what rounding explains of the truth (the frameworks'
+    # own accuracy, tanh' and sigmoid' computed as 1 - t*t and s*(1 - s) included, is judged by the fuzz and its rules)
+    records = compare(example.expression, example.inputs, [backend.name], case="random")
+    bad = failures(records, accuracy=backend.name == backends.REFERENCE)
+    assert not bad, "\n".join(bad)
 
 
 # --- the known divergences: each backend gives exactly what the table says ---
@@ -184,11 +188,11 @@ def test_compare_records_and_flags_a_backend_that_is_off_by_a_little(monkeypatch
         assert_agrees("tanh_xy", "tanh(x*y)", {"x": 0.3, "y": -2.0}, ["skewed"])
 
 
-def test_finite_differences_catch_a_wrong_reference(monkeypatch):
+def test_the_truth_catches_a_wrong_reference(monkeypatch):
     skewed, real_get = _Skewed("micrograd", 1e-5), backends.get
     monkeypatch.setattr(backends, "get", lambda name: skewed if name == "micrograd" else real_get(name))
     case = get_case("shared")
-    with pytest.raises(AssertionError, match=r"shared d/dx: micrograd=.* \| finite differences="):
+    with pytest.raises(AssertionError, match=r"shared d/dx: micrograd=.* \| truth=.* ulps; allowed"):
         assert_agrees(case.name, case.expression, case.inputs, ["micrograd"])
 
 
@@ -207,11 +211,13 @@ class _Simplifying(MicrogradBackend):
 
 @pytest.mark.parametrize(("grad_x", "ok"), [(0.0, True), (1e-10, True), (1e-7, False), (1.0, False)])
 def test_a_gradient_that_is_rounding_left_after_cancellation_gets_an_absolute_tolerance_of_its_scale(monkeypatch, grad_x, ok):
-    # micrograd: d/dx = 1/(x*z) - x/(x*x*z), about 8,700 - 8,700, leaves -1.8e-12 of rounding (tinygrad gives 0)
+    # micrograd: d/dx = (1/x)/z - x*((1/x)/x)/z, about 8,700 - 8,700, leaves -1.8e-12 of rounding where the truth is 0
+    # (a framework that rewrites x*(1/x) to 1 gives exactly 0)
     fake, real_get = _Simplifying(grad_x), backends.get
     monkeypatch.setattr(backends, "get", lambda name: fake if name == "simplifying" else real_get(name))
     inputs = {"x": 0.01171875, "z": 0.009765625}
-    records = {r["quantity"]: r for r in compare("(x / x) / z", inputs, ["simplifying"])}
+    records = {r["quantity"]: r for r in compare("(x * (1/x)) / z", inputs, ["simplifying"])}
+    assert records["grad:x"]["truth"] == 0.0
     assert records["grad:x"]["reference"] != 0 and records["grad:x"]["ok"] is ok
     assert 1e-9 < records["grad:x"]["atol"] < 1e-8  # 1,000 ulps of 17,476, the sum of the contributions' sizes
     assert records["grad:z"]["atol"] < abs(records["grad:z"]["reference"]) * GRAD_RTOL, "nothing cancels in d/dz"
