@@ -17,13 +17,13 @@ import math
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import TypeAlias
 
 import mpmath
 from mpmath import libmp, mpf
 
 from backends.expr import Expression, Node, parse
+from comparisons.dtypes import ulps as ulps  # re-exported: float64 ulps from the truth, the name callers use
 
 START_BITS = 128
 MAX_BITS = 8192
@@ -403,22 +403,6 @@ def _near_tie(v: Exact, bits: int) -> bool:
         return False  # v is a float: the nearest midpoint is half an ulp away
     rest = man & ((1 << shift) - 1)
     return abs(rest - (1 << (shift - 1))) << max(0, bits - TIE_MARGIN_BITS) <= man
-
-
-def ulps(value: float, true: float | None) -> float | None:
-    """How far `value` is from the correctly rounded `true`, in units of the last place of `true` (0: correctly
-    rounded); inf for nan, an infinity where the truth is finite, or a finite value where it is infinite. None
-    where there is no truth."""
-    if true is None:
-        return None
-    if value == true or (math.isnan(value) and math.isnan(true)):
-        return 0.0
-    if not (math.isfinite(value) and math.isfinite(true)):
-        return math.inf
-    try:
-        return float(abs(Fraction(value) - Fraction(true)) / Fraction(math.ulp(true)))
-    except OverflowError:  # e.g. 1e-17 where the truth is exactly 0: more ulps (of 0) than a float can count
-        return math.inf
 
 
 def _conditions(expr: Expression, point: Mapping[str, float], exact: dict[str, Exact]) -> dict[str, tuple[float | None, float]]:
