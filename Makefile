@@ -9,6 +9,7 @@ APT_PACKAGES := clang graphviz python3-venv chromium  # tinygrad's CPU device co
 # another version than .venv's, in a small venv of its own (pytest and hypothesis only: those tests need no framework).
 SYSTEM_PYTHON ?= /usr/bin/python3
 SYSTEM_VENV := .venv-system
+SYSTEM_TEST_PACKAGES := pytest hypothesis mpmath  # what those tests import (mpmath: the truth, via tests/strategies.py)
 
 .PHONY: setup system-packages demo test test-system-python lint readme notebooks asv-record asv-publish asv-preview asv-check clean
 
@@ -43,9 +44,10 @@ test-system-python: $(STAMP)
 	version=$$($(SYSTEM_PYTHON) -c 'import platform; print(platform.python_version())'); \
 	if [ "$$version" = "$$($(PY) -c 'import platform; print(platform.python_version())')" ]; then \
 	  echo "$(SYSTEM_PYTHON) is $$version, as .venv's python: nothing more to run"; exit 0; fi; \
-	if [ ! -f $(SYSTEM_VENV)/.installed-$$version ]; then \
+	if [ "$$(cat $(SYSTEM_VENV)/.installed-$$version 2>/dev/null)" != "$(SYSTEM_TEST_PACKAGES)" ]; then \
 	  rm -rf $(SYSTEM_VENV) && $(SYSTEM_PYTHON) -m venv $(SYSTEM_VENV) && \
-	  $(SYSTEM_VENV)/bin/python -m pip install --quiet -c constraints.txt pytest hypothesis && touch $(SYSTEM_VENV)/.installed-$$version; fi; \
+	  $(SYSTEM_VENV)/bin/python -m pip install --quiet -c constraints.txt $(SYSTEM_TEST_PACKAGES) && \
+	  echo "$(SYSTEM_TEST_PACKAGES)" > $(SYSTEM_VENV)/.installed-$$version; fi; \
 	echo "the parser and engine tests under $(SYSTEM_PYTHON) $$version (no frameworks there: their comparisons skip)"; \
 	CI= $(SYSTEM_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/test_expr.py tests/test_engine.py tests/test_nn.py
 
