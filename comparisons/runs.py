@@ -14,7 +14,7 @@ from typing import Any
 import backends
 from backends import REFERENCE, Expression, TrainSpec
 from comparisons.agreement import close, compare
-from comparisons.catalog import Case, Divergence, same_number
+from comparisons.catalog import DIVERGENCES, Case, Divergence, same_number
 
 Record = dict[str, Any]
 Tick = Callable[[], None]  # called once per unit of work done, to move a progress bar
@@ -63,8 +63,6 @@ def _same_point(a: Mapping[str, float], b: Mapping[str, float]) -> bool:
 def known_divergence(expr: Expression, inputs: Mapping[str, float], quantity: str) -> Divergence | None:
     """The catalog's divergence for this expression at these inputs: the entry for `quantity`, or else any entry for
     the same expression and point (the same situation explains its other quantities)."""
-    from comparisons.catalog import DIVERGENCES
-
     here = [d for d in DIVERGENCES if d.expression == expr and _same_point(d.inputs, inputs)]
     return next((d for d in here if d.quantity == quantity), here[0] if here else None)
 
@@ -79,8 +77,6 @@ def label_divergences(records: list[Record], expr: Expression, inputs: Mapping[s
 
 
 def divergence_explanation(name: str) -> str:
-    from comparisons.catalog import DIVERGENCES
-
     return next(d.explanation for d in DIVERGENCES if d.name == name)
 
 
