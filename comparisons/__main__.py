@@ -171,6 +171,12 @@ def build_parser(prog: str) -> Parser:
     )
     report.add_argument("--out", type=Path, default=RESULTS, metavar="DIR", help="where to save the files (default: results)")
     report.add_argument("--quick", action="store_true", help="a smaller run: a few cases, fewer repeats, a short training")
+    report.add_argument(
+        "--dtype", action="append", choices=("float64", "float32"),
+        help="float32 adds the catalog's gradients and the float32 divergences computed in float32 on torch, jax and "
+        "tinygrad, judged against the truth (micrograd computes in float64 only); the rest of the report is float64, "
+        "where micrograd is the reference (default: float64)",
+    )  # fmt: skip
     add_common(report, formats=False)
     report.set_defaults(run=run_report)
 
@@ -196,6 +202,11 @@ def build_parser(prog: str) -> Parser:
     grad.add_argument(
         "--max-ulps", type=tolerance, default=DEFAULT_MAX_ULPS, metavar="N",
         help=f"with --strict: how many ulps from the truth are allowed (default: {DEFAULT_MAX_ULPS})",
+    )  # fmt: skip
+    grad.add_argument(
+        "--dtype", choices=("float64", "float32"), default="float64",
+        help="compute in float64 (default) or float32 (torch, jax and tinygrad: micrograd computes in float64 only, "
+        "so in float32 the truth is the reference; the inputs are rounded to float32 and ulps are float32's)",
     )  # fmt: skip
     add_common(grad, formats=True)
     grad.set_defaults(run=run_grad)
@@ -472,11 +483,14 @@ def run_grad(args: argparse.Namespace) -> int:
         example = " ".join(f"{name}=1.5" for name in expr.inputs[:10]) + (" ..." if len(expr.inputs) > 10 else "")
         raise UsageError(f"{exc}; give every input as NAME=VALUE: {example}") from None
     names, skipped = chosen_backends(args)
+    if args.dtype == "float32":
+        names, skipped = without_reference(names, skipped)
 
-    from comparisons import report, runs
+    from comparisons import dtypes, report, runs
     from comparisons.agreement import cancellation, failures
 
-    records = runs.label_divergences(retolerate(runs.compare_each(expr, inputs, names), args), expr, inputs)
+    records = runs.compare_each(expr, inputs, names, dtype=args.dtype)
+    records = runs.label_divergences(retolerate(records, args) if args.dtype == "float64" else records, expr, inputs)
     df = report.frame(records, report.GRADIENT_COLUMNS).drop(columns="case")
     unexplained = [r for r in records if not r["ok"] and not r.get("divergence")]
     far = [r for r in records if r.get("ulps") is not None and r["ulps"] > args.max_ulps]
@@ -487,26 +501,42 @@ def run_grad(args: argparse.Namespace) -> int:
 
     out = report.console()
     shown = source if len(source) <= QUOTE_CHARS else source[: QUOTE_CHARS - 3] + "..."
-    report.print_gradients(out, df, f"{shown}   at " + " ".join(f"{k}={v!r}" for k, v in list(inputs.items())[:10]))
+    at = " ".join(f"{k}={v!r}" for k, v in list(inputs.items())[:10])
+    if args.dtype == "float32":
+        rounded = {k: v for k, v in list(inputs.items())[:10] if dtypes.round_to(v, "float32") != v}
+        at += "".join(f" ({k} in float32: {dtypes.round_to(v, 'float32')!r})" for k, v in rounded.items())
+    report.print_gradients(out, df, f"{shown}   at {at}", args.dtype)
     for name, why in skipped.items():
         out.print(f"skipped {name}: {why}", style="yellow", markup=False)
-    for line in report.accuracy_lines(df, args.max_ulps, cancellation(expr, inputs)):
+    point = {k: dtypes.round_to(v, args.dtype) for k, v in inputs.items()}
+    for line in report.accuracy_lines(df, args.max_ulps, cancellation(expr, point), args.dtype):
         out.print(line, markup=False)
     known = {r["divergence"] for r in records if not r["ok"] and r.get("divergence")}
     for name in sorted(known):
         out.print(f"known divergence {name}: {runs.divergence_explanation(name)}", style="cyan", markup=False)
     if unexplained:
         out.print("disagreement beyond tolerance:", style="bold red")
-        for line in failures([r for r in unexplained if r["quantity"] != "error"]):
+        judged = [r for r in unexplained if r["quantity"] != "error"]
+        for line in failures(judged) if args.dtype == "float64" else report.float32_failures(judged, records):
             out.print(f"  {line}", markup=False)
         for r in unexplained:
             if r["quantity"] == "error":
                 out.print(f"  {r['backend']} failed: {r['error']}", markup=False)
     elif not known:
-        out.print(f"{', '.join(names)}: all agree with micrograd", style="green")
+        agree = "all agree with micrograd" if args.dtype == "float64" else "all agree with the truth or with each other"
+        out.print(f"{', '.join(names)}: {agree}", style="green")
     if args.strict and far:
         out.print(f"--strict: {len(far)} result(s) further than {args.max_ulps:g} ulps from the truth", style="bold red")
     return status
+
+
+def without_reference(names: list[str], skipped: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """float32: micrograd (float64 by design) leaves the run, and the truth takes its place as the reference."""
+    names = [name for name in names if name != backends.REFERENCE]
+    skipped = {**skipped, backends.REFERENCE: "it computes in float64 only (by design); in float32 the truth is the reference"}
+    if not names:
+        raise UsageError("no backend can compute in float32 here: " + "; ".join(f"{k}: {v}" for k, v in skipped.items()))
+    return names, skipped
 
 
 # --- train ---
@@ -625,7 +655,7 @@ def writable_folder(folder: Path) -> Path:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from comparisons.catalog import CATALOG, DIVERGENCES
+    from comparisons.catalog import CATALOG, DIVERGENCES, FLOAT32_DIVERGENCES
 
     out_dir = writable_folder(args.out)
     names, skipped = chosen_backends(args)
@@ -635,6 +665,9 @@ def run_report(args: argparse.Namespace) -> int:
     else:
         cases, repeats, spec = list(CATALOG), 5, backends.TrainSpec.demo()
 
+    float32 = "float32" in (args.dtype or ())
+    names32 = without_reference(names, skipped)[0] if float32 else []
+
     from comparisons import report, runs
 
     started = time.perf_counter()
@@ -643,6 +676,9 @@ def run_report(args: argparse.Namespace) -> int:
         speed = runs.speed_records(cases, names, repeats, task("speed", len(cases) * len(names)))
         gradients = runs.gradient_records(cases, names, task("gradients", len(cases)))
         divergences = runs.divergence_records(DIVERGENCES, names, task("divergences", len(DIVERGENCES)))
+        if float32:
+            gradients32 = runs.gradient_records(cases, names32, task("float32", len(cases)), dtype="float32")
+            divergences32 = runs.divergence_records(FLOAT32_DIVERGENCES, names32, task("divergences32", len(FLOAT32_DIVERGENCES)))
         training, train_timings = runs.training_records(spec, names, task("training", spec.steps * len(names)))
     elapsed = time.perf_counter() - started
 
@@ -650,6 +686,8 @@ def run_report(args: argparse.Namespace) -> int:
     tables = report.report_tables(
         status, retolerate(gradients, args), divergences, retolerate(training, args), speed + train_timings
     )
+    if float32:
+        tables.update(report.float32_tables(gradients32, divergences32, names32))
     out = report.console()
     heading = f"micrograd-bench: {', '.join(names)} on {len(cases)} expressions and the demo MLP ({elapsed:.1f} s)"
     report.print_report(out, tables, heading, describe_spec(spec))

@@ -33,9 +33,11 @@ GRAD_ATOL = 1e-12
 ROUNDING_ULPS = 1000
 
 # Accuracy: a quantity is accurate when it is within ULPS_FLOOR + ULPS_PER_CONDITION * noise_ulps of the truth, where
-# noise_ulps is what rounding alone does to this formula here (truth.py, Monte Carlo arithmetic): well-conditioned
-# formulas get a few ulps; a relative error of 1e-6 anywhere (4.5e9 ulps) fails unless the formula itself loses 8
-# digits there.
+# noise_ulps is what rounding alone does to this formula here (truth.py, Monte Carlo arithmetic, with every operation
+# off by up to half an ulp): well-conditioned formulas get a few ulps; a relative error of 1e-6 anywhere (4.5e9 ulps)
+# fails unless the formula itself loses 8 digits there. The frameworks' transcendental functions are off by a few ulps
+# each (XLA's tanh: 6), hence 8 per unit of noise and the floor of 16. One yardstick for grad, the report and the fuzzer,
+# in float64 and in float32 (in float32's ulps, with float32's coarser roundings: Quantity.noise_ulps_in).
 ULPS_FLOOR = 16
 ULPS_PER_CONDITION = 8.0
 DEFAULT_MAX_ULPS = 16  # `grad --strict`: fail on any backend further than this from the truth
@@ -229,9 +231,9 @@ def _errors(value: float, reference: float) -> tuple[float, float]:
 
 
 def ulps_allowed(noise_ulps: float) -> float:
-    """How far from the truth a float64 evaluation may be: ULPS_FLOOR plus ULPS_PER_CONDITION times the error that
-    rounding alone causes in this formula here (the truth's noise_ulps). Beyond that the backend, not the formula,
-    is to blame."""
+    """How far from the truth an evaluation may be, in ulps of its dtype: ULPS_FLOOR plus ULPS_PER_CONDITION times the
+    error that rounding alone causes in this formula here (the truth's noise_ulps_in(dtype)). Beyond that the
+    backend, not the formula, is to blame."""
     return ULPS_FLOOR + ULPS_PER_CONDITION * noise_ulps
 
 

@@ -496,6 +496,12 @@ DIVERGENCES: tuple[Divergence, ...] = (
 )
 
 
+def _nested_tanh(depth: int) -> str:
+    """tanh(1.5*tanh(1.5*...tanh(x))), `depth` tanh deep, one assignment per level."""
+    lines = ["t0 = tanh(x)", *(f"t{k} = tanh(1.5*t{k - 1})" for k in range(1, depth))]
+    return "\n".join([*lines, f"t{depth - 1}"])
+
+
 def _gives32(torch: float, jax: float, tinygrad: float) -> dict[str, float]:
     return {"torch": torch, "jax": jax, "tinygrad": tinygrad}
 
@@ -557,6 +563,19 @@ FLOAT32_DIVERGENCES: tuple[Divergence, ...] = (
         "value",
         _gives32(9.99994610111476e-41, 0.0, 9.99994610111476e-41),
         "jax flushes float32 subnormals to zero in relu's max, as in float64 (relu_subnormal).",
+        "float32",
+    ),
+    Divergence(
+        "deep_tanh_gradient_float32",
+        _nested_tanh(50),
+        {"x": 0.4000000059604645},  # 0.4 in float32
+        "grad:x",
+        _gives32(2.2397646994280757e-19, 2.2397848619555067e-19, NAN),
+        "tinygrad's float32 gradient through tanh nested 40 deep or more is 0 once it falls below about 1e-14 (depth "
+        "35: 2.5857468e-13, exact 2.5857297e-13; depth 40: 0, exact 2.46e-15) and nan from depth 50, although float32 "
+        "holds it easily; one such path poisons the whole gradient (the catalog's tanh_chain, 250 deep, in float32: "
+        "nan, exact 0.92). float64 is unaffected, as is a single tanh times 1e-30; the cause lies in how tinygrad "
+        "builds the fused float32 backward kernel of a deep chain (not determined further).",
         "float32",
     ),
 )

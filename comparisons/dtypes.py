@@ -7,6 +7,7 @@ float32 only when the exact value lies within 2**-53 relative of a float32 halfw
 from __future__ import annotations
 
 import math
+import sys
 from fractions import Fraction
 
 DTYPES = ("float64", "float32")
@@ -51,4 +52,15 @@ def ulps(value: float, true: float | None, dtype: str = "float64") -> float | No
     if not (math.isfinite(value) and math.isfinite(true)):
         return math.inf
     distance = abs(Fraction(value) - Fraction(true)) / Fraction(ulp(true, dtype))
-    return float(distance) if distance < 2**1000 else math.inf  # 1e300 from a truth of 0 is beyond a float's range
+    return float(distance) if distance <= sys.float_info.max else math.inf  # 1e300 from a truth of 0 is beyond a float
+
+
+def noise_ulps(noise: float, true: float, dtype: str = "float64") -> float:
+    """How far rounding alone moves an evaluation in `dtype`, in ulps of `true` rounded to `dtype`: `noise` is that
+    change measured with float64's roundings (comparisons.truth, Monte Carlo arithmetic), and each of `dtype`'s
+    roundings is 2**(53 - bits) times coarser (2**29 for float32). 0 where `true` does not fit in `dtype` (inf)."""
+    rounded = round_to(true, dtype)
+    if not math.isfinite(rounded):
+        return 0.0
+    coarser = 2.0 ** (_BITS["float64"] - _BITS[check(dtype)])
+    return noise * coarser / ulp(rounded, dtype)

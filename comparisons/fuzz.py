@@ -1,9 +1,10 @@
 """Random expressions over the whole input range, run by every backend and judged against the exact truth.
 
-Each quantity (value, every gradient) of each backend at each point is classified: accurate (within a tolerance in
-ulps that grows with the formula's condition), inaccurate but agreeing with every other backend, a known divergence
-(a rule in comparisons.rules matches), the backend raised, the truth is undefined, or UNEXPLAINED. Every unexplained
-finding is shrunk (delta debugging) to a small expression and written as a ready-to-paste catalog entry.
+Each quantity (value, every gradient) of each backend at each point is classified: accurate (within
+comparisons.agreement.ulps_allowed of the truth: `grad`'s yardstick, in ulps of the dtype), inaccurate but agreeing
+with every other backend, a known divergence (a rule in comparisons.rules matches), the backend raised, the truth is
+undefined, or UNEXPLAINED. Every unexplained finding is shrunk (delta debugging) to a small expression and written as
+a ready-to-paste catalog entry.
 Deterministic for a seed: the generator draws from its own random.Random(seed) and nothing else varies.
 """
 
@@ -20,14 +21,11 @@ from typing import Any
 from backends.base import Backend
 from backends.expr import Expression, ExpressionError, Node, parse
 from comparisons import dtypes
+from comparisons.agreement import ulps_allowed
 from comparisons.rules import explain, node_values
-from comparisons.truth import Quantity, Truth, truth, zero_noise
+from comparisons.truth import Quantity, Truth, truth
 
 CLASSES = ("accurate", "inaccurate_agreeing", "known", "raised", "undefined", "unexplained")
-BASE_ULPS = 8.0  # a few ulps per transcendental op, as libms have them
-# times the truth's condition: what the formula itself loses to rounding. The condition is measured with every operation
-# off by up to half an ulp; frameworks' transcendental functions are off by up to a few ulps (XLA's tanh: 6), hence 8
-CONDITION_ULPS = 8.0
 POINTS = 5  # input points per generated expression: they share one compilation
 MAX_OPS = 7
 NAMES = ("x", "y", "z")
@@ -172,11 +170,6 @@ def draw_point(rng: random.Random, names: Iterable[str], dtype: str) -> dict[str
 # --- running and classifying ---
 
 
-def tolerance(condition: float | None) -> float:
-    """How many ulps from the truth still count as accurate: a few per op, plus what the formula loses to rounding."""
-    return BASE_ULPS + CONDITION_ULPS * (condition or 0.0)
-
-
 Results = dict[str, dict[str, float] | str]  # backend -> {quantity: number}, or the error text where it raised
 
 
@@ -210,16 +203,14 @@ def classify(
     """Every quantity of every backend at one point, classified against the truth and the other backends."""
     try:
         exact = truth(expr, point)
-        noise = zero_noise(expr, point) if any(q.value == 0 for q in exact.quantities.values()) else {}
     except Exception as exc:  # the exact evaluation itself failed (a bug there): nothing can be judged at this point
         reason = f"the exact evaluation failed: {_error_text(exc)}"
-        exact, noise = Truth(Quantity(None, reason), {k: Quantity(None, reason) for k in expr.inputs}, 0), {}
-    scale = 2.0**29 if dtype == "float32" else 1.0  # the noise was measured with float64's rounding, 2**29 times finer
+        exact = Truth(Quantity(None, reason), {k: Quantity(None, reason) for k in expr.inputs}, 0)
     records = []
     for quantity, q in exact.quantities.items():
         given = {name: r[quantity] for name, r in results.items() if isinstance(r, dict)}
         for name, r in results.items():
-            tol = tolerance(q.condition)
+            tol = ulps_allowed(q.noise_ulps_in(dtype))
             true = None if q.value is None else dtypes.round_to(q.value, dtype)
             got = r[quantity] if isinstance(r, dict) else None
             u = None if got is None else dtypes.ulps(got, true, dtype)
@@ -228,8 +219,8 @@ def classify(
                 cls, why = "raised", str(r)
             elif true is None:
                 cls, why = "undefined", q.reason
-            elif (u is not None and u <= tol) or (true == 0 and abs(got) <= tolerance(1.0) * scale * noise.get(quantity, 0.0)):
-                cls, why = "accurate", ""  # an exact 0 is judged against what rounding makes of its formula
+            elif u is not None and u <= tol:  # an exact 0 too: its noise is what rounding makes of its formula there
+                cls, why = "accurate", ""
             elif others and all((dtypes.ulps(got, v, dtype) or 0.0) <= tol for v in others.values()):
                 cls, why = "inaccurate_agreeing", exact.cancellation or "every backend gives the same inexact number"
             else:

@@ -27,7 +27,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from comparisons.agreement import GRAD_ATOL, GRAD_RTOL
+from comparisons.agreement import GRAD_ATOL, GRAD_RTOL, ULPS_FLOOR, ULPS_PER_CONDITION
 from comparisons.catalog import same_number
 from comparisons.palette import backend_color
 
@@ -124,6 +124,7 @@ def agreement_summary(gradients: pd.DataFrame, backend_order: Sequence[str]) -> 
     rows = []
     for name in backend_order:
         df = gradients[gradients.backend == name]
+        explained = df.divergence.fillna("").astype(bool)  # labelled by a catalog entry or a rule: a known divergence
         rows.append(
             {
                 "backend": name,
@@ -132,7 +133,8 @@ def agreement_summary(gradients: pd.DataFrame, backend_order: Sequence[str]) -> 
                 "max_rel_err": df.rel_err.max(),
                 "max_ulps": df.ulps.max(),
                 "median_ulps": df.ulps.median(),
-                "beyond_tolerance": " ".join(dict.fromkeys(df.case[~df.ok.astype(bool)])),
+                "beyond_tolerance": " ".join(dict.fromkeys(df.case[~df.ok.astype(bool) & ~explained])),
+                "known": " ".join(dict.fromkeys(df.divergence[~df.ok.astype(bool) & explained])),
                 "inaccurate": " ".join(dict.fromkeys(df.case[df.ulps > df.ulps_allowed])),
             }
         )
@@ -193,12 +195,35 @@ def report_tables(
     return tables
 
 
+FLOAT32_STEMS = ("gradients_float32", "gradients_float32_summary", "divergences_float32")  # the report's float32 tables
+
+
+def float32_tables(
+    gradients: Sequence[Mapping[str, Any]], divergences: Sequence[Mapping[str, Any]], names: Sequence[str]
+) -> dict[str, pd.DataFrame]:
+    """The report's float32 tables (`report --dtype float32`): the catalog's gradients against the truth, their
+    summary, and the float32 divergences run live."""
+    gradients_df = frame(gradients, GRADIENT_COLUMNS)
+    return {
+        "gradients_float32": gradients_df,
+        "gradients_float32_summary": agreement_summary(gradients_df, names),
+        "divergences_float32": frame(divergences, DIVERGENCE_COLUMNS),
+    }
+
+
 def disagreements(tables: Mapping[str, pd.DataFrame]) -> list[str]:
-    """One line per backend that disagrees with micrograd beyond tolerance (known divergences do not count)."""
-    lines = [f"{r.backend}: {r.beyond_tolerance}" for r in tables["gradients_summary"].itertuples() if r.beyond_tolerance]
-    gradients = tables["gradients"]
-    if "error" in gradients:
-        lines += [f"{r.backend} failed on {r.case}: {r.error}" for r in gradients[gradients.quantity == "error"].itertuples()]
+    """One line per backend that disagrees with micrograd beyond tolerance, or in float32 with the truth and the
+    others (known divergences do not count)."""
+    lines = []
+    for stem, dtype in (("gradients", ""), ("gradients_float32", " (float32)")):
+        if stem not in tables:
+            continue
+        summary = tables[f"{stem}_summary"]
+        lines += [f"{r.backend}{dtype}: {r.beyond_tolerance}" for r in summary.itertuples() if r.beyond_tolerance]
+        gradients = tables[stem]
+        if "error" in gradients:
+            failed = gradients[gradients.quantity == "error"]
+            lines += [f"{r.backend}{dtype} failed on {r.case}: {r.error}" for r in failed.itertuples()]
     lines += [
         f"{r.backend}: training deviates from micrograd's (max rel {r.max_rel_dev:.1e})"
         for r in tables["training_summary"].itertuples()
@@ -260,8 +285,11 @@ def markdown(df: pd.DataFrame) -> str:
 
 
 def save_report(tables: Mapping[str, pd.DataFrame], out_dir: Path, training_title: str) -> list[Path]:
-    """Every table as `stem`.csv and `stem`.json, and the two charts, in out_dir (all of them or, if interrupted, none)."""
-    with staged_files(out_dir) as staging:
+    """Every table as `stem`.csv and `stem`.json, and the two charts, in out_dir (all of them or, if interrupted, none).
+    A float32 table of an earlier run that this run does not have is removed with the rest, so the folder holds one
+    run's files."""
+    stale = [f"{stem}.{fmt}" for stem in FLOAT32_STEMS if stem not in tables for fmt in ("csv", "json")]
+    with staged_files(out_dir, stale) as staging:
         save_tables(tables, staging)
         plot_losses(tables["training"], staging / "training_loss.png", training_title)
         plot_speed(tables["speed"], staging / "speed.png", list(tables["training_summary"].backend))
@@ -278,10 +306,11 @@ def save_tables(tables: Mapping[str, pd.DataFrame], folder: Path) -> None:
 
 
 @contextmanager
-def staged_files(folder: Path) -> Iterator[Path]:
+def staged_files(folder: Path, stale: Sequence[str] = ()) -> Iterator[Path]:
     """A fresh temporary folder inside `folder` (created if needed) to write a run's files in. When the block ends
-    without an exception, they replace their namesakes in `folder` together, with Ctrl-C held off while they move; the
-    temporary folder is removed either way. So an interrupted run leaves the previous files whole, and no debris.
+    without an exception, they replace their namesakes in `folder` together, and the files named in `stale` are
+    removed, with Ctrl-C held off meanwhile; the temporary folder is removed either way. So an interrupted run leaves
+    the previous files whole, and no debris.
     A Ctrl-C that arrives while the files move is raised after they are in place, with a message that says so."""
     with sigint_held():
         folder.mkdir(parents=True, exist_ok=True)
@@ -295,6 +324,8 @@ def staged_files(folder: Path) -> Iterator[Path]:
     with sigint_held(f"interrupted after the files in {folder} were written whole"):
         for path in sorted(staging.iterdir()):
             os.replace(path, folder / path.name)
+        for name in stale:
+            (folder / name).unlink(missing_ok=True)
         staging.rmdir()
 
 
@@ -352,8 +383,9 @@ def rich_table(
     return table
 
 
-def print_gradients(out: Console, df: pd.DataFrame, title: str) -> None:
-    """`grad`: every quantity on every backend: the truth and the distance from it, then agreement with micrograd."""
+def print_gradients(out: Console, df: pd.DataFrame, title: str, dtype: str = "float64") -> None:
+    """`grad`: every quantity on every backend: the truth and the distance from it, then agreement with micrograd
+    (in float32: with the truth, or with every other backend)."""
     order = {quantity: i for i, quantity in enumerate(dict.fromkeys(df.quantity))}
     rows = df.sort_values("quantity", key=lambda q: q.map(order), kind="stable").copy()
     rows["truth"] = [truth_text(t, note) for t, note in zip(rows.truth, rows.truth_note)]
@@ -361,7 +393,7 @@ def print_gradients(out: Console, df: pd.DataFrame, title: str) -> None:
         "quantity": ("quantity", str), "backend": ("backend", str), "value": ("value", repr),
         "truth": ("truth", str), "ulps": ("ulps", ulps_text), "ok": ("agrees", yes_no),
     }  # fmt: skip
-    out.print(rich_table(rows, title, formats, caption=tolerance_caption(), group=True, numbers=("truth",)))
+    out.print(rich_table(rows, title, formats, caption=tolerance_caption(dtype), group=True, numbers=("truth",)))
 
 
 def truth_text(truth: Any, note: Any) -> str:
@@ -376,7 +408,7 @@ def ulps_text(x: Any) -> str:
     return "0" if x == 0 else "inf" if x == math.inf else f"{x:.3g}"
 
 
-def accuracy_lines(df: pd.DataFrame, max_ulps: float, cancellation: str) -> list[str]:
+def accuracy_lines(df: pd.DataFrame, max_ulps: float, cancellation: str, dtype: str = "float64") -> list[str]:
     """`grad`'s accuracy verdict: the undefined quantities and why; each backend's distance from the truth; and where
     every backend is far from the truth, one line that says so and why (the formula's condition, its cancellation)."""
     lines = []
@@ -391,7 +423,7 @@ def accuracy_lines(df: pd.DataFrame, max_ulps: float, cancellation: str) -> list
     if not far.empty and worst.min() > max_ulps:
         condition = far.condition.max()
         if condition == condition and condition > max_ulps:
-            why = f"the formula itself amplifies float64 rounding about {condition:.2g}-fold here (its condition)"
+            why = f"the formula itself amplifies {dtype} rounding about {condition:.2g}-fold here (its condition)"
         else:
             why = "no cancellation in the formula explains it"
         if cancellation:
@@ -400,11 +432,36 @@ def accuracy_lines(df: pd.DataFrame, max_ulps: float, cancellation: str) -> list
     return lines
 
 
-def tolerance_caption() -> str:
+def tolerance_caption(dtype: str = "float64") -> str:
+    if dtype == "float32":
+        return (
+            "float32: micrograd computes in float64 only, so the truth is the reference. truth: the exact value (mpmath) "
+            "at the inputs rounded to float32, rounded to float32; ulps: float32's. agrees: within the ulps that rounding "
+            f"explains for this formula ({ULPS_FLOOR} + {ULPS_PER_CONDITION:g} x its noise), or the same as every other "
+            "backend (then the formula, "
+            "not a backend, is inaccurate in float32)"
+        )
     return (
         "truth: the exact value (mpmath), correctly rounded to float64; ulps: the distance from it in units in the last "
         f"place. agrees: with micrograd, within rel {GRAD_RTOL:g} or abs {GRAD_ATOL:g}"
     )
+
+
+def float32_failures(judged: Sequence[Mapping[str, Any]], records: Sequence[Mapping[str, Any]]) -> list[str]:
+    """One line per float32 result that is far from the truth and differs from another backend's, with what each
+    other backend gives for it."""
+    lines = []
+    for r in judged:
+        others = ", ".join(f"{o['backend']}={o['value']!r}" for o in records if o["quantity"] == r["quantity"] and o is not r)
+        truth = "undefined" if r["truth"] is None else repr(r["truth"])
+        far = "" if r.get("ulps") is None else f" ({ulps_text(r['ulps'])} float32 ulps; allowed {r['ulps_allowed']:.3g})"
+        got = f"{_label(r['quantity'])}: {r['backend']}={r['value']!r}"
+        lines.append(f"{got} | truth={truth}{far}; {others or 'no other backend'}")
+    return lines
+
+
+def _label(quantity: str) -> str:
+    return "value" if quantity == "value" else f"d/d{quantity.removeprefix('grad:')}"
 
 
 def print_training(out: Console, df: pd.DataFrame, summary: pd.DataFrame, title: str) -> None:
@@ -432,7 +489,8 @@ def training_table(summary: pd.DataFrame, title: str, spec_description: str) -> 
 
 
 def print_report(out: Console, tables: Mapping[str, pd.DataFrame], heading: str, training_title: str) -> None:
-    """The four sections of the report (five tables: speed has its warm-ups apart), and a verdict."""
+    """The four sections of the report (five tables: speed has its warm-ups apart), the two float32 ones when it has
+    them, and a verdict."""
     names = list(tables["training_summary"].backend)
     out.print(heading)
     for r in tables["backends"].itertuples():
@@ -462,24 +520,36 @@ def print_report(out: Console, tables: Mapping[str, pd.DataFrame], heading: str,
     out.print()
     print_speed(out, tables["speed"], tables["training_summary"], names)
     out.print()
+    if "gradients_float32" in tables:
+        names32 = list(tables["gradients_float32_summary"].backend)
+        title = "5. float32 gradients over the catalog: distance from the truth, the reference (micrograd is float64 only)"
+        out.print(rich_table(tables["gradients_float32_summary"], title, formats, tolerance_caption("float32")))
+        out.print()
+        print_divergences(out, tables["divergences_float32"], names32, "6. known divergences in float32")
+        out.print()
     lines = disagreements(tables)
     if lines:
         out.print(Text("disagreement beyond tolerance:", style="bold red"))
         for line in lines:
             out.print(Text(f"  {line}"))
     else:
-        out.print(Text("every backend agrees with micrograd within tolerance (known divergences aside)", style="bold green"))
+        verdict = "every backend agrees with micrograd within tolerance (known divergences aside)"
+        if "gradients_float32" in tables:
+            verdict += "; in float32 with the truth or with each other"
+        out.print(Text(verdict, style="bold green"))
 
 
-def print_divergences(out: Console, divergences: pd.DataFrame, names: Sequence[str]) -> None:
+def print_divergences(
+    out: Console, divergences: pd.DataFrame, names: Sequence[str], section: str = "2. known divergences"
+) -> None:
     """The divergences whose live values differ between backends, each beside its explanation; those where all agree
     (pinned in the catalog to show that they do) are named in one line."""
     if divergences.empty:
-        out.print("2. known divergences: none in the catalog")
+        out.print(f"{section}: none in the catalog")
         return
     table = Table(
-        title="2. known divergences: where frameworks genuinely differ, run live now", title_justify="left",
-        caption="yellow: differs from micrograd's; (catalog: x): the catalog documents x, not what runs now",
+        title=f"{section}: where frameworks genuinely differ, run live now", title_justify="left",
+        caption=f"yellow: differs from {names[0]}'s; (catalog: x): the catalog documents x, not what runs now",
         caption_justify="left", show_lines=True,
     )  # fmt: skip
     for header in ("case", "gives", "why"):

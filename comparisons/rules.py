@@ -20,6 +20,7 @@ from backends.expr import Expression, Node, parse
 
 # the largest x with exp(x) finite, per dtype
 EXP_OVERFLOW = {"float64": math.log(1.7976931348623157e308), "float32": math.log(3.4028234663852886e38)}
+DEEP_CHAIN = 40  # tanh/sigmoid nested this deep: tinygrad's float32 gradient through them vanishes or is nan
 SMALLEST_NORMAL = {"float64": 2.2250738585072014e-308, "float32": 1.1754943508222875e-38}
 
 
@@ -177,6 +178,18 @@ def _saturates(x: float, dtype: str, scale: float = 1.0) -> bool:
 
 def _tinygrad_tanh_near_zero(s: Situation) -> bool:
     return any(0 < abs(s.arg(n)) < 0.5 for _, n in s.nodes("tanh"))
+
+
+def _deep_squashing_chain(s: Situation) -> bool:
+    return (math.isnan(s.got) or (s.got == 0 and s.truth != 0)) and _squashing_depth(s.expr) >= DEEP_CHAIN
+
+
+def _squashing_depth(expr: Expression) -> int:
+    """How many tanh and sigmoid the deepest path through the expression passes."""
+    depth: list[int] = []
+    for n in expr.nodes:
+        depth.append(max((depth[a] for a in n.args), default=0) + (n.op in ("tanh", "sigmoid")))
+    return max(depth, default=0)
 
 
 def _saturated_nan_gradient(s: Situation) -> bool:
@@ -360,6 +373,17 @@ def _overflow_all_agree(s: Situation) -> bool:
 
 
 RULES: tuple[Rule, ...] = (
+    Rule(
+        "tinygrad_deep_chain_gradient_float32",
+        "tinygrad's float32 gradient through tanh or sigmoid nested 40 deep or more is 0 once that path's "
+        "contribution falls below about 1e-14, and nan from about 50 deep, where the exact gradient is a normal "
+        "float32 number; a nan on one path poisons the whole gradient. float64 is unaffected.",
+        _deep_squashing_chain,
+        backends=("tinygrad",),
+        quantities="grad",
+        dtypes=("float32",),
+        catalog=("deep_tanh_gradient_float32",),
+    ),
     Rule(
         "tinygrad_tanh_near_zero",
         "tinygrad computes tanh(x) as 2*sigmoid(2x) - 1: near 0 the subtraction cancels and leaves an absolute error "

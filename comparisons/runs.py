@@ -13,8 +13,10 @@ from typing import Any
 
 import backends
 from backends import REFERENCE, Expression, TrainSpec
+from comparisons import dtypes
 from comparisons.agreement import close, compare
-from comparisons.catalog import DIVERGENCES, Case, Divergence, same_number
+from comparisons.catalog import DIVERGENCES, FLOAT32_DIVERGENCES, Case, Divergence, same_number
+from comparisons.rules import RULES, explain
 
 Record = dict[str, Any]
 Tick = Callable[[], None]  # called once per unit of work done, to move a progress bar
@@ -42,18 +44,75 @@ def choose_backends(requested: Sequence[str] | None = None) -> tuple[list[str], 
 
 
 def compare_each(
-    expr: Expression, inputs: Mapping[str, float], backend_names: Sequence[str], case: str | None = None
+    expr: Expression, inputs: Mapping[str, float], backend_names: Sequence[str], case: str | None = None, dtype: str = "float64"
 ) -> list[Record]:
     """agreement.compare, one backend at a time: one record per backend and quantity (value, grad:NAME). A backend
-    that raises gets one record saying so (quantity "error", ok False) instead of ending the run."""
+    that raises gets one record saying so (quantity "error", ok False) instead of ending the run. In float32:
+    compare_float32."""
+    if dtypes.check(dtype) == "float32":
+        return compare_float32(expr, inputs, backend_names, case)
     records = []
     for name in backend_names:
         try:
             records += compare(expr, inputs, [name], case=case)
         except Exception as exc:  # a framework (or the finite differences) failing on these inputs is a finding to show
-            error = f"{type(exc).__name__}: {exc}"
-            records.append({"case": case, "backend": name, "quantity": "error", "value": math.nan, "ok": False, "error": error})
+            records.append(_error_record(case, name, f"{type(exc).__name__}: {exc}"))
     return records
+
+
+def _error_record(case: str | None, backend: str, error: str) -> Record:
+    return {"case": case, "backend": backend, "quantity": "error", "value": math.nan, "ok": False, "error": error}
+
+
+def compare_float32(
+    expr: Expression, inputs: Mapping[str, float], backend_names: Sequence[str], case: str | None = None
+) -> list[Record]:
+    """The two verdicts in float32, where micrograd (float64 by design) cannot be the reference: the truth is. The
+    inputs are rounded to float32 and the truth taken there, then rounded to float32 (`truth`, also `reference`);
+    `ulps` are float32's. Each quantity is classified as the fuzzer does (fuzz.classify), so grad, the report and the
+    fuzzer judge alike: `ok` (agrees) where the backend is within ulps_allowed of the truth, or gives what every other
+    backend gives (then the formula is what is inaccurate in float32, an accuracy finding: `ulps` shows it). Otherwise
+    `divergence` names the rule that explains it, or is "" (unexplained). Where the truth is undefined, a backend
+    agrees when it gives what most backends give."""
+    from comparisons.fuzz import classify, run_backends  # fuzz imports this module's neighbours: imported when used
+    from comparisons.truth import truth
+
+    point = {name: dtypes.round_to(value, "float32") for name, value in expr.check_inputs(inputs).items()}
+    names = [name for name in backend_names if name != REFERENCE]
+    (results,) = run_backends(expr, [point], {name: backends.get(name) for name in names}, "float32")
+    exact = truth(expr, point).quantities
+    records: list[Record] = []
+    for name in names:
+        if isinstance(results[name], str):
+            records.append(_error_record(case, name, str(results[name])))
+    for r in classify(expr, point, results, "float32"):
+        if r.got is None:
+            continue  # raised: one error record per backend, above
+        q = exact[r.quantity]
+        others = {k: v[r.quantity] for k, v in results.items() if k != r.backend and isinstance(v, dict)}
+        ok, divergence = r.cls in ("accurate", "inaccurate_agreeing"), r.why if r.cls == "known" else ""
+        if r.cls == "undefined":  # nothing to judge against: a backend agrees when it gives what most of them give
+            ok = 2 * (1 + sum(same_number(r.got, v) for v in others.values())) > 1 + len(others)
+            rule = None if ok else explain(expr, point, r.backend, r.quantity, r.got, None, others, "float32")
+            divergence = rule.name if rule else ""
+        reference = math.nan if r.truth is None else r.truth
+        abs_err, rel_err = _errors(r.got, reference)
+        records.append(
+            {
+                "case": case, "backend": r.backend, "quantity": r.quantity, "value": r.got, "truth": r.truth,
+                "ulps": r.ulps, "ulps_allowed": r.tolerance, "condition": q.condition, "truth_note": q.reason or None,
+                "reference": reference, "abs_err": abs_err, "rel_err": rel_err, "ok": ok, "divergence": divergence,
+                "class": r.cls, "inputs_float32": " ".join(f"{k}={v!r}" for k, v in point.items()),
+            }
+        )  # fmt: skip
+    return records
+
+
+def _errors(value: float, reference: float) -> tuple[float, float]:
+    if same_number(value, reference):
+        return 0.0, 0.0
+    err = abs(value - reference)
+    return err, (err / abs(reference) if reference != 0 else math.inf)
 
 
 def _same_point(a: Mapping[str, float], b: Mapping[str, float]) -> bool:
@@ -68,23 +127,38 @@ def known_divergence(expr: Expression, inputs: Mapping[str, float], quantity: st
 
 
 def label_divergences(records: list[Record], expr: Expression, inputs: Mapping[str, float]) -> list[Record]:
-    """Each record that disagrees with micrograd gets `divergence`: the name of the catalog entry that explains it,
-    or "" (then it is unexplained)."""
+    """Each record that disagrees with micrograd gets `divergence`: the name of the catalog entry for this expression
+    and point, else of the rule (comparisons.rules) that describes the situation, or "" (then it is unexplained).
+    Records that have one already (compare_float32's) keep it."""
+    given: dict[str, dict[str, float]] = {}
     for r in records:
-        divergence = None if r["ok"] else known_divergence(expr, inputs, r["quantity"])
-        r["divergence"] = divergence.name if divergence else ""
+        given.setdefault(r["quantity"], {})[r["backend"]] = r["value"]
+    for r in records:
+        if "divergence" in r:
+            continue
+        name = ""
+        if not r["ok"] and r["quantity"] != "error":
+            entry = known_divergence(expr, inputs, r["quantity"])
+            others = {k: v for k, v in given[r["quantity"]].items() if k != r["backend"]}
+            rule = None if entry else explain(expr, inputs, r["backend"], r["quantity"], r["value"], r.get("truth"), others)
+            name = entry.name if entry else rule.name if rule else ""
+        r["divergence"] = name
     return records
 
 
 def divergence_explanation(name: str) -> str:
-    return next(d.explanation for d in DIVERGENCES if d.name == name)
+    """The explanation of a catalog entry (float64 or float32) or of a rule, by name."""
+    entries = {d.name: d.explanation for d in (*DIVERGENCES, *FLOAT32_DIVERGENCES)}
+    return entries.get(name) or next(rule.explanation for rule in RULES if rule.name == name)
 
 
-def gradient_records(cases: Iterable[Case], backend_names: Sequence[str], tick: Tick = _nothing) -> list[Record]:
-    """compare_each on every case of the catalog."""
+def gradient_records(
+    cases: Iterable[Case], backend_names: Sequence[str], tick: Tick = _nothing, dtype: str = "float64"
+) -> list[Record]:
+    """compare_each on every case of the catalog, in `dtype`."""
     records = []
     for case in cases:
-        records += compare_each(case.expression, case.inputs, backend_names, case=case.name)
+        records += compare_each(case.expression, case.inputs, backend_names, case=case.name, dtype=dtype)
         tick()
     return records
 
@@ -96,7 +170,7 @@ def divergence_records(divergences: Iterable[Divergence], backend_names: Sequenc
         for name in backend_names:
             live, error = math.nan, ""
             try:
-                result = backends.get(name).value_and_grad(divergence.expression, divergence.inputs)
+                result = backends.get(name).value_and_grad(divergence.expression, divergence.inputs, divergence.dtype)
                 live = result.value if divergence.quantity == "value" else result.grads[divergence.quantity.removeprefix("grad:")]
             except Exception as exc:  # a backend that raises on these inputs is itself a finding to show, not a crash
                 error = f"{type(exc).__name__}: {exc}"

@@ -23,6 +23,7 @@ import mpmath
 from mpmath import libmp, mpf
 
 from backends.expr import Expression, Node, parse
+from comparisons.dtypes import noise_ulps
 from comparisons.dtypes import ulps as ulps  # re-exported: float64 ulps from the truth, the name callers use
 
 START_BITS = 128
@@ -91,13 +92,23 @@ class Undefined(Exception):
 class Quantity:
     """One exact result: `value` is the correctly rounded float64 (None where undefined or not determined, with the
     `reason`), `condition` the factor by which a float64 evaluation of the formula amplifies rounding (relative, in
-    units of 2**-53; None where the exact result is 0 or unknown), and `noise_ulps` the error that rounding alone
-    causes, in ulps of `value` (meaningful where the exact result is 0 too, where no relative measure is)."""
+    units of 2**-53; None where the exact result is 0 or unknown), and `noise` the largest change that rounding
+    alone causes, in absolute terms (meaningful where the exact result is 0 too, where no relative measure is)."""
 
     value: float | None
     reason: str = ""
     condition: float | None = None
-    noise_ulps: float = 0.0  # the same, in ulps of `value`: how far rounding alone moves a float64 evaluation
+    noise: float = 0.0  # how far float64-sized roundings of every operation moved the result (Monte Carlo), absolute
+
+    @property
+    def noise_ulps(self) -> float:
+        """`noise` in float64 ulps of `value`: how far rounding alone moves a float64 evaluation."""
+        return self.noise_ulps_in("float64")
+
+    def noise_ulps_in(self, dtype: str) -> float:
+        """How far rounding alone moves an evaluation in `dtype`, in ulps of `value` rounded to `dtype` (0 without a
+        finite value): see comparisons.dtypes.noise_ulps."""
+        return 0.0 if self.value is None else noise_ulps(self.noise, self.value, dtype)
 
 
 @dataclass(frozen=True)
@@ -408,7 +419,7 @@ def _near_tie(v: Exact, bits: int) -> bool:
 def _conditions(expr: Expression, point: Mapping[str, float], exact: dict[str, Exact]) -> dict[str, tuple[float | None, float]]:
     """Per quantity: the largest change that float64-sized roundings of every operation cause over MONTE_CARLO_RUNS
     reruns (Monte Carlo arithmetic, Parker 1997; seeded, so reproducible), relative in units of 2**-53 (None where
-    the exact result is 0), and in ulps of the correctly rounded result."""
+    the exact result is 0), and absolute."""
     rng = random.Random(1997)
     u = mpf(UNIT_ROUNDOFF)
 
@@ -425,10 +436,8 @@ def _conditions(expr: Expression, point: Mapping[str, float], exact: dict[str, E
     for key, dev in deviation.items():
         e = exact[key]
         assert not isinstance(e, Undefined)
-        rounded = _round(e)
-        assert isinstance(rounded, float)
         condition = None if e == 0 else float(dev / abs(e) / u)
-        out[key] = (condition, float(dev / math.ulp(rounded)) if math.isfinite(rounded) else 0.0)
+        out[key] = (condition, float(dev))
     return out
 
 
@@ -480,27 +489,6 @@ def _text(x: mpf) -> str:
     if x != 0 and abs(mpmath.log10(abs(x))) > 1000:
         return f"{'-' if x < 0 else ''}10**{int(mpmath.floor(mpmath.log10(abs(x)))):.3g}"
     return mpmath.nstr(x, 3)
-
-
-def zero_noise(expr: Expression | str, inputs: Mapping[str, float]) -> dict[str, float]:
-    """Per quantity, the largest magnitude that float64 evaluations of the formula give (the Monte Carlo reruns of
-    `Quantity.condition`): for a quantity whose truth is 0 (where `condition` is None), what rounding alone makes of
-    it, so that a tiny nonzero result can be judged."""
-    expr = parse(expr) if isinstance(expr, str) else expr
-    point = expr.check_inputs(inputs)
-    rng = random.Random(1997)
-    u = mpf(UNIT_ROUNDOFF)
-
-    def perturb(v: mpf) -> mpf:
-        return v * (1 + u * (2 * rng.random() - 1))
-
-    noise: dict[str, float] = {}
-    with mpmath.workprec(START_BITS):
-        for _ in range(MONTE_CARLO_RUNS):
-            for key, v in _evaluate(expr, point, perturb)[0].items():
-                if not isinstance(v, Undefined):
-                    noise[key] = max(noise.get(key, 0.0), float(abs(v)))
-    return noise
 
 
 def main() -> None:

@@ -47,6 +47,8 @@ def test_every_float32_divergence_is_measured_and_matched_by_a_rule(entry):
 
 # (rule, source, inputs, backend, quantity, got, others): a situation each rule describes, with measured numbers
 PINS = [
+    ("tinygrad_deep_chain_gradient_float32", "\n".join(["t0 = tanh(x)", *(f"t{k} = tanh(1.5*t{k - 1})" for k in range(1, 40)),
+     "t39"]), {"x": 0.4}, "tinygrad", "grad:x", 0.0, {"torch": 2.464847877059885e-15, "jax": 2.464861429587041e-15}),
     ("tinygrad_tanh_near_zero", "tanh(x)/x", {"x": 1e-12}, "tinygrad", "value", 1.000088900582341,
      {"micrograd": 1.0, "torch": 1.0, "jax": 1.0}),
     ("tinygrad_saturated_nan_gradient", "x/tanh(x)", {"x": -82076.0}, "tinygrad", "grad:x", NAN,
@@ -123,11 +125,22 @@ def test_every_rule_is_pinned():
 @pytest.mark.parametrize("pin", PINS, ids=lambda p: p[0])
 def test_rule_describes_its_situation(pin):
     name, source, inputs, backend, quantity, got, others = pin
-    dtype = "float32" if name == "reciprocal_power_out_of_range" else "float64"
+    dtype = "float32" if name in ("reciprocal_power_out_of_range", "tinygrad_deep_chain_gradient_float32") else "float64"
     exact = truth(source, inputs).quantities[quantity].value
     rule = explain(source, inputs, backend, quantity, got, exact, others, dtype)
     assert rule is not None and rule.name == name, f"{source} at {inputs} on {backend}: {rule and rule.name}, not {name}"
     assert rule.explanation
+
+
+def test_the_deep_chain_rule_is_float32_and_deep_only():
+    deep = "\n".join(["t0 = tanh(x)", *(f"t{k} = tanh(1.5*t{k - 1})" for k in range(1, 40)), "t39"])
+    exact = truth(deep, {"x": 0.4}).quantities["grad:x"].value
+    others = {"torch": exact, "jax": exact}
+    name = "tinygrad_deep_chain_gradient_float32"
+    assert explain(deep, {"x": 0.4}, "tinygrad", "grad:x", 0.0, exact, others, "float32").name == name
+    assert getattr(explain(deep, {"x": 0.4}, "tinygrad", "grad:x", 0.0, exact, others, "float64"), "name", "") != name
+    shallow = "tanh(1.5*tanh(x))"
+    assert getattr(explain(shallow, {"x": 0.4}, "tinygrad", "grad:x", NAN, 0.8, {"torch": 0.8}, "float32"), "name", "") != name
 
 
 def test_a_rule_is_about_its_backends_only():
