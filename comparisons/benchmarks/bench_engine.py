@@ -10,7 +10,7 @@ import functools
 import tracemalloc
 from typing import Any
 
-from .bench_support import TIMEOUT, need
+from .bench_support import TIMEOUT, cpu_timed, need
 
 LEAVES = 10
 
@@ -30,6 +30,7 @@ def built_graph(nodes: int) -> Any:
     return build_graph(need("micrograd.engine", "Value"), nodes)
 
 
+@cpu_timed
 class EngineGraph:
     """micrograd.engine.Value: graph construction, and backward() through a graph built once per process."""
 

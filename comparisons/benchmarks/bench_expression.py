@@ -8,7 +8,7 @@ dashboard beside its speed.
 
 from __future__ import annotations
 
-from .bench_support import BACKENDS, TIMEOUT, compiled_case, max_gradient_error
+from .bench_support import BACKENDS, TIMEOUT, compiled_case, cpu_timed, max_gradient_error
 
 # catalog names (comparisons/catalog.py is append-only, so these mean the same workload in every commit's results).
 # Two sizes tell the two costs apart: per-call overhead (10 nodes) and per-node work (4,000 nodes); the 35-node
@@ -19,6 +19,7 @@ CASES = [
 ]
 
 
+@cpu_timed
 class ExpressionGradients:
     """backends.get(backend).compile(parse(source)) called on the case's inputs."""
 

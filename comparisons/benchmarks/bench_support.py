@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import importlib
+import inspect
 import math
+import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 BACKENDS = ["micrograd", "torch", "jax", "tinygrad"]  # the reference first, as backends.names() lists them
 TIMEOUT = 180.0  # seconds for one benchmark, its setup included (jax compiles sum_1000 in 3 s, 60 s on a busy machine)
@@ -22,6 +25,22 @@ FRAMEWORK_MODULES = ("torch", "jax", "tinygrad")
 # calls (or training steps) before timing: jax.jit compiles on the first; tinygrad's TinyJit captures on the second
 # and is steady from the third (sum_1000: 4 s, 1.5 s, then 5-17 ms), so one warm-up call left a 1.5 s sample
 WARMUP_CALLS = 3
+
+
+T = TypeVar("T", bound=type)
+
+
+def cpu_timed(cls: T) -> T:
+    """A suite class whose time_ benchmarks measure the CPU time of the benchmark's process (time.process_time, every
+    thread's), not the wall clock. This machine is shared: a wall-clock sample holds whatever else ran meanwhile (the
+    history recorded that way moved 15-fold from one commit to the next with no change to the code), CPU time does
+    not. Nothing measured here sleeps or waits. The class's asv `version` is its source's hash marked "cpu", so asv
+    never compares these results with wall-clock ones recorded before, and a change to the class still invalidates
+    them as asv's own code hash would."""
+    cls.timer = time.process_time  # type: ignore[attr-defined]
+    digest = hashlib.sha256(inspect.getsource(cls).encode()).hexdigest()
+    cls.version = f"cpu-{digest[:16]}"  # type: ignore[attr-defined]
+    return cls
 
 
 def preload_frameworks() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from .bench_support import BACKENDS, TIMEOUT, WARMUP_CALLS, load_backend, train_spec
+from .bench_support import BACKENDS, TIMEOUT, WARMUP_CALLS, cpu_timed, load_backend, train_spec
 
 # TrainSpec.demo() arguments; steps are plenty, so that no timing loop runs out of scheduled steps
 STEP_SIZES: dict[str, dict[str, Any]] = {
@@ -41,6 +41,7 @@ def warm_trainer(backend: str, size: str) -> Any:
     return trainer
 
 
+@cpu_timed
 class TrainingStep:
     """Trainer.step(): forward, loss, backward and the SGD update on one batch."""
 
