@@ -29,7 +29,6 @@ from typing import Any, cast
 
 _INF = math.inf
 _NAN = math.nan
-_FLOAT_ONLY = frozenset([float])
 
 
 def _exp(x: float) -> float:
@@ -218,15 +217,17 @@ class Value:
                 return Value(acc, "dot", tuple(weights), tuple(inputs), bias, 1.0)
             except (AttributeError, TypeError):
                 acc = bias.data
+        numbers: tuple[float, ...] = tuple(inputs)  # type: ignore[arg-type]  # a first layer: floats, or else the break
+        for w, number in zip(weights, numbers):
+            if type(number) is not float:
+                break
+            acc += w.data * number
+        else:
+            return Value(acc, "dot", tuple(weights), numbers, bias, 1.0)
         if Value in map(type, inputs):  # Values and numbers mixed: each number becomes a constant Value
             values = [x if type(x) is Value else Value(_as_float(x, "Value.dot input")) for x in inputs]
             return Value.dot(weights, values, bias)
-        numbers: tuple[float, ...] = tuple(inputs)  # type: ignore[arg-type]  # numbers only here (a first layer)
-        if not _FLOAT_ONLY.issuperset(map(type, numbers)):
-            numbers = tuple([_as_float(x, "Value.dot input") for x in numbers])
-        for w, number in zip(weights, numbers):
-            acc += w.data * number
-        return Value(acc, "dot", tuple(weights), numbers, bias, 1.0)
+        return Value.dot(weights, [_as_float(x, "Value.dot input") for x in inputs], bias)  # ints, numpy floats, ...
 
     # --- derived ops, composed from the primitives ---
 
