@@ -17,7 +17,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from micrograd.engine import Value
 from micrograd.nn import MLP, SGD
@@ -72,9 +72,12 @@ def loss(
         losses = [(1 + -yi * si).relu() for yi, si in zip(y, scores)]
     else:
         losses = [(si - yi) ** 2 for yi, si in zip(y, scores)]
-    # sum() starts from the int 0, so type checkers see Value | int; with a Value in the list it is a Value
-    data_loss = cast(Value, sum(losses)) * (1.0 / len(losses))
-    reg_loss = alpha * cast(Value, sum(p * p for p in model.parameters()))
+    # Value.dot(vs, ones, zero) is sum(vs), 0 + v1 + v2 + ... with the same floats, as one node instead of len(vs);
+    # likewise Value.dot(ps, ps, zero) is sum(p * p for p in ps), one node instead of 2 * len(ps)
+    zero = Value(0.0)
+    data_loss = Value.dot(losses, [1.0] * len(losses), zero) * (1.0 / len(losses))
+    params = model.parameters()
+    reg_loss = alpha * Value.dot(params, params, zero)
     accuracy = sum((yi > 0) == (si.data > 0) for yi, si in zip(y, scores)) / len(y)
     return data_loss + reg_loss, accuracy
 

@@ -29,7 +29,6 @@ from typing import Any, cast
 
 _INF = math.inf
 _NAN = math.nan
-_FLOAT_ONLY = frozenset([float])
 
 
 def _exp(x: float) -> float:
@@ -218,15 +217,17 @@ class Value:
                 return Value(acc, "dot", tuple(weights), tuple(inputs), bias, 1.0)
             except (AttributeError, TypeError):
                 acc = bias.data
+        numbers: tuple[float, ...] = tuple(inputs)  # type: ignore[arg-type]  # a first layer: floats, or else the break
+        for w, number in zip(weights, numbers):
+            if type(number) is not float:
+                break
+            acc += w.data * number
+        else:
+            return Value(acc, "dot", tuple(weights), numbers, bias, 1.0)
         if Value in map(type, inputs):  # Values and numbers mixed: each number becomes a constant Value
             values = [x if type(x) is Value else Value(_as_float(x, "Value.dot input")) for x in inputs]
             return Value.dot(weights, values, bias)
-        numbers: tuple[float, ...] = tuple(inputs)  # type: ignore[arg-type]  # numbers only here (a first layer)
-        if not _FLOAT_ONLY.issuperset(map(type, numbers)):
-            numbers = tuple([_as_float(x, "Value.dot input") for x in numbers])
-        for w, number in zip(weights, numbers):
-            acc += w.data * number
-        return Value(acc, "dot", tuple(weights), numbers, bias, 1.0)
+        return Value.dot(weights, [_as_float(x, "Value.dot input") for x in inputs], bias)  # ints, numpy floats, ...
 
     # --- derived ops, composed from the primitives ---
 
@@ -253,10 +254,7 @@ class Value:
         Calling it twice doubles the leaves' gradients (as torch does with retain_graph=True) but not
         the intermediate nodes', whose grad always holds this pass's value.
         """
-        topo = _topological_order(self)
-        for node in topo:
-            if node._a is not None:
-                node.grad = 0.0
+        topo = _topological_order(self, zero_grads=True)
         self.grad += 1.0
         for node in reversed(topo):
             a, g = node._a, node.grad
@@ -362,11 +360,14 @@ def _data(x: Value | float, op: str) -> float:
     return x.data if type(x) is Value else _as_float(x, op)
 
 
-def _topological_order(root: Value) -> list[Value]:
+def _topological_order(root: Value, zero_grads: bool = False) -> list[Value]:
     """Every node reachable from root, children before parents; an explicit stack, so no depth limit.
 
     A child is pushed only while unvisited, so a weight shared by a hundred neurons is pushed once, not a hundred
-    times. The order is the plain depth-first one: it fixes the order gradients are summed in, so backward()'s floats.
+    times, and a node whose children are all in order already goes straight into it. The order is the plain
+    depth-first one: it fixes the order gradients are summed in, so backward()'s floats. With zero_grads, the grad of
+    every node that has children is set to 0 as it goes into the order (backward() needs that, and one pass is cheaper
+    than two); the leaves' grads are left alone.
     """
     order: list[Value] = []
     visited: set[Value] = set()
@@ -375,25 +376,37 @@ def _topological_order(root: Value) -> list[Value]:
     while stack:
         node = stack.pop()
         if node is None:  # a marker: all the children of the node below it are in order now
-            order.append(stack.pop())  # type: ignore[arg-type]  # below a marker there is always a node
+            done: Value = stack.pop()  # type: ignore[assignment]  # below a marker there is always a node
+            if zero_grads:
+                done.grad = 0.0
+            order.append(done)
         elif node not in visited:
             visited.add(node)
             a, b = node._a, node._b
-            if a is None:
+            if a is None:  # a leaf
                 order.append(node)
                 continue
-            stack += (node, None)
+            # Push the node back, under a marker, and above them its unvisited children (the last pushed is visited
+            # first); if there are none, the node goes into the order now, as it would when its marker came off.
             if type(a) is Value:
                 if a not in visited:
-                    stack.append(a)
+                    stack += (node, None, a) if b is None or b in visited or b is a else (node, None, a, b)
+                    continue
                 if b is not None and b not in visited:
-                    stack.append(b)
+                    stack += (node, None, b)
+                    continue
             elif type(a) is tuple:  # Value.dot: the bias, the weights, the inputs that are Values
-                if b not in visited:
-                    stack.append(b)
-                if not visited.issuperset(a):  # checks the whole tuple at C speed: usually all seen already
-                    stack += unvisited(a)
                 inputs = node._da
-                if inputs and type(inputs[0]) is Value and not visited.issuperset(inputs):
-                    stack += unvisited(inputs)
+                values = inputs if inputs and type(inputs[0]) is Value else ()
+                # issuperset checks a whole tuple at C speed: usually every weight and input is seen already
+                if b not in visited or not visited.issuperset(a) or not visited.issuperset(values):
+                    stack += (node, None)
+                    if b not in visited:
+                        stack.append(b)
+                    stack += unvisited(a)
+                    stack += unvisited(values)
+                    continue
+            if zero_grads:
+                node.grad = 0.0
+            order.append(node)
     return order

@@ -66,7 +66,8 @@ class Layer(Module):
     def outputs(self, x: Sequence[Value | float]) -> list[Value]:
         """One Value per neuron, always a list."""
         inputs = tuple(x)  # one tuple that every neuron's Value.dot node keeps, rather than a copy each
-        return [n(inputs) for n in self.neurons]
+        # n.__call__(inputs) is n(inputs), but Python calls a plain method directly, and an instance through C
+        return [n.__call__(inputs) for n in self.neurons]
 
     def parameters(self) -> list[Value]:
         return [p for n in self.neurons for p in n.parameters()]
