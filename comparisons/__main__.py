@@ -489,6 +489,12 @@ def run_grad(args: argparse.Namespace) -> int:
     from comparisons import dtypes, report, runs
     from comparisons.agreement import cancellation, failures
 
+    if args.dtype == "float32":
+        try:
+            runs.float32_point(expr, inputs)
+        except ValueError as exc:
+            raise UsageError(f"{exc} (--dtype float64)") from None
+
     records = runs.compare_each(expr, inputs, names, dtype=args.dtype)
     records = runs.label_divergences(retolerate(records, args) if args.dtype == "float64" else records, expr, inputs)
     df = report.frame(records, report.GRADIENT_COLUMNS).drop(columns="case")

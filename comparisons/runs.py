@@ -16,7 +16,9 @@ from backends import REFERENCE, Expression, TrainSpec
 from comparisons import dtypes
 from comparisons.agreement import close, compare
 from comparisons.catalog import DIVERGENCES, FLOAT32_DIVERGENCES, Case, Divergence, same_number
+from comparisons.fuzz import classify, run_backends
 from comparisons.rules import RULES, explain
+from comparisons.truth import truth
 
 Record = dict[str, Any]
 Tick = Callable[[], None]  # called once per unit of work done, to move a progress bar
@@ -74,10 +76,7 @@ def compare_float32(
     backend gives (then the formula is what is inaccurate in float32, an accuracy finding: `ulps` shows it). Otherwise
     `divergence` names the rule that explains it, or is "" (unexplained). Where the truth is undefined, a backend
     agrees when it gives what most backends give."""
-    from comparisons.fuzz import classify, run_backends  # fuzz imports this module's neighbours: imported when used
-    from comparisons.truth import truth
-
-    point = {name: dtypes.round_to(value, "float32") for name, value in expr.check_inputs(inputs).items()}
+    point = float32_point(expr, inputs)
     names = [name for name in backend_names if name != REFERENCE]
     (results,) = run_backends(expr, [point], {name: backends.get(name) for name in names}, "float32")
     exact = truth(expr, point).quantities
@@ -106,6 +105,18 @@ def compare_float32(
             }
         )  # fmt: skip
     return records
+
+
+def float32_point(expr: Expression, inputs: Mapping[str, float]) -> dict[str, float]:
+    """The inputs rounded to float32; ValueError (what, and what would be right) for one beyond float32's range."""
+    point = {name: dtypes.round_to(value, "float32") for name, value in expr.check_inputs(inputs).items()}
+    for name, value in point.items():
+        if math.isinf(value):
+            raise ValueError(
+                f"input {name} = {inputs[name]!r} is beyond float32's range (its largest number is 3.4028235e+38); "
+                "give a smaller value, or compute in float64"
+            )
+    return point
 
 
 def _errors(value: float, reference: float) -> tuple[float, float]:

@@ -82,6 +82,12 @@ def test_grad_float32_needs_a_framework() -> None:
     assert run.stderr.count("\n") == 1 and "no backend can compute in float32" in run.stderr, run.stderr
 
 
+def test_grad_float32_refuses_an_input_beyond_float32s_range() -> None:
+    run = cli("grad", "x*2", "x=1e39", "--dtype", "float32")
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+    assert "input x = 1e+39 is beyond float32's range" in run.stderr and run.stderr.count("\n") == 1, run.stderr
+
+
 class Wrong:
     """A backend that gives `factor` times the right gradient: a disagreement nothing explains."""
 
