@@ -25,7 +25,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from itertools import filterfalse
 from numbers import Real
-from typing import Any, cast
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing, which would double `import micrograd`'s time
+if TYPE_CHECKING:
+    from typing import Any
 
 _INF = math.inf
 _NAN = math.nan
@@ -126,7 +129,8 @@ class Value:
         if a is None:
             return ()
         if isinstance(a, tuple):  # Value.dot: the bias, the weights, and the inputs that are Values
-            return (cast(Value, b), *a, *(x for x in self._da if type(x) is Value))
+            assert b is not None  # a dot node always has its bias
+            return (b, *a, *(x for x in self._da if type(x) is Value))
         return (a,) if b is None else (a, b)
 
     # --- primitives: each computes `out` and its local derivatives ---
@@ -371,7 +375,8 @@ def _topological_order(root: Value, zero_grads: bool = False) -> list[Value]:
     """
     order: list[Value] = []
     visited: set[Value] = set()
-    unvisited = cast(Callable[[Iterable[Value]], Iterator[Value]], partial(filterfalse, visited.__contains__))
+    # the children not yet visited, filtered in C; mypy infers the partial's result as filterfalse[object]
+    unvisited: Callable[[Iterable[Value]], Iterator[Value]] = partial(filterfalse, visited.__contains__)  # type: ignore[assignment]
     stack: list[Value | None] = [root]
     while stack:
         node = stack.pop()
