@@ -307,12 +307,11 @@ def whole_number(text: str) -> int:
 
 
 def chosen_for(args: argparse.Namespace, dtype: str) -> tuple[list[str], dict[str, str]]:
-    """The backends that can run `dtype` here: micrograd, float64 by design, is left out of float32 runs."""
-    requested = requested_backends(args)
-    chosen, skipped = backends.select(requested)
-    if dtype == "float32" and backends.REFERENCE in chosen:
-        chosen.remove(backends.REFERENCE)
-        skipped[backends.REFERENCE] = "micrograd computes in float64 only (by design); float32 runs leave it out"
+    """The backends that can run `dtype` here (one that cannot is skipped, with why): micrograd, float64 by design,
+    is left out of float32 runs (without_reference)."""
+    chosen, skipped = backends.select(requested_backends(args))
+    if dtype == "float32":
+        return without_reference(chosen, skipped)
     if not chosen:
         raise UsageError(f"no backend can run {dtype} here: {'; '.join(f'{k}: {v}' for k, v in skipped.items())}")
     return chosen, skipped
@@ -486,12 +485,13 @@ def run_grad(args: argparse.Namespace) -> int:
     if args.dtype == "float32":
         names, skipped = without_reference(names, skipped)
 
-    from comparisons import dtypes, report, runs
+    from comparisons import report, runs
     from comparisons.agreement import cancellation, failures
 
+    point = inputs  # where the backends compute: in float32, the inputs rounded to it
     if args.dtype == "float32":
         try:
-            runs.float32_point(expr, inputs)
+            point = runs.float32_point(expr, inputs)
         except ValueError as exc:
             raise UsageError(f"{exc} (--dtype float64)") from None
 
@@ -508,13 +508,10 @@ def run_grad(args: argparse.Namespace) -> int:
     out = report.console()
     shown = source if len(source) <= QUOTE_CHARS else source[: QUOTE_CHARS - 3] + "..."
     at = " ".join(f"{k}={v!r}" for k, v in list(inputs.items())[:10])
-    if args.dtype == "float32":
-        rounded = {k: v for k, v in list(inputs.items())[:10] if dtypes.round_to(v, "float32") != v}
-        at += "".join(f" ({k} in float32: {dtypes.round_to(v, 'float32')!r})" for k, v in rounded.items())
+    at += "".join(f" ({k} in float32: {point[k]!r})" for k in list(inputs)[:10] if point[k] != inputs[k])
     report.print_gradients(out, df, f"{shown}   at {at}", args.dtype)
     for name, why in skipped.items():
         out.print(f"skipped {name}: {why}", style="yellow", markup=False)
-    point = {k: dtypes.round_to(v, args.dtype) for k, v in inputs.items()}
     for line in report.accuracy_lines(df, args.max_ulps, cancellation(expr, point), args.dtype):
         out.print(line, markup=False)
     known = {r["divergence"] for r in records if not r["ok"] and r.get("divergence")}
@@ -539,7 +536,8 @@ def run_grad(args: argparse.Namespace) -> int:
 def without_reference(names: list[str], skipped: dict[str, str]) -> tuple[list[str], dict[str, str]]:
     """float32: micrograd (float64 by design) leaves the run, and the truth takes its place as the reference."""
     names = [name for name in names if name != backends.REFERENCE]
-    skipped = {**skipped, backends.REFERENCE: "it computes in float64 only (by design); in float32 the truth is the reference"}
+    why = "micrograd computes in float64 only (by design); in float32 the truth is the reference"
+    skipped = {**skipped, backends.REFERENCE: why}
     if not names:
         raise UsageError("no backend can compute in float32 here: " + "; ".join(f"{k}: {v}" for k, v in skipped.items()))
     return names, skipped

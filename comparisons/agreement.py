@@ -222,7 +222,7 @@ def _local_derivatives(n: Node, out: float, data: list[float]) -> list[tuple[int
     return [(arg, d) for arg, d in zip(n.args, local) if isinstance(d, float)]  # a complex power is no derivative
 
 
-def _errors(value: float, reference: float) -> tuple[float, float]:
+def errors(value: float, reference: float) -> tuple[float, float]:
     """Absolute and relative error; 0 where both are the same nan or inf."""
     if (math.isnan(value) and math.isnan(reference)) or value == reference:
         return 0.0, 0.0
@@ -257,8 +257,8 @@ def compare(
         quantities: list[tuple[str, float, float, float | None, float | None]] = [("value", result.value, ref.value, None, None)]
         quantities += [(f"grad:{x}", result.grads[x], ref.grads[x], fd[x], fd_bounds[x]) for x in expr.inputs]
         for quantity, value, reference, fd_value, fd_bound in quantities:
-            abs_err, rel_err = _errors(value, reference)
-            fd_abs_err, fd_rel_err = _errors(value, fd_value) if fd_value is not None else (None, None)
+            abs_err, rel_err = errors(value, reference)
+            fd_abs_err, fd_rel_err = errors(value, fd_value) if fd_value is not None else (None, None)
             fd_tol = None if fd_value is None or fd_bound is None else FD_RTOL * abs(reference) + fd_bound
             atol = max(GRAD_ATOL, ROUNDING_ULPS * _EPS * scales[quantity])
             true = exact.quantities[quantity]
@@ -304,7 +304,8 @@ def _yardsticks(
     return (truth(expr, point), *finite_differences_with_bounds(expr, point), cancellation_scales(expr, point))
 
 
-def _label(quantity: str) -> str:
+def quantity_label(quantity: str) -> str:
+    """'value', or 'd/dx' for 'grad:x'."""
     return "value" if quantity == "value" else f"d/d{quantity.removeprefix('grad:')}"
 
 
@@ -316,12 +317,13 @@ def failures(records: Sequence[Mapping[str, Any]], case: str | None = None, accu
         name = case or r.get("case") or "expression"
         if not r["ok"]:
             lines.append(
-                f"{name} {_label(r['quantity'])}: {r['backend']}={r['value']!r} | {backends.REFERENCE}={r['reference']!r} "
+                f"{name} {quantity_label(r['quantity'])}: {r['backend']}={r['value']!r} | "
+                f"{backends.REFERENCE}={r['reference']!r} "
                 f"(rel err {r['rel_err']:.3g}, abs err {r['abs_err']:.3g}; allowed rel {GRAD_RTOL:g} or abs {r['atol']:.3g})"
             )
         if accuracy and r.get("ulps") is not None and r["ulps"] > r["ulps_allowed"]:
             lines.append(
-                f"{name} {_label(r['quantity'])}: {r['backend']}={r['value']!r} | truth={r['truth']!r} ({r['ulps']:.3g} "
+                f"{name} {quantity_label(r['quantity'])}: {r['backend']}={r['value']!r} | truth={r['truth']!r} ({r['ulps']:.3g} "
                 f"ulps; allowed {r['ulps_allowed']:.3g}, what rounding does to this formula here)"
             )
     return lines

@@ -27,7 +27,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from comparisons.agreement import GRAD_ATOL, GRAD_RTOL, ULPS_FLOOR, ULPS_PER_CONDITION
+from comparisons.agreement import GRAD_ATOL, GRAD_RTOL, ULPS_FLOOR, ULPS_PER_CONDITION, quantity_label
 from comparisons.catalog import same_number
 from comparisons.palette import backend_color
 
@@ -455,13 +455,9 @@ def float32_failures(judged: Sequence[Mapping[str, Any]], records: Sequence[Mapp
         others = ", ".join(f"{o['backend']}={o['value']!r}" for o in records if o["quantity"] == r["quantity"] and o is not r)
         truth = "undefined" if r["truth"] is None else repr(r["truth"])
         far = "" if r.get("ulps") is None else f" ({ulps_text(r['ulps'])} float32 ulps; allowed {r['ulps_allowed']:.3g})"
-        got = f"{_label(r['quantity'])}: {r['backend']}={r['value']!r}"
+        got = f"{quantity_label(r['quantity'])}: {r['backend']}={r['value']!r}"
         lines.append(f"{got} | truth={truth}{far}; {others or 'no other backend'}")
     return lines
-
-
-def _label(quantity: str) -> str:
-    return "value" if quantity == "value" else f"d/d{quantity.removeprefix('grad:')}"
 
 
 def print_training(out: Console, df: pd.DataFrame, summary: pd.DataFrame, title: str) -> None:

@@ -17,6 +17,7 @@ from functools import cached_property
 from typing import Any
 
 from backends.expr import Expression, Node, parse
+from comparisons.catalog import same_number
 
 # the largest x with exp(x) finite, per dtype
 EXP_OVERFLOW = {"float64": math.log(1.7976931348623157e308), "float32": math.log(3.4028234663852886e38)}
@@ -59,7 +60,7 @@ class Situation:
     @cached_property
     def all_agree(self) -> bool:
         """Every backend gives the same number as `got` (nan equals nan)."""
-        return all(_same(v, self.got) for v in self.others.values())
+        return all(same_number(v, self.got) for v in self.others.values())
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ def explain(
     own = _first_rule(situation)
     if own is not None or not others:
         return own
-    differ = {name: v for name, v in others.items() if not _same(v, got)}
+    differ = {name: v for name, v in others.items() if not same_number(v, got)}
     if not differ or len(differ) * 2 >= len(others) + 1:
         return None  # everyone agrees (nothing to explain here), or `got` is not the majority's answer
     blamed = None
@@ -158,10 +159,6 @@ def structures(expr: Expression) -> list[int]:
         key = (n.op, n.name, n.value, math.copysign(1.0, n.value), *(out[a] for a in n.args))
         out.append(seen.setdefault(key, len(seen)))
     return out
-
-
-def _same(a: float, b: float) -> bool:
-    return a == b or (a != a and b != b)
 
 
 def _subnormal(v: float, dtype: str) -> bool:

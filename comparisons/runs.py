@@ -14,7 +14,7 @@ from typing import Any
 import backends
 from backends import REFERENCE, Expression, TrainSpec
 from comparisons import dtypes
-from comparisons.agreement import close, compare
+from comparisons.agreement import close, compare, errors
 from comparisons.catalog import DIVERGENCES, FLOAT32_DIVERGENCES, Case, Divergence, same_number
 from comparisons.fuzz import classify, run_backends
 from comparisons.rules import RULES, explain
@@ -99,7 +99,7 @@ def compare_float32(
             rule = None if ok else explain(expr, point, r.backend, r.quantity, r.got, None, others, "float32")
             divergence = rule.name if rule else ""
         reference = math.nan if r.truth is None else r.truth
-        abs_err, rel_err = _errors(r.got, reference)
+        abs_err, rel_err = errors(r.got, reference)
         records.append(
             {
                 "case": case, "backend": r.backend, "quantity": r.quantity, "value": r.got, "truth": r.truth,
@@ -121,13 +121,6 @@ def float32_point(expr: Expression, inputs: Mapping[str, float]) -> dict[str, fl
                 "give a smaller value, or compute in float64"
             )
     return point
-
-
-def _errors(value: float, reference: float) -> tuple[float, float]:
-    if same_number(value, reference):
-        return 0.0, 0.0
-    err = abs(value - reference)
-    return err, (err / abs(reference) if reference != 0 else math.inf)
 
 
 def _same_point(a: Mapping[str, float], b: Mapping[str, float]) -> bool:
