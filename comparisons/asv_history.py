@@ -1,0 +1,158 @@
+"""`python -m comparisons.asv_history`: what the recorded asv history says, from asv's results files.
+
+Two questions, asked of the commits on main's first-parent line that have results in `--results` (asv's
+`.asv/results/MACHINE`):
+- How noisy is it? asv's ± per timing (half the interquartile range over the median), and the ratio of medians
+  between neighbouring recorded commits that changed none of the code the suites run (`--code`): what a commit that
+  changes nothing looks like here.
+- Where did something move? Per benchmark and parameters, a step where the median of the next `--window` recorded
+  commits differs from the median of the previous `--window` by `--factor` or more (windows smooth the load's noise),
+  and any change of a `track_` figure beyond its last bits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import math
+import statistics
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+Series = dict[tuple[str, str], dict[str, float]]  # (benchmark, parameters) -> {commit: value}
+
+
+def git(repo: Path, *args: str) -> str:
+    out = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"asv_history: git {' '.join(args)} failed in {repo}: {out.stderr.strip()}")
+    return out.stdout
+
+
+def first_parent_commits(repo: Path, branch: str = "main") -> list[str]:
+    """The branch's first-parent line, oldest first."""
+    return git(repo, "rev-list", "--first-parent", "--reverse", branch).split()
+
+
+def load(results: Path) -> tuple[Series, Series]:
+    """Every recorded value, and for timings asv's ± (half the IQR over the median), from asv 0.6's results files."""
+    values: Series = {}
+    spread: Series = {}
+    for path in sorted(results.glob("*.json")):
+        data = json.loads(path.read_text())
+        if "results" not in data:
+            continue  # machine.json
+        commit, columns = data["commit_hash"], data["result_columns"]
+        for name, row in data["results"].items():
+            r = dict(zip(columns, row))
+            params = r.get("params") or []
+            combos = [",".join(p.strip("'") for p in combo) for combo in itertools.product(*params)] if params else [""]
+            results_ = r["result"] if params else [r["result"]]
+            q25, q75 = r.get("stats_q_25") or [None] * len(combos), r.get("stats_q_75") or [None] * len(combos)
+            for k, combo in enumerate(combos):
+                v = results_[k] if results_ else None
+                if v is None or (isinstance(v, float) and math.isnan(v)):
+                    continue  # skipped or failed at this commit
+                values.setdefault((name, combo), {})[commit] = v
+                if ".time" in name and q25[k] is not None and q75[k] is not None and v > 0:
+                    spread.setdefault((name, combo), {})[commit] = (q75[k] - q25[k]) / 2 / v
+    return values, spread
+
+
+def unchanged(repo: Path, a: str, b: str, code: Sequence[str]) -> bool:
+    return subprocess.run(["git", "-C", str(repo), "diff", "--quiet", a, b, "--", *code]).returncode == 0
+
+
+def percentile(xs: list[float], q: float) -> float:
+    return sorted(xs)[min(len(xs) - 1, int(q * len(xs)))]
+
+
+def noise_lines(values: Series, spread: Series, order: list[str], repo: Path, code: Sequence[str]) -> list[str]:
+    pm = [x for by in spread.values() for x in by.values()]
+    lines = [f"asv's ± over {len(pm)} timings: median {100 * statistics.median(pm):.1f} %, 90th percentile "
+             f"{100 * percentile(pm, 0.9):.1f} %"] if pm else []  # fmt: skip
+    recorded = [c for c in order if any(c in by for by in values.values())]
+    same = [(a, b) for a, b in itertools.pairwise(recorded) if unchanged(repo, a, b, code)]
+    ratios = [
+        max(by[a], by[b]) / min(by[a], by[b])
+        for (name, _), by in values.items()
+        if ".time" in name
+        for a, b in same
+        if a in by and b in by and by[a] > 0 and by[b] > 0
+    ]
+    if ratios:
+        beyond = {f: sum(r > f for r in ratios) for f in (1.5, 2.0)}
+        lines.append(
+            f"neighbours that changed none of {', '.join(code)}: {len(same)} pairs of commits, {len(ratios)} timings; "
+            f"ratio of medians {statistics.median(ratios):.3g} at the median, {percentile(ratios, 0.9):.3g} at the 90th "
+            f"percentile; beyond 1.5x: {100 * beyond[1.5] / len(ratios):.0f} %, "
+            f"beyond 2x: {100 * beyond[2.0] / len(ratios):.1f} %"
+        )
+    return lines
+
+
+def steps(by: dict[str, float], order: list[str], window: int, factor: float) -> list[tuple[str, float, float]]:
+    """(commit, median before, median after) where the windows on either side differ by `factor` or more; the split
+    with the largest change in each run of such places."""
+    seq = [(c, by[c]) for c in order if c in by]
+    vals = [v for _, v in seq]
+
+    def change(j: int) -> float:
+        a, b = statistics.median(vals[j - window : j]), statistics.median(vals[j : j + window])
+        return abs(math.log(b / a)) if a > 0 and b > 0 else 0.0
+
+    found, i = [], window
+    while i <= len(vals) - window:
+        if change(i) >= math.log(factor):
+            best = max(range(i, min(i + window, len(vals) - window + 1)), key=change)
+            found.append(
+                (seq[best][0], statistics.median(vals[best - window : best]), statistics.median(vals[best : best + window]))
+            )
+            i = best + window
+        else:
+            i += 1
+    return found
+
+
+def track_changes(by: dict[str, float], order: list[str]) -> list[tuple[str, float, float]]:
+    """(commit, before, after) wherever a track_ figure changed by more than its last bits (1e-9 relative)."""
+    seq = [(c, by[c]) for c in order if c in by]
+    return [(c1, v0, v1) for (_, v0), (c1, v1) in itertools.pairwise(seq) if abs(v1 - v0) > 1e-9 * max(abs(v0), abs(v1))]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m comparisons.asv_history", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--results", type=Path, default=Path(".asv/results/vm"), help="asv's results folder of one machine")
+    parser.add_argument("--repo", type=Path, default=Path("."), help="the git repository (default: here)")
+    parser.add_argument("--window", type=int, default=6, help="recorded commits on each side of a step (default: 6)")
+    parser.add_argument("--factor", type=float, default=1.4, help="the least change of medians that is a step (default: 1.4)")
+    parser.add_argument(
+        "--code", nargs="+", default=["micrograd", "backends", "comparisons/catalog.py"],
+        help="the paths the suites run: neighbours that changed none of them measure the noise",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    if not args.results.is_dir():
+        print(f"asv_history: no results folder {args.results}; record some history first (make asv-record)", file=sys.stderr)
+        return 2
+    order = first_parent_commits(args.repo)
+    values, spread = load(args.results)
+    subjects = dict(line.split(" ", 1) for line in git(args.repo, "log", "--format=%H %s").splitlines())
+    recorded = {c for by in values.values() for c in by}
+    print(f"{len([c for c in order if c in recorded])} of {len(order)} first-parent commits of main recorded in {args.results}")
+    for line in noise_lines(values, spread, order, args.repo, args.code):
+        print(line)
+    for (name, combo), by in sorted(values.items()):
+        tracked = ".track_" in name
+        found = track_changes(by, order) if tracked else steps(by, order, args.window, args.factor)
+        for commit, before, after in found:
+            what = f"{name}({combo})" if combo else name
+            print(f"{commit[:7]} {subjects.get(commit, '')[:60]!r}: {what} {before:.3g} -> {after:.3g} (x{after / before:.3g})"
+                  if before else f"{commit[:7]}: {what} {before:.3g} -> {after:.3g}")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

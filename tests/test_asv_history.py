@@ -1,0 +1,66 @@
+"""comparisons.asv_history on a made-up history: a git repository of 16 commits and asv 0.6 results files for them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from comparisons import asv_history
+
+COLUMNS = ["result", "params", "version", "started_at", "duration", "stats_ci_99_a", "stats_ci_99_b", "stats_q_25", "stats_q_75"]
+
+
+def git(repo: Path, *args: str) -> str:
+    done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+@pytest.fixture
+def history(tmp_path: Path) -> tuple[Path, Path, list[str]]:
+    """Commits 0-15; the code changes at 4 (a comment) and 8 (the step: the timing halves there); 10 changes only the
+    README; the tracked loss changes at 12."""
+    repo, results = tmp_path / "repo", tmp_path / "results"
+    repo.mkdir()
+    results.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    commits = []
+    for i in range(16):
+        target = repo / ("engine.py" if i in (0, 4, 8) else "README.md")
+        target.write_text(f"# version {i}\n")
+        git(repo, "add", "-A")
+        git(repo, "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-qm", f"commit {i}")
+        commits.append(git(repo, "rev-parse", "HEAD"))
+        time = (0.010 if i < 8 else 0.005) * (1.1 if i % 2 else 1.0)  # the noise: 10 % between neighbours
+        rows = {
+            "bench.Suite.time_step": [[time], [["'demo'"]], "v", 0, 1.0, None, None, [time * 0.9], [time * 1.1]],
+            "bench.Suite.track_loss": [[0.5 if i < 12 else 0.25], [["'demo'"]], "v", 0, 1.0, None, None, None, None],
+        }
+        results.joinpath(f"{commits[-1][:8]}-env.json").write_text(
+            json.dumps({"commit_hash": commits[-1], "result_columns": COLUMNS, "results": rows})
+        )
+    results.joinpath("machine.json").write_text("{}")
+    return repo, results, commits
+
+
+def test_it_finds_the_step_and_the_track_change_and_measures_the_noise(history, capsys) -> None:
+    repo, results, commits = history
+    assert asv_history.main(["--results", str(results), "--repo", str(repo), "--code", "engine.py", "--window", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "16 of 16 first-parent commits of main recorded" in out
+    assert "asv's ± over 16 timings: median 10.0 %" in out
+    # of the 15 neighbouring pairs, 13 leave engine.py alone (3-4 and 7-8 change it); each differs by 1.1x
+    assert "13 pairs of commits, 13 timings; ratio of medians 1.1 at the median" in out and "beyond 2x: 0.0 %" in out
+    steps = [line for line in out.splitlines() if "time_step" in line]
+    assert len(steps) == 1 and steps[0].startswith(commits[8][:7]) and "0.011 -> 0.005 (x0.455)" in steps[0], (
+        steps
+    )  # window medians
+    tracks = [line for line in out.splitlines() if "track_loss" in line]
+    assert len(tracks) == 1 and tracks[0].startswith(commits[12][:7]) and "0.5 -> 0.25" in tracks[0], tracks
+
+
+def test_without_results_it_says_what_to_do(tmp_path, capsys) -> None:
+    assert asv_history.main(["--results", str(tmp_path / "none")]) == 2
+    assert "record some history first" in capsys.readouterr().err
