@@ -86,14 +86,14 @@ asv-record: setup
 
 asv-publish: setup
 	$(ASV) publish
-	$(PY) -m comparisons.asv_dashboard .asv/html
+	$(PY) -m comparisons.history.dashboard .asv/html
 
 asv-preview: asv-publish
 	$(ASV) preview --port 8080
 
 asv-check: setup
 	$(ASV) machine --yes $(if $(ASV_MACHINE),--machine $(ASV_MACHINE))
-	$(PY) -m comparisons.asv_gate --factor $(ASV_FACTOR) $(if $(ASV_MACHINE),--machine $(ASV_MACHINE))
+	$(PY) -m comparisons.history.gate --factor $(ASV_FACTOR) $(if $(ASV_MACHINE),--machine $(ASV_MACHINE))
 
 clean:
 	rm -rf $(VENV) $(SYSTEM_VENV) .asv results .original .pytest_cache .hypothesis .mypy_cache

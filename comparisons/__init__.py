@@ -1,1 +1,3 @@
-"""The yardstick: the case catalog, the side-by-side runs (gradients, training, speed), the report and the asv suites."""
+"""The yardstick: the judge (judge/), the commands (commands/), a learner's engine checked (check/), the performance
+history (history/), and the tables, files and charts they show (render).
+"""

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from backends import expr as ex
 from backends.expr import Expression, Sym
-from comparisons.agreement import node_values
+from comparisons.judge.agreement import node_values
 from micrograd.engine import Value
 
 NAMES = ("x", "y", "z")

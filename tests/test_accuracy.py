@@ -8,8 +8,9 @@ import struct
 import pytest
 
 import backends
-from comparisons import accuracy, dtypes
-from comparisons.truth import truth
+from comparisons.commands import accuracy
+from comparisons.judge import dtypes
+from comparisons.judge.truth import truth
 from tests.conftest import require_backend
 
 
@@ -84,8 +85,8 @@ def test_tinygrad_tanh_near_zero_in_the_atlas():
 
 
 def test_heatmap_is_written_atomically(atlas64, tmp_path):
-    from comparisons import report
+    from comparisons import render
 
-    path = report.plot_accuracy(report.frame(atlas64, accuracy.COLUMNS), tmp_path / "atlas.png")
+    path = render.plot_accuracy(render.frame(atlas64, accuracy.COLUMNS), tmp_path / "atlas.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert [p.name for p in tmp_path.iterdir()] == ["atlas.png"]  # no temporary file left behind

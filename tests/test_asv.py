@@ -1,8 +1,8 @@
-"""The asv suites (comparisons/benchmarks/), the offline dashboard and the regression gate.
+"""The asv suites (comparisons/history/benchmarks/), the offline dashboard and the regression gate.
 
 `asv check` passes; one quick run of every benchmark on the working tree fails none; `asv publish` plus
-comparisons.asv_dashboard makes a site that a real headless Chromium renders from a local server with no request
-leaving 127.0.0.1; and comparisons.asv_gate fails on a deliberately slowed commit and passes on an unchanged one.
+comparisons.history.dashboard makes a site that a real headless Chromium renders from a local server with no request
+leaving 127.0.0.1; and comparisons.history.gate fails on a deliberately slowed commit and passes on an unchanged one.
 asv runs with --python=same (this interpreter, no environment to build) from a copy of asv.conf.json whose results,
 html and machine file lie in a temporary folder, so nothing is written into the repository or the home folder.
 """
@@ -26,10 +26,10 @@ from pathlib import Path
 
 import pytest
 
-from comparisons import asv_dashboard, asv_gate
+from comparisons.history import dashboard, gate
 
 ROOT = Path(__file__).resolve().parents[1]
-SUITES_DIR = ROOT / "comparisons" / "benchmarks"
+SUITES_DIR = ROOT / "comparisons" / "history" / "benchmarks"
 MACHINE = "pytest"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 BENCHMARK_PREFIXES = ("time_", "timeraw_", "track_", "peakmem_", "mem_")
@@ -122,10 +122,10 @@ def quick_run(asv: Asv) -> tuple[int, str]:
 
 @pytest.fixture(scope="module")
 def published(asv: Asv, quick_run: tuple[int, str]) -> Path:
-    """The quick run's dashboard, published by asv and made offline by comparisons.asv_dashboard."""
+    """The quick run's dashboard, published by asv and made offline by comparisons.history.dashboard."""
     code, output = asv.run("publish", timeout=600)
     assert code == 0, output
-    assert asv_dashboard.main([str(asv.html)]) == 0
+    assert dashboard.main([str(asv.html)]) == 0
     return asv.html
 
 
@@ -134,7 +134,8 @@ def test_suites_are_found() -> None:
 
 
 def test_benchmark_dir_holds_only_suites() -> None:
-    """asv.conf.json's benchmark_dir is comparisons/benchmarks, and only its bench_*.py hold what asv takes for benchmarks
+    """asv.conf.json's benchmark_dir is comparisons/history/benchmarks, and only its bench_*.py hold what asv takes
+    for benchmarks
     (read from the sources: importing the folder would import every framework, see bench_support.py)."""
     import asv.util
 
@@ -165,23 +166,23 @@ def test_localize_page_replaces_every_cdn_address() -> None:
 
     page = (Path(asv.__file__).parent / "www" / "index.html").read_text()
     assert "https://cdn" in page  # what this step exists for
-    local = asv_dashboard.localize_page(page)
-    assert not asv_dashboard.REMOTE_TAG.search(local), "a remote script or stylesheet is left"
-    for vendored in asv_dashboard.VENDORED.values():
+    local = dashboard.localize_page(page)
+    assert not dashboard.REMOTE_TAG.search(local), "a remote script or stylesheet is left"
+    for vendored in dashboard.VENDORED.values():
         assert f'"vendor/{vendored}"' in local, f"{vendored} is not loaded"
-        assert (asv_dashboard.VENDOR_DIR / vendored).is_file(), f"vendor/asv-www/{vendored} is missing"
-    assert asv_dashboard.LOG_SCALE_FILE in local
+        assert (dashboard.VENDOR_DIR / vendored).is_file(), f"vendor/asv-www/{vendored} is missing"
+    assert dashboard.LOG_SCALE_FILE in local
 
 
 def test_unknown_cdn_address_is_an_error() -> None:
-    with pytest.raises(asv_dashboard.DashboardError, match=re.escape("https://cdn.example/new.js")):
-        asv_dashboard.localize_page('<head><script src="https://cdn.example/new.js"></script></head>')
+    with pytest.raises(dashboard.DashboardError, match=re.escape("https://cdn.example/new.js")):
+        dashboard.localize_page('<head><script src="https://cdn.example/new.js"></script></head>')
 
 
 def test_every_vendored_package_has_its_licence() -> None:
-    packages = {path.split("/")[0] for path in asv_dashboard.VENDORED.values()}
+    packages = {path.split("/")[0] for path in dashboard.VENDORED.values()}
     for package in packages:
-        licences = list((asv_dashboard.VENDOR_DIR / package).glob("LICENSE*"))
+        licences = list((dashboard.VENDOR_DIR / package).glob("LICENSE*"))
         assert licences, f"vendor/asv-www/{package} has no licence file"
 
 
@@ -191,7 +192,7 @@ def test_log_scale_for_values_spanning_decades(tmp_path: Path) -> None:
     (graphs / "wide.json").write_text(json.dumps([[1, [1e-6, 1e-3]], [2, [2e-6, None]]]))
     (graphs / "narrow.json").write_text(json.dumps([[1, 1.0], [2, 5.0]]))
     (graphs / "with_zero.json").write_text(json.dumps([[1, [0.0, 1e-16]], [2, [0.0, 1.0]]]))
-    assert asv_dashboard.log_scale_benchmarks(tmp_path) == ["wide"]
+    assert dashboard.log_scale_benchmarks(tmp_path) == ["wide"]
 
 
 @pytest.mark.slow
@@ -235,7 +236,7 @@ def test_publish_lists_every_suite(published: Path) -> None:
     missing = set(suites()) - listed
     assert not missing, f"the dashboard does not list {sorted(missing)}; it lists {sorted(listed)}"
     page = (published / "index.html").read_text()
-    assert not asv_dashboard.REMOTE_TAG.search(page), "the published page still loads a remote script or stylesheet"
+    assert not dashboard.REMOTE_TAG.search(page), "the published page still loads a remote script or stylesheet"
 
 
 @pytest.fixture
@@ -337,9 +338,9 @@ Given = dict[str, tuple[float | None, ...]]  # benchmark name -> (value, lower q
 )
 def test_gate_compare(base: Given, head: Given, missing: int, worse: int) -> None:
     units = {BYTES: "bytes", TRACK: "relative error"}
-    base_results = {(name, ()): asv_gate.Measured(*values) for name, values in base.items()}
-    head_results = {(name, ()): asv_gate.Measured(*values) for name, values in head.items()}
-    found_missing, found_worse = asv_gate.compare(base_results, head_results, units, factor=2.0, bench=None)
+    base_results = {(name, ()): gate.Measured(*values) for name, values in base.items()}
+    head_results = {(name, ()): gate.Measured(*values) for name, values in head.items()}
+    found_missing, found_worse = gate.compare(base_results, head_results, units, factor=2.0, bench=None)
     assert (len(found_missing), len(found_worse)) == (missing, worse), (found_missing, found_worse)
 
 
@@ -392,7 +393,7 @@ def run_gate(repo: Path, base: str, head: str) -> tuple[int, str]:
     env = asv_environment(repo.parent / "home")
     subprocess.run([sys.executable, "-m", "asv", "machine", "--yes", "--machine", MACHINE], cwd=repo, env=env, check=True)
     done = subprocess.run(
-        [sys.executable, "-m", "comparisons.asv_gate", "--python-same", "--machine", MACHINE, "--factor", "3"]
+        [sys.executable, "-m", "comparisons.history.gate", "--python-same", "--machine", MACHINE, "--factor", "3"]
         + ["--bench", r"EngineGraph\.time_backward", "--base", base, "--head", head],
         cwd=repo,
         env=env,
@@ -413,7 +414,7 @@ def test_gate_passes_an_unchanged_commit(gate_repo: Path) -> None:
 @pytest.mark.slow
 def test_gate_fails_a_slowed_commit(gate_repo: Path) -> None:
     code, output = run_gate(gate_repo, "HEAD~1", "HEAD")
-    assert code == asv_gate.EXIT_REGRESSION, output[-5000:]
+    assert code == gate.EXIT_REGRESSION, output[-5000:]
     assert "WORSE    bench_engine.EngineGraph.time_backward(1000)" in output, output[-5000:]
 
 
@@ -421,5 +422,5 @@ def test_gate_fails_a_slowed_commit(gate_repo: Path) -> None:
 def test_gate_without_results_is_an_error(gate_repo: Path) -> None:
     """A commit that cannot be recorded (here: not a commit at all) is exit 2 with one line, not a pass."""
     code, output = run_gate(gate_repo, "no-such-revision", "HEAD")
-    assert code == asv_gate.EXIT_ERROR
-    assert "asv_gate: git rev-parse" in output and "Traceback" not in output
+    assert code == gate.EXIT_ERROR
+    assert "gate: git rev-parse" in output and "Traceback" not in output

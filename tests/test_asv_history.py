@@ -1,4 +1,4 @@
-"""comparisons.asv_history on a made-up history: a git repository of 16 commits and asv 0.6 results files for them."""
+"""comparisons.history.summary on a made-up history: a git repository of 16 commits and asv 0.6 results files for them."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from comparisons import asv_history
+from comparisons.history import summary
 
 COLUMNS = ["result", "params", "version", "started_at", "duration", "stats_ci_99_a", "stats_ci_99_b", "stats_q_25", "stats_q_75"]
 
@@ -47,7 +47,7 @@ def history(tmp_path: Path) -> tuple[Path, Path, list[str]]:
 
 def test_it_finds_the_step_and_the_track_change_and_measures_the_noise(history, capsys) -> None:
     repo, results, commits = history
-    assert asv_history.main(["--results", str(results), "--repo", str(repo), "--code", "engine.py", "--window", "3"]) == 0
+    assert summary.main(["--results", str(results), "--repo", str(repo), "--code", "engine.py", "--window", "3"]) == 0
     out = capsys.readouterr().out
     assert "16 of 16 first-parent commits of main recorded" in out
     assert "asv's ± over 16 timings: median 10.0 %" in out
@@ -62,5 +62,5 @@ def test_it_finds_the_step_and_the_track_change_and_measures_the_noise(history, 
 
 
 def test_without_results_it_says_what_to_do(tmp_path, capsys) -> None:
-    assert asv_history.main(["--results", str(tmp_path / "none")]) == 2
+    assert summary.main(["--results", str(tmp_path / "none")]) == 2
     assert "record some history first" in capsys.readouterr().err

@@ -23,7 +23,7 @@ from pandas.testing import assert_frame_equal
 
 import backends
 from backends import REFERENCE, TrainSpec, parse
-from comparisons.catalog import DIVERGENCES, same_number
+from comparisons.judge.catalog import DIVERGENCES, same_number
 from micrograd.engine import Value
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -133,7 +133,7 @@ def test_report_gradients_are_tidy_and_summarised(report: tuple[subprocess.Compl
         assert summary.loc[name, "max_abs_err"] == rows.abs_err.max()
         assert summary.loc[name, "max_ulps"] == rows.ulps.max()
     # accuracy: every catalog number is within what rounding explains, but for the pinned inaccuracies
-    from comparisons.catalog import CATALOG
+    from comparisons.judge.catalog import CATALOG
 
     inaccurate = {(case.name, b) for case in CATALOG for b in case.inaccurate}
     beyond = gradients[gradients.ulps > gradients.ulps_allowed]

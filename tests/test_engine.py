@@ -1,6 +1,6 @@
 """micrograd.engine: every op's gradient against central finite differences and PyTorch (float64), the original
 micrograd's two tests, a 1,000,000-op chain, backward twice, zero_grad, the IEEE domain policy, bad operands;
-micrograd.viz.draw_dot with and without graphviz; and the machinery of comparisons.engine_speed.
+micrograd.viz.draw_dot with and without graphviz; and the machinery of comparisons.commands.engine_speed.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from comparisons import engine_speed
+from comparisons.commands import engine_speed
 from micrograd import demo, viz
 from micrograd.engine import Value, _topological_order
 from micrograd.nn import MLP
@@ -450,7 +450,7 @@ def test_draw_dot_rejects_what_it_cannot_draw() -> None:
         viz.draw_dot(Value(1.0), rankdir="XY")
 
 
-# --- comparisons.engine_speed's machinery, with this very package standing in for the original ---
+# --- comparisons.commands.engine_speed's machinery, with this very package standing in for the original ---
 
 
 def test_engine_speed_machinery(tmp_path: Path) -> None:

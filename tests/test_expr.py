@@ -25,7 +25,7 @@ from backends.expr import (
     tanh,
     var,
 )
-from comparisons.catalog import CATALOG
+from comparisons.judge.catalog import CATALOG
 from tests.strategies import examples
 
 FLOAT_FUNCTIONS = {

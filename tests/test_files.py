@@ -11,6 +11,7 @@ import math
 import os
 import random
 import signal
+import statistics
 import struct
 import subprocess
 import sys
@@ -23,7 +24,8 @@ import pytest
 pd = pytest.importorskip("pandas", reason="the report needs pandas: pip install -e '.[report]'")
 pytest.importorskip("matplotlib", reason="the report needs matplotlib: pip install -e '.[report]'")
 
-from comparisons import engine_speed, report  # noqa: E402
+from comparisons import render  # noqa: E402
+from comparisons.commands import engine_speed  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -31,10 +33,10 @@ REPORT = ["--quick", "--backend", "micrograd"]  # a real report, micrograd alone
 # The report with every table written slowly (0.2 s each), so that a SIGINT surely lands while it saves.
 SLOW_SAVE = """
 import sys, time
-from comparisons import report
+from comparisons import render
 from comparisons.__main__ import main
-render = report.render
-report.render = lambda df, fmt: (time.sleep(0.2), render(df, fmt))[1]
+render = render.render
+render.render = lambda df, fmt: (time.sleep(0.2), render(df, fmt))[1]
 sys.exit(main(sys.argv[1:]))
 """
 
@@ -132,7 +134,7 @@ def test_ctrl_c_at_any_moment_leaves_the_previous_files_or_the_new_ones_whole(
 
 def test_a_failure_inside_the_stage_leaves_the_folder_as_it_was(tmp_path: Path) -> None:
     (tmp_path / "a.csv").write_text("old a")
-    with pytest.raises(KeyboardInterrupt), report.staged_files(tmp_path) as staging:
+    with pytest.raises(KeyboardInterrupt), render.staged_files(tmp_path) as staging:
         (staging / "a.csv").write_text("new a")
         (staging / "b.csv").write_text("new b")
         raise KeyboardInterrupt
@@ -142,14 +144,14 @@ def test_a_failure_inside_the_stage_leaves_the_folder_as_it_was(tmp_path: Path) 
 def test_a_whole_stage_replaces_its_files_and_keeps_the_others(tmp_path: Path) -> None:
     (tmp_path / "a.csv").write_text("old a")
     (tmp_path / "mine.txt").write_text("not the run's")
-    with report.staged_files(tmp_path / ".") as staging:
+    with render.staged_files(tmp_path / ".") as staging:
         (staging / "a.csv").write_text("new a")
         (staging / "b.csv").write_text("new b")
     assert snapshot(tmp_path) == {"a.csv": b"new a", "b.csv": b"new b", "mine.txt": b"not the run's"}
 
 
 def test_ctrl_c_while_files_move_is_raised_after_they_are_in_place() -> None:
-    with pytest.raises(KeyboardInterrupt, match="written whole"), report.sigint_held("written whole"):
+    with pytest.raises(KeyboardInterrupt, match="written whole"), render.sigint_held("written whole"):
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(0.05)  # the signal is delivered, and held
         held = True
@@ -158,7 +160,8 @@ def test_ctrl_c_while_files_move_is_raised_after_they_are_in_place() -> None:
 
 def test_training_speed_says_interrupted_nothing_written(tmp_path: Path) -> None:
     out = tmp_path / "speed"
-    command = [sys.executable, "-m", "comparisons.training_speed", "--quick", "--backends", "micrograd", "--out", str(out)]
+    command = [sys.executable, "-m", "comparisons.commands.training_speed", "--quick", "--backends", "micrograd"]
+    command += ["--out", str(out)]
     proc = subprocess.Popen(command, cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while "[1/" not in (line := proc.stderr.readline() if proc.stderr else ""):  # measuring has begun
@@ -220,7 +223,7 @@ def test_every_report_json_reads_back_with_precise_float(previous: Path) -> None
 
 @pytest.mark.slow
 def test_every_training_speed_json_reads_back_with_precise_float(tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "comparisons.training_speed", "--quick", "--backends", "micrograd"]
+    command = [sys.executable, "-m", "comparisons.commands.training_speed", "--quick", "--backends", "micrograd"]
     command += ["--widths", "4", "--points", "10,20", "--out", str(tmp_path)]
     proc = subprocess.run(command, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -233,7 +236,7 @@ def test_every_training_speed_json_reads_back_with_precise_float(tmp_path: Path)
     samples = pd.read_json(tmp_path / "training_speed_samples.json", precise_float=True)
     for r in measurements.itertuples():  # each median is the median of its samples, as written
         mine = samples[(samples.backend == r.backend) & (samples.width == r.width) & (samples.points == r.points)]
-        assert r.skipped or r.median_ms == mine.ms.median()
+        assert r.skipped or r.median_ms == statistics.median(mine.ms)  # as the script takes it (pandas sums differently)
 
 
 def test_engine_speed_json_reads_back_with_precise_float(tmp_path: Path) -> None:
@@ -249,7 +252,7 @@ def test_engine_speed_json_reads_back_with_precise_float(tmp_path: Path) -> None
     "x", [1e-320, -5e-324, 2.225073858507201e-308, 2.2250738585072014e-308, 0.1 + 0.2, -0.0, math.inf, -math.inf, math.nan]
 )
 def test_a_tricky_float_reads_back_exactly(x: float) -> None:
-    text = report.json_records([{"x": x, "n": 3, "s": "1e-320", "b": True, "none": None}])
+    text = render.json_records([{"x": x, "n": 3, "s": "1e-320", "b": True, "none": None}])
     back = pd.read_json(io.StringIO(text), precise_float=True)
     assert cell(back.x[0], bits=False) == cell(x, bits=False) and cell(json.loads(text)[0]["x"]) == cell(x)
     as_written = pd.read_json(io.StringIO(text), precise_float=True, dtype=False)  # -0.0, and a string like a number
@@ -259,7 +262,7 @@ def test_a_tricky_float_reads_back_exactly(x: float) -> None:
 def test_random_floats_read_back_exactly() -> None:
     rng = random.Random(1)
     xs = [rng.uniform(-1, 1) * 10.0 ** rng.randint(-330, 308) for _ in range(2000)]
-    back = pd.read_json(io.StringIO(report.json_records([{"x": x} for x in xs])), precise_float=True)
+    back = pd.read_json(io.StringIO(render.json_records([{"x": x} for x in xs])), precise_float=True)
     assert [cell(x) for x in back.x] == [cell(x) for x in xs]
 
 

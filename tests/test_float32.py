@@ -18,8 +18,9 @@ import numpy as np
 import pytest
 
 import backends
-from comparisons import dtypes, runs
 from comparisons.__main__ import main
+from comparisons.commands import runs
+from comparisons.judge import dtypes
 from tests.conftest import require_backend
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,8 +12,8 @@ import pytest
 import backends
 from backends.expr import parse
 from backends.micrograd_backend import MicrogradBackend
-from comparisons import fuzz
 from comparisons.__main__ import main
+from comparisons.commands import fuzz
 from micrograd.engine import Value
 from tests.conftest import require_backend
 
@@ -114,7 +114,7 @@ def test_the_shrinker_reduces_a_planted_bug_to_a_minimal_expression():
     assert all(len(repr(v)) <= 4 for v in finding.inputs.values()), finding.inputs  # rounder: 2.0, not 3.99...
     assert abs(next(iter(finding.inputs.values()))) > 1
     entry = finding.entry
-    from comparisons.catalog import INF, NAN, Divergence  # noqa: F401  (the names an entry uses)
+    from comparisons.judge.catalog import INF, NAN, Divergence  # noqa: F401  (the names an entry uses)
 
     divergence = eval(entry.strip().rstrip(","))
     assert isinstance(divergence, Divergence) and divergence.source == finding.source

@@ -16,7 +16,7 @@ import backends
 from backends import parse
 from backends.base import Gradients
 from backends.micrograd_backend import MicrogradBackend
-from comparisons.agreement import (
+from comparisons.judge.agreement import (
     FD_RTOL,
     GRAD_ATOL,
     GRAD_RTOL,
@@ -27,7 +27,7 @@ from comparisons.agreement import (
     failures,
     finite_differences,
 )
-from comparisons.catalog import CATALOG, DIVERGENCES, Divergence, get_case, same_number
+from comparisons.judge.catalog import CATALOG, DIVERGENCES, Divergence, get_case, same_number
 from tests.strategies import Example, examples
 
 GRAD_EXAMPLES = int(os.environ.get("GRAD_EXAMPLES", "200"))
@@ -233,7 +233,7 @@ def test_compare_lets_an_unavailable_backend_raise():
 
 
 def _node_data(expr, inputs) -> list[float]:
-    from comparisons.agreement import node_values
+    from comparisons.judge.agreement import node_values
 
     return [v.data if hasattr(v, "data") else v for v in node_values(expr, inputs)]
 

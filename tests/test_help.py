@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 import pytest
 
 from comparisons import __main__ as cli
-from comparisons import engine_speed, training_speed
+from comparisons.commands import engine_speed, training_speed
 from micrograd import demo
 
 

@@ -15,7 +15,7 @@ pytest.importorskip("matplotlib", reason="the charts need matplotlib: pip instal
 from matplotlib.colors import to_hex  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from comparisons import report  # noqa: E402
+from comparisons import render  # noqa: E402
 from comparisons.palette import BACKEND_COLORS, backend_color  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,20 +45,20 @@ def test_the_loss_chart(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None
     training = pd.DataFrame(
         [{"backend": n, "step": s, "quantity": "loss", "value": 1.0 / (s + 1), "abs_err": 0.0} for n in NAMES for s in range(3)]
     )
-    assert drawn_colors(monkeypatch, lambda: report.plot_losses(training, tmp_path / "x.png", "t")) == expected(NAMES)
+    assert drawn_colors(monkeypatch, lambda: render.plot_losses(training, tmp_path / "x.png", "t")) == expected(NAMES)
 
 
 def test_the_speed_chart_in_any_backend_order(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     order = ["jax", "micrograd", "tinygrad"]  # a backend keeps its colour whatever the others
     speed = pd.DataFrame([{"case": c, "backend": n, "value": 1e-3, "warmup": 1e-2} for c in ("add", "neg") for n in order])
-    assert drawn_colors(monkeypatch, lambda: report.plot_speed(speed, tmp_path / "x.png", order)) == expected(order)
+    assert drawn_colors(monkeypatch, lambda: render.plot_speed(speed, tmp_path / "x.png", order)) == expected(order)
 
 
 def test_the_training_speed_chart(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     sweep = pd.DataFrame(
         [{"backend": n, "width": 16, "points": p, "step_ms": 1.0} for n in ("torch", "tinygrad") for p in (100, 1000)]
     )
-    assert drawn_colors(monkeypatch, lambda: report.plot_step_times(sweep, tmp_path / "x.png")) == expected(["torch", "tinygrad"])
+    assert drawn_colors(monkeypatch, lambda: render.plot_step_times(sweep, tmp_path / "x.png")) == expected(["torch", "tinygrad"])
 
 
 def test_colours_are_defined_once() -> None:

@@ -7,10 +7,10 @@ import math
 
 import pytest
 
-from comparisons import dtypes
-from comparisons.catalog import DIVERGENCES, FLOAT32_DIVERGENCES, same_number
-from comparisons.rules import RULES, explain
-from comparisons.truth import truth
+from comparisons.judge import dtypes
+from comparisons.judge.catalog import DIVERGENCES, FLOAT32_DIVERGENCES, same_number
+from comparisons.judge.rules import RULES, explain
+from comparisons.judge.truth import truth
 from tests.conftest import require_backend
 
 NAN, INF = math.nan, math.inf

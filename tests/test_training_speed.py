@@ -1,4 +1,4 @@
-"""Smoke test of the training-speed benchmark (comparisons.training_speed): a --quick run on micrograd and torch writes a
+"""Smoke test of the training-speed benchmark (comparisons.commands.training_speed): a --quick run on micrograd and torch writes a
 PNG and its tables as CSV and JSON, that pandas reads back holding every measurement asked for. No timing is asserted:
 the numbers are noise here."""
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from comparisons.training_speed import COMPARE_SIZES, WITHIN, cold_warmup
+from comparisons.commands.training_speed import COMPARE_SIZES, WITHIN, cold_warmup
 from tests.conftest import require_backend
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,7 +27,7 @@ def test_quick_run_writes_png_csv_and_json(tmp_path: Path) -> None:
     command = [
         sys.executable,
         "-m",
-        "comparisons.training_speed",
+        "comparisons.commands.training_speed",
         "--quick",
         "--backends",
         "micrograd,torch",

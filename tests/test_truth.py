@@ -1,4 +1,4 @@
-"""The exact judge (comparisons/truth.py) checked against independent arithmetic, and micrograd checked against it.
+"""The exact judge (comparisons/judge/truth.py) checked against independent arithmetic, and micrograd checked against it.
 
 Independent oracles: Python's Fraction (exact rational arithmetic; float(Fraction) rounds correctly, subnormals too)
 for expressions of + - * / and integer powers, with a reverse pass written here; and closed forms. Then micrograd over
@@ -18,9 +18,9 @@ import pytest
 import backends
 from backends import ExpressionError, parse
 from backends.expr import Expression
-from comparisons.agreement import assert_agrees, failures, ulps_allowed
-from comparisons.catalog import CATALOG
-from comparisons.truth import Undefined, _forward, _local_derivatives, _round, truth, ulps
+from comparisons.judge.agreement import assert_agrees, failures, ulps_allowed
+from comparisons.judge.catalog import CATALOG
+from comparisons.judge.truth import Undefined, _forward, _local_derivatives, _round, truth, ulps
 from micrograd import engine
 
 # --- an independent oracle: exact rational arithmetic and a reverse pass over it ---

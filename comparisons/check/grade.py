@@ -40,7 +40,7 @@ Tick = Callable[[str], None]
 
 
 def reference(expr: Expression, inputs: Mapping[str, float]) -> Expected:
-    """The right answer: this project's micrograd (switch to comparisons.truth here when it lands)."""
+    """The right answer: this project's micrograd (switch to comparisons.judge.truth here when it lands)."""
     import backends
 
     result = backends.get(backends.REFERENCE).value_and_grad(expr, dict(inputs))
@@ -448,7 +448,7 @@ def depth(expr: Expression) -> int:
 
 
 def _catalog() -> tuple[Any, ...]:
-    from comparisons.catalog import CATALOG
+    from comparisons.judge.catalog import CATALOG
 
     return CATALOG
 
@@ -492,7 +492,7 @@ def _expression(nodes: list[Node]) -> Expression:
 
 def _tame(expr: Expression, inputs: Mapping[str, float]) -> bool:
     """Every intermediate value finite, below 1e6 and away from relu's kink, log's and division's poles."""
-    from comparisons.agreement import node_values
+    from comparisons.judge.agreement import node_values
 
     try:
         values = node_values(expr, inputs)

@@ -420,7 +420,7 @@ DIVERGENCES: tuple[Divergence, ...] = (
         "In float64, 1e-17 + 1 rounds to 1, so the result is 0; jax (XLA under jit) and tinygrad reassociate "
         "(x + 1) - 1 to x and return 1e-17.",
     ),
-    # found by `python -m comparisons fuzz` (comparisons/rules.py has the situation each one is an example of)
+    # found by `python -m comparisons fuzz` (comparisons/judge/rules.py has the situation each one is an example of)
     Divergence(
         "tanh_near_zero",
         "tanh(x)/x",

@@ -1,4 +1,4 @@
-"""`python -m comparisons.asv_history`: what the recorded asv history says, from asv's results files.
+"""`python -m comparisons.history.summary`: what the recorded asv history says, from asv's results files.
 
 Two questions, asked of the commits on main's first-parent line that have results in `--results` (asv's
 `.asv/results/MACHINE`):
@@ -124,13 +124,13 @@ def track_changes(by: dict[str, float], order: list[str]) -> list[tuple[str, flo
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m comparisons.asv_history", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m comparisons.history.summary", description=__doc__.split("\n\n")[0])
     parser.add_argument("--results", type=Path, default=Path(".asv/results/vm"), help="asv's results folder of one machine")
     parser.add_argument("--repo", type=Path, default=Path("."), help="the git repository (default: here)")
     parser.add_argument("--window", type=int, default=6, help="recorded commits on each side of a step (default: 6)")
     parser.add_argument("--factor", type=float, default=1.4, help="the least change of medians that is a step (default: 1.4)")
     parser.add_argument(
-        "--code", nargs="+", default=["micrograd", "backends", "comparisons/catalog.py"],
+        "--code", nargs="+", default=["micrograd", "backends", "comparisons/judge/catalog.py"],
         help="the paths the suites run: neighbours that changed none of them measure the noise",
     )  # fmt: skip
     args = parser.parse_args(argv)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_FACTOR = 2.0  # slower than this is a regression; the README's asv section gives the noise it is set from
 SCALED_PREFIXES = ("time_", "timeraw_", "peakmem_", "mem_")  # compared as ratios; other track_ figures must not change
 EXIT_REGRESSION, EXIT_ERROR = 1, 2
@@ -171,7 +171,7 @@ def record(commit: str, config_path: Path, machine: str, bench: str | None, same
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m comparisons.asv_gate", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m comparisons.history.gate", description=__doc__.splitlines()[0])
     parser.add_argument("--factor", type=float, default=DEFAULT_FACTOR, help=f"slowdown limit (default {DEFAULT_FACTOR})")
     parser.add_argument("--base", default="HEAD^", help="the commit compared against (default HEAD^)")
     parser.add_argument("--head", default="HEAD", help="the commit judged (default HEAD)")
@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if not args.factor > 1:
-        print(f"asv_gate: --factor {args.factor} must be above 1 (1.5 = fail on 50% slower)", file=sys.stderr)
+        print(f"gate: --factor {args.factor} must be above 1 (1.5 = fail on 50% slower)", file=sys.stderr)
         return EXIT_ERROR
     try:
         import asv.machine
@@ -199,13 +199,13 @@ def main(argv: list[str] | None = None) -> int:
         for label, commit in commits.items():
             values[label] = results_of(results_dir, machine, commit)
             if not values[label] or (args.bench and not any(re.search(args.bench, name) for name, _ in values[label])):
-                print(f"asv_gate: recording {commit[:8]} ({label}) on machine {machine}", flush=True)
+                print(f"gate: recording {commit[:8]} ({label}) on machine {machine}", flush=True)
                 record(commit, args.config, machine, args.bench, args.python_same)
                 values[label] = results_of(results_dir, machine, commit)
             if not values[label]:
                 raise GateError(f"no results for {commit[:8]} on machine {machine!r} in {results_dir}")
     except GateError as exc:
-        print(f"asv_gate: {exc}", file=sys.stderr)
+        print(f"gate: {exc}", file=sys.stderr)
         return EXIT_ERROR
     missing, regressions = compare(values["base"], values["head"], units_of(results_dir), args.factor, args.bench)
     base_name, head_name = commits["base"][:8], commits["head"][:8]
@@ -215,12 +215,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"WORSE    {finding.line()}")
     judged = len(set(values["base"]) | set(values["head"]))
     if missing:
-        print(f"asv_gate: {len(missing)} result(s) missing between {base_name} and {head_name}: cannot judge", file=sys.stderr)
+        print(f"gate: {len(missing)} result(s) missing between {base_name} and {head_name}: cannot judge", file=sys.stderr)
         return EXIT_ERROR
     if regressions:
-        print(f"asv_gate: {len(regressions)} regression(s) from {base_name} to {head_name}", file=sys.stderr)
+        print(f"gate: {len(regressions)} regression(s) from {base_name} to {head_name}", file=sys.stderr)
         return EXIT_REGRESSION
-    print(f"asv_gate: {head_name} passes against {base_name}: {judged} results, none over {args.factor}x, no track_ change")
+    print(f"gate: {head_name} passes against {base_name}: {judged} results, none over {args.factor}x, no track_ change")
     return 0
 
 

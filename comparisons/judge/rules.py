@@ -17,7 +17,7 @@ from functools import cached_property
 from typing import Any
 
 from backends.expr import Expression, Node, parse
-from comparisons.catalog import same_number
+from comparisons.judge.catalog import same_number
 
 # the largest x with exp(x) finite, per dtype
 EXP_OVERFLOW = {"float64": math.log(1.7976931348623157e308), "float32": math.log(3.4028234663852886e38)}
@@ -73,7 +73,7 @@ class Rule:
     backends: tuple[str, ...] | None = None
     quantities: str = "any"  # "any", "value" or "grad"
     dtypes: tuple[str, ...] = ("float64", "float32")
-    catalog: tuple[str, ...] = ()  # the comparisons.catalog DIVERGENCES entries it generalises
+    catalog: tuple[str, ...] = ()  # the comparisons.judge.catalog DIVERGENCES entries it generalises
 
     def matches(self, s: Situation) -> bool:
         if self.backends is not None and s.backend not in self.backends:

@@ -57,7 +57,7 @@ def ulps(value: float, true: float | None, dtype: str = "float64") -> float | No
 
 def noise_ulps(noise: float, true: float, dtype: str = "float64") -> float:
     """How far rounding alone moves an evaluation in `dtype`, in ulps of `true` rounded to `dtype`: `noise` is that
-    change measured with float64's roundings (comparisons.truth, Monte Carlo arithmetic), and each of `dtype`'s
+    change measured with float64's roundings (comparisons.judge.truth, Monte Carlo arithmetic), and each of `dtype`'s
     roundings is 2**(53 - bits) times coarser (2**29 for float32). 0 where `true` does not fit in `dtype` (inf)."""
     rounded = round_to(true, dtype)
     if not math.isfinite(rounded):

@@ -1,4 +1,4 @@
-"""Not a suite: what the asv suites (comparisons/benchmarks/bench_*.py) share to reach the library through its stable interface.
+"""Not a suite: what the asv suites (history/benchmarks/bench_*.py) share to reach the library through its stable interface.
 
 asv runs today's suites against older commits, so every import of the library happens here, inside a suite's
 `setup`, and a missing backend or API becomes NotImplementedError, asv's "skipped", carrying the reason.
@@ -83,7 +83,7 @@ def load_backend(name: str) -> Any:
 
 def load_case(case_name: str) -> tuple[str, dict[str, float]]:
     """A catalog case's source text and inputs (plain data, so an older commit's parser can read it)."""
-    get_case = need("comparisons.catalog", "get_case")
+    get_case = need("comparisons.judge.catalog", "get_case")
     case = get_case(case_name)
     return case.source, dict(case.inputs)
 

@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-VENDOR_DIR = Path(__file__).resolve().parents[1] / "vendor" / "asv-www"
+VENDOR_DIR = Path(__file__).resolve().parents[2] / "vendor" / "asv-www"
 SITE_VENDOR = "vendor"  # the vendored files' folder inside the published site
 LOG_SCALE_SPAN = 100.0  # max/min of a benchmark's values from which its graph opens on a log scale (two decades)
 LOG_SCALE_FILE = "log_scale_benchmarks.js"
@@ -45,7 +45,7 @@ REMOTE_TAG = re.compile(
 
 # graphdisplay.js: the line where the graph page reads the y-axis scale from its address, and what goes before it
 GRAPH_PAGE_ANCHOR = "        if (params['y-axis-scale']) {\n"
-GRAPH_PAGE_PATCH = """        // micrograd-bench (comparisons/asv_dashboard.py): on first showing a benchmark, its default y scale
+GRAPH_PAGE_PATCH = """        // micrograd-bench (history/dashboard.py): on first showing a benchmark, its default y scale
         if (benchmark !== window.asv_default_scale_shown) {
             window.asv_default_scale_shown = benchmark;
             if (!params['y-axis-scale']) {
@@ -74,7 +74,7 @@ def local_tag(match: re.Match[str]) -> str:
     if vendored is None:
         raise DashboardError(
             f"asv's page loads {url}, which vendor/asv-www/ has no copy of: add it there and to VENDORED in "
-            f"comparisons/asv_dashboard.py (asv 0.6.6 is the version these copies match)"
+            f"comparisons/history/dashboard.py (asv 0.6.6 is the version these copies match)"
         )
     if match.group(1):
         onerror = ' onerror="js_load_failure()"' if "onerror=" in match.group(0) else ""
@@ -140,7 +140,7 @@ def make_offline(html_dir: Path) -> list[str]:
         if script.count(GRAPH_PAGE_ANCHOR) != 1:
             raise DashboardError(
                 f"{graph_page} is not asv 0.6.6's: it does not read 'y-axis-scale' where expected, so the log-scale "
-                "default cannot be added (see GRAPH_PAGE_ANCHOR in comparisons/asv_dashboard.py)"
+                "default cannot be added (see GRAPH_PAGE_ANCHOR in comparisons/history/dashboard.py)"
             )
         write_atomically(graph_page, script.replace(GRAPH_PAGE_ANCHOR, GRAPH_PAGE_PATCH + GRAPH_PAGE_ANCHOR))
     log_scale = log_scale_benchmarks(html_dir)
@@ -149,7 +149,7 @@ def make_offline(html_dir: Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m comparisons.asv_dashboard", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m comparisons.history.dashboard", description=__doc__.splitlines()[0])
     parser.add_argument("html_dir", type=Path, help="the folder `asv publish` wrote (asv.conf.json's html_dir: .asv/html)")
     args = parser.parse_args(argv)
     try:

@@ -1,6 +1,6 @@
 """This engine against the original micrograd 0.1.0, side by side: demo-step time, graph memory, the same loss.
 
-Run: python -m comparisons.engine_speed PATH [--repeats N] [--json FILE], where PATH holds the original's
+Run: python -m comparisons.commands.engine_speed PATH [--repeats N] [--json FILE], where PATH holds the original's
 micrograd/engine.py and micrograd/nn.py (e.g. an unpacked micrograd-0.1.0 wheel). Every timing and memory figure
 comes from a fresh interpreter per engine and setting, since the original leaves reference cycles behind that the
 next run would pay to collect; the numerics check loads both engines into this process. Prints report.py's table;
@@ -32,7 +32,7 @@ from micrograd.nn import MLP
 if TYPE_CHECKING:  # rich loads with report.py, only when the table is printed
     from rich.console import Console
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SEED = 1337
 SIZES = [16, 16, 1]
 IMPLS = {
@@ -259,7 +259,16 @@ def floor_seconds(costs: dict[str, float], counts: dict[str, int]) -> float:
 
 def _worker(src: Path, job: str, repeats: int, ops: int) -> Any:
     """Run one job in a fresh interpreter; the child prints its result as JSON on its last line."""
-    cmd = [sys.executable, "-m", "comparisons.engine_speed", str(src), "--worker", job, f"--repeats={repeats}", f"--ops={ops}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "comparisons.commands.engine_speed",
+        str(src),
+        "--worker",
+        job,
+        f"--repeats={repeats}",
+        f"--ops={ops}",
+    ]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"engine_speed worker {job!r} failed (exit {proc.returncode}):\n{proc.stderr.strip()}")
@@ -380,15 +389,15 @@ def print_table(out: Console, result: dict[str, Any]) -> None:
     """The rows as report.py's table: each measure, both engines, their ratio, the target and the verdict."""
     from rich.text import Text
 
-    from comparisons import report
+    from comparisons import render
 
-    rows = report.frame(result["rows"]).assign(
+    rows = render.frame(result["rows"]).assign(
         ratio_text=lambda d: [
             "" if r is None or r != r else f"{r:.2f}x" if unit else f"{r:.1e}" for r, unit in zip(d.ratio, d.unit)
         ],
         verdict=lambda d: ["" if not isinstance(p, bool) else ("pass" if p else "FAIL") for p in d.passed],
     )
-    formats: dict[str, tuple[str, report.Formatter]] = {
+    formats: dict[str, tuple[str, render.Formatter]] = {
         "measure": ("measure", str), "unit": ("unit", str), "original": ("original", _num), "this": ("this", _num),
         "ratio_text": ("ratio", str), "target": ("target", lambda t: t if isinstance(t, str) else ""),
         "verdict": ("verdict", lambda v: Text(v, style="bold red" if v == "FAIL" else "")),
@@ -402,17 +411,17 @@ def print_table(out: Console, result: dict[str, Any]) -> None:
         "Floor: what any pure-Python scalar engine pays for this engine's demo-step graph (allocating a __slots__ node, "
         "a multiply-add per edge forward and backward, reading each node off a tape); ratio there: this / floor."
     )
-    out.print(report.rich_table(rows, title, formats, caption))
+    out.print(render.rich_table(rows, title, formats, caption))
     out.print("all targets met" if result["passed"] else "SOME TARGETS MISSED", style="green" if result["passed"] else "bold red")
 
 
 def save_json(result: dict[str, Any], path: Path) -> None:
     """The rows as JSON records (report.py's writer, staged: whole or not at all), each with the run's settings."""
-    from comparisons import report
+    from comparisons import render
 
     run = {k: result[k] for k in ("original", "python", "machine", "repeats", "chain_ops")}
-    with report.staged_files(path.parent) as staging:
-        (staging / path.name).write_text(report.json_records([row | run for row in result["rows"]]), encoding="utf-8")
+    with render.staged_files(path.parent) as staging:
+        (staging / path.name).write_text(render.json_records([row | run for row in result["rows"]]), encoding="utf-8")
 
 
 def _num(x: float | None) -> str:
@@ -423,7 +432,9 @@ def _num(x: float | None) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m comparisons.engine_speed", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m comparisons.commands.engine_speed",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("original", type=Path, help="directory holding the original's micrograd/engine.py")
     parser.add_argument("--repeats", type=int, default=5, help="timed demo steps per engine and setting (default 5)")
@@ -439,15 +450,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps(_run_job(args.original, args.worker, args.repeats, args.ops)))
             return 0
         result = run(args.original, args.repeats, args.ops, progress=lambda job: print(f"running {job} ...", file=sys.stderr))
-        from comparisons import report
+        from comparisons import render
 
-        print_table(report.console(width=140), result)  # the measures are long
+        print_table(render.console(width=140), result)  # the measures are long
         if args.json:
             save_json(result, args.json)
             print(f"wrote {args.json}")
     except FileNotFoundError as exc:
         parser.error(str(exc))
-    except KeyboardInterrupt as exc:  # Ctrl-C: the JSON is written whole or not at all (report.staged_files)
+    except KeyboardInterrupt as exc:  # Ctrl-C: the JSON is written whole or not at all (render.staged_files)
         print(f"{parser.prog}: {str(exc) or 'interrupted, nothing written'}", file=sys.stderr)
         return 130
     return 0 if result["passed"] else 1

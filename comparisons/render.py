@@ -27,8 +27,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from comparisons.agreement import GRAD_ATOL, GRAD_RTOL, ULPS_FLOOR, ULPS_PER_CONDITION, quantity_label
-from comparisons.catalog import same_number
+from comparisons.judge.agreement import GRAD_ATOL, GRAD_RTOL, ULPS_FLOOR, ULPS_PER_CONDITION, quantity_label
+from comparisons.judge.catalog import same_number
 from comparisons.palette import backend_color
 
 # The columns each kind of record starts with (any others follow); the files and --format output keep this order.
@@ -723,7 +723,7 @@ def print_fuzz(out: Console, summary: Any, records: Sequence[Any], skipped: Mapp
     )
     out.print(rich_table(counts, title, formats, caption))
     if summary.known:
-        from comparisons.rules import RULES
+        from comparisons.judge.rules import RULES
 
         why = {rule.name: rule.explanation for rule in RULES}
         known = frame([{"rule": k, "count": v, "why": why.get(k, "")} for k, v in summary.known.items()])

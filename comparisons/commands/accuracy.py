@@ -1,22 +1,28 @@
 """The accuracy atlas: per op, backend and dtype, how many ulps from the exact truth its value and gradient are.
 
 Each op (every primitive, and a few composites) is sampled at a fixed set of points over its domain, its hard regions
-included (tanh near 0 and in its tails, exp near overflow, log near 1, pow near 0); the truth is comparisons.truth's,
+included (tanh near 0 and in its tails, exp near overflow, log near 1, pow near 0); the truth is comparisons.judge.truth's,
 rounded to the dtype. Each row gives the largest error (with the input that shows it, as Zimmermann et al. tabulate
 libms) and the median. Points where the truth is undefined are left out; the sample is the same on every run.
 """
 
 from __future__ import annotations
 
+import argparse
 import random
 import statistics
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
+import backends
 from backends.base import Backend
 from backends.expr import Expression, parse
-from comparisons import dtypes
-from comparisons.truth import truth
+from comparisons.commands import cli
+from comparisons.judge import dtypes
+from comparisons.judge.truth import truth
 
 COLUMNS = ("op", "quantity", "backend", "dtype", "max_ulps", "median_ulps", "worst_input", "got", "truth", "points")
 RANDOM_POINTS = 24  # per op, besides its hard regions
@@ -162,3 +168,50 @@ def atlas(
             if tick:
                 tick()
     return rows
+
+
+# --- the command ---
+
+
+def add_parser(commands: Any) -> None:
+    """The subcommand's arguments."""
+    accuracy = commands.add_parser(
+        "accuracy",
+        help="the accuracy atlas: per op, backend and dtype, the error in ulps from the truth",
+        description="Per op (each primitive and a few composites), backend and dtype: the largest and the median "
+        "error in ulps from the exact truth, of the value and of the gradient, over a fixed sample of each op's "
+        "domain including its hard regions; each largest error names its input. A table and a heatmap PNG.",
+    )
+    accuracy.add_argument("--png", type=Path, metavar="FILE", help="write the heatmap there (a .png)")
+    accuracy.add_argument("--format", choices=("table", "json", "csv"), default="table", help="(default: table)")
+    cli.add_backend_and_dtype(accuracy, "both")
+    accuracy.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from comparisons import render
+
+    if args.png:
+        cli.writable_png(args.png, "--png")
+    rows = []
+    notes: dict[str, str] = {}
+    dtypes = args.dtype or ["float64", "float32"]
+    with cli.progress_bar() as task:
+        for dtype in dtypes:
+            names, skipped = cli.chosen_for(args, dtype)
+            notes.update(skipped)
+            tick = task(dtype, len(OPS) * len(names))
+            rows += atlas({name: backends.get(name) for name in names}, dtype, tick)
+    df = render.frame(rows, COLUMNS)
+    if args.png:
+        render.plot_accuracy(df, args.png)
+    if args.format != "table":
+        sys.stdout.write(render.render(df, args.format))
+        return cli.EXIT_OK
+    out = render.console()
+    render.print_accuracy(out, df)
+    for name, why in notes.items():
+        out.print(f"skipped {name}: {why}", style="yellow", markup=False)
+    if args.png:
+        out.print(f"heatmap saved to {args.png}", markup=False)
+    return cli.EXIT_OK

@@ -13,12 +13,12 @@ from typing import Any
 
 import backends
 from backends import REFERENCE, Expression, TrainSpec
-from comparisons import dtypes
-from comparisons.agreement import close, compare, errors
-from comparisons.catalog import DIVERGENCES, FLOAT32_DIVERGENCES, Case, Divergence, same_number
-from comparisons.fuzz import classify, run_backends
-from comparisons.rules import RULES, explain
-from comparisons.truth import truth
+from comparisons.commands.fuzz import classify, run_backends
+from comparisons.judge import dtypes
+from comparisons.judge.agreement import close, compare, errors
+from comparisons.judge.catalog import DIVERGENCES, FLOAT32_DIVERGENCES, Case, Divergence, same_number
+from comparisons.judge.rules import RULES, explain
+from comparisons.judge.truth import truth
 
 Record = dict[str, Any]
 Tick = Callable[[], None]  # called once per unit of work done, to move a progress bar
@@ -136,7 +136,7 @@ def known_divergence(expr: Expression, inputs: Mapping[str, float], quantity: st
 
 def label_divergences(records: list[Record], expr: Expression, inputs: Mapping[str, float]) -> list[Record]:
     """Each record that disagrees with micrograd gets `divergence`: the name of the catalog entry for this expression
-    and point, else of the rule (comparisons.rules) that describes the situation, or "" (then it is unexplained).
+    and point, else of the rule (comparisons.judge.rules) that describes the situation, or "" (then it is unexplained).
     Records that have one already (compare_float32's) keep it."""
     given: dict[str, dict[str, float]] = {}
     for r in records:

@@ -1,7 +1,7 @@
 """Training speed: one SGD step through each adapter (`backends.get(name).trainer(spec).step()`) beside the shortest
 idiomatic hand-written step in the same framework, and how an adapter's step time grows with width and data size.
 
-Run: python -m comparisons.training_speed [--quick] [--backends torch,jax] [--out DIR]. A benchmark, not a test: both
+Run: python -m comparisons.commands.training_speed [--quick] [--backends torch,jax] [--out DIR]. A benchmark, not a test: both
 sides run in one process, interleaved block by block, and force the loss to a Python float every step; compile and jit
 warm-up are timed apart. Prints report.py's tables and saves its files in --out (the tables as CSV and JSON, a PNG
 chart); exit status 1 if an adapter misses 1.2x (not --quick), 130 on Ctrl-C (then nothing is written).
@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # pandas and rich load with report.py, only when the tables a
     import pandas as pd
     from rich.console import Console
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TENSOR_BACKENDS = ("torch", "jax", "tinygrad")  # those with a hand-written step to compare against
 COMPARE_SIZES = ((16, 100), (64, 1000))  # (hidden width, data points): the classic demo, and a wider net on more data
 WIDTHS = (16, 64, 256)
@@ -225,7 +225,7 @@ def cold_warmup(name: str, side: str, width: int, points: int) -> float:
     """Seconds of warm_up in a fresh interpreter (the framework already started) with tinygrad's disk cache of compiled
     kernels off: in one process, whichever side warms up second would reuse the first side's compilations."""
     job = f"{name},{side},{width},{points}"
-    command = [sys.executable, "-m", "comparisons.training_speed", "--warmup-worker", job]
+    command = [sys.executable, "-m", "comparisons.commands.training_speed", "--warmup-worker", job]
     proc = subprocess.run(command, cwd=ROOT, env={**os.environ, "CACHELEVEL": "0"}, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"warm-up worker {job} failed (exit {proc.returncode}):\n{proc.stderr.strip()}")
@@ -424,7 +424,7 @@ def size_label(width: int, points: int) -> str:
 def tables(result: dict[str, Any]) -> dict[str, pd.DataFrame]:
     """The run as tidy tables, by file stem: every measurement (a comparison's two sides, every sweep point), every
     sample behind them, and one row that says how and where the run was made."""
-    from comparisons import report
+    from comparisons import render
 
     measurements, samples = [], []
     for r in result["comparisons"]:
@@ -461,37 +461,37 @@ def tables(result: dict[str, Any]) -> dict[str, pd.DataFrame]:
         **{f"setting_{k}": v for k, v in result["settings"].items()},
     }  # fmt: skip
     return {
-        "training_speed": report.frame(measurements),
-        "training_speed_samples": report.frame(samples),
-        "training_speed_run": report.frame([run_row]),
+        "training_speed": render.frame(measurements),
+        "training_speed_samples": render.frame(samples),
+        "training_speed_run": render.frame([run_row]),
     }
 
 
 def save(result: dict[str, Any], out_dir: Path) -> list[Path]:
     """The tables as CSV and JSON and the chart as PNG, in out_dir: all of them, or (if interrupted) none."""
-    from comparisons import report
+    from comparisons import render
 
-    with report.staged_files(out_dir) as staging:
-        report.save_tables(tables(result), staging)
-        sweep = report.frame([r for r in result["sweep"] if not r["skipped"]], ("backend", "width", "points", "step_ms"))
-        report.plot_step_times(sweep, staging / "training_speed.png")
+    with render.staged_files(out_dir) as staging:
+        render.save_tables(tables(result), staging)
+        sweep = render.frame([r for r in result["sweep"] if not r["skipped"]], ("backend", "width", "points", "step_ms"))
+        render.plot_step_times(sweep, staging / "training_speed.png")
         names = sorted(path.name for path in staging.iterdir())
     return [out_dir / name for name in names]
 
 
 def print_tables(out: Console, result: dict[str, Any], points: Sequence[int]) -> None:
     """The comparisons, then the sweep (ms per step, a row per backend and width, a column per data size)."""
-    from comparisons import report
+    from comparisons import render
 
     settings = result["settings"]
     if result["comparisons"]:
-        df = report.frame(result["comparisons"]).assign(
+        df = render.frame(result["comparisons"]).assign(
             warmups=lambda d: [f"{a:.2f} / {h:.2f}" for a, h in zip(d.adapter_warmup_s, d.handwritten_warmup_s)],
         )
-        formats: dict[str, tuple[str, report.Formatter]] = {
+        formats: dict[str, tuple[str, render.Formatter]] = {
             "backend": ("backend", str), "width": ("width", str), "points": ("points", lambda n: f"{n:,}"),
             "adapter_ms": ("adapter ms", lambda x: f"{x:.3f}"), "handwritten_ms": ("hand-written ms", lambda x: f"{x:.3f}"),
-            "ratio": ("ratio", lambda x: f"{x:.2f}"), "within": (f"within {WITHIN:g}x", report.yes_no),
+            "ratio": ("ratio", lambda x: f"{x:.2f}"), "within": (f"within {WITHIN:g}x", render.yes_no),
             "warmups": ("warm-up s", str),
         }  # fmt: skip
         warmup = "each in a fresh interpreter" if settings["cold_warmup"] else "in this process, adapter first"
@@ -501,7 +501,7 @@ def print_tables(out: Console, result: dict[str, Any], points: Sequence[int]) ->
             f"warm-up, adapter / hand-written: trainer construction + first step / building + first call(s), {warmup}"
         )
         title = "adapter step vs hand-written step: MLP(2, [width, width, 1]) on the data points"
-        out.print(report.rich_table(df, title, formats, caption))
+        out.print(render.rich_table(df, title, formats, caption))
         out.print()
         for r in (r for r in result["comparisons"] if not r["same_first_loss"]):
             out.print(
@@ -519,7 +519,7 @@ def print_tables(out: Console, result: dict[str, Any], points: Sequence[int]) ->
             rows.append({"backend": name, "width": width, **cells, "slope": _slope(list(line.values()))})
     formats = {column: (column, str) for column in rows[0]} if rows else {}
     caption = "slope: d log(time) / d log(points), 1 = linear in the data, 0 = overhead-bound"
-    out.print(report.rich_table(report.frame(rows), "adapter ms per step, median", formats, caption))
+    out.print(render.rich_table(render.frame(rows), "adapter ms per step, median", formats, caption))
     for r in (r for r in result["sweep"] if r["skipped"]):
         out.print(f"skipped {r['backend']} {size_label(r['width'], r['points'])}: {r['skipped']}", markup=False)
 
@@ -566,7 +566,9 @@ def choose(requested: list[str] | None) -> tuple[list[str], dict[str, str]]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m comparisons.training_speed", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m comparisons.commands.training_speed",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--quick", action="store_true", help="a few tiny samples per measurement (a smoke run, rough numbers)")
     parser.add_argument("--backends", type=_backend_names, help="comma-separated subset (default: every backend that runs here)")
@@ -596,18 +598,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--out {args.out}: give a folder (the files are named training_speed*), e.g. --out results")
     try:
         return measure_and_save(args)
-    except KeyboardInterrupt as exc:  # Ctrl-C: the files are written whole or not at all (report.staged_files)
+    except KeyboardInterrupt as exc:  # Ctrl-C: the files are written whole or not at all (render.staged_files)
         print(f"{parser.prog}: {str(exc) or 'interrupted, nothing written'}", file=sys.stderr)
         return 130
 
 
 def measure_and_save(args: argparse.Namespace) -> int:
-    from comparisons import report
+    from comparisons import render
 
     try:
         names, unavailable = choose(args.backends)
     except backends.BackendUnavailable as exc:
-        print(f"python -m comparisons.training_speed: error: {exc}", file=sys.stderr)
+        print(f"python -m comparisons.commands.training_speed: error: {exc}", file=sys.stderr)
         return 2
     for name, why in unavailable.items():
         print(f"skipping {name}: {why}", file=sys.stderr)
@@ -620,7 +622,7 @@ def measure_and_save(args: argparse.Namespace) -> int:
     result["unavailable"] = unavailable
     result["settings_name"] = "quick" if args.quick else "full"
 
-    out = report.console()
+    out = render.console()
     env = result["environment"]
     load = (
         ""

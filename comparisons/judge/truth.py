@@ -23,8 +23,8 @@ import mpmath
 from mpmath import libmp, mpf
 
 from backends.expr import Expression, Node, parse
-from comparisons.dtypes import noise_ulps
-from comparisons.dtypes import ulps as ulps  # re-exported: float64 ulps from the truth, the name callers use
+from comparisons.judge.dtypes import noise_ulps
+from comparisons.judge.dtypes import ulps as ulps  # re-exported: float64 ulps from the truth, the name callers use
 
 START_BITS = 128
 MAX_BITS = 8192
@@ -107,7 +107,7 @@ class Quantity:
 
     def noise_ulps_in(self, dtype: str) -> float:
         """How far rounding alone moves an evaluation in `dtype`, in ulps of `value` rounded to `dtype` (0 without a
-        finite value): see comparisons.dtypes.noise_ulps."""
+        finite value): see comparisons.judge.dtypes.noise_ulps."""
         return 0.0 if self.value is None else noise_ulps(self.noise, self.value, dtype)
 
 
@@ -492,10 +492,10 @@ def _text(x: mpf) -> str:
 
 
 def main() -> None:
-    """`python -m comparisons.truth`: the truth of every catalog case, and how long it took (what it adds to a report)."""
+    """`python -m comparisons.judge.truth`: the truth of every catalog case, and how long it took (what it adds to a report)."""
     import time
 
-    from comparisons.catalog import CATALOG
+    from comparisons.judge.catalog import CATALOG
 
     started = time.perf_counter()
     bits = [truth(case.expression, case.inputs).bits for case in CATALOG]

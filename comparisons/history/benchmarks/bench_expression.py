@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from .bench_support import BACKENDS, TIMEOUT, compiled_case, cpu_timed, max_gradient_error
 
-# catalog names (comparisons/catalog.py is append-only, so these mean the same workload in every commit's results).
+# catalog names (comparisons/judge/catalog.py is append-only, so these mean the same workload in every commit's results).
 # Two sizes tell the two costs apart: per-call overhead (10 nodes) and per-node work (4,000 nodes); the 35-node
 # micrograd_more_ops told nothing neuron does not, and tanh_chain took tinygrad over a minute to compile.
 CASES = [

@@ -1,8 +1,8 @@
 """Random expressions over the whole input range, run by every backend and judged against the exact truth.
 
 Each quantity (value, every gradient) of each backend at each point is classified: accurate (within
-comparisons.agreement.ulps_allowed of the truth: `grad`'s yardstick, in ulps of the dtype), inaccurate but agreeing
-with every other backend, a known divergence (a rule in comparisons.rules matches), the backend raised, the truth is
+comparisons.judge.agreement.ulps_allowed of the truth: `grad`'s yardstick, in ulps of the dtype), inaccurate but agreeing
+with every other backend, a known divergence (a rule in comparisons.judge.rules matches), the backend raised, the truth is
 undefined, or UNEXPLAINED. Every unexplained finding is shrunk (delta debugging) to a small expression and written as
 a ready-to-paste catalog entry.
 Deterministic for a seed: the generator draws from its own random.Random(seed) and nothing else varies.
@@ -10,20 +10,25 @@ Deterministic for a seed: the generator draws from its own random.Random(seed) a
 
 from __future__ import annotations
 
+import argparse
 import math
 import random
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
+import backends
 from backends.base import Backend
 from backends.expr import Expression, ExpressionError, Node, parse
-from comparisons import dtypes
-from comparisons.agreement import ulps_allowed
-from comparisons.rules import explain, node_values
-from comparisons.truth import Quantity, Truth, truth
+from comparisons.commands import cli
+from comparisons.judge import dtypes
+from comparisons.judge.agreement import ulps_allowed
+from comparisons.judge.rules import explain, node_values
+from comparisons.judge.truth import Quantity, Truth, truth
 
 CLASSES = ("accurate", "inaccurate_agreeing", "known", "raised", "undefined", "unexplained")
 POINTS = 5  # input points per generated expression: they share one compilation
@@ -404,7 +409,7 @@ def shrink_finding(record: Record, chosen: Mapping[str, Backend]) -> Finding:
 
 
 def catalog_entry(f: Finding) -> str:
-    """A Divergence(...) for comparisons/catalog.py, ready to paste (float32 findings say so in their name)."""
+    """A Divergence(...) for comparisons/judge/catalog.py, ready to paste (float32 findings say so in their name)."""
     ops = sorted({n.op for n in parse(f.source).nodes} - {"input", "const"})
     name = f"fuzz_{f.backend}_{'_'.join(ops) or 'input'}" + ("_float32" if f.dtype == "float32" else "")
     gives = ", ".join(f'"{k}": {_literal(v)}' for k, v in f.gives.items())
@@ -429,3 +434,62 @@ def _literal(v: float | None) -> str:
     if math.isinf(v):
         return "INF" if v > 0 else "-INF"
     return repr(v)
+
+
+# --- the command ---
+
+
+def add_parser(commands: Any) -> None:
+    """The subcommand's arguments."""
+    fuzz = commands.add_parser(
+        "fuzz",
+        help="random expressions over the whole input range, judged against the exact truth",
+        description="Random expressions (every op, shared subexpressions) at inputs across the whole range (huge, "
+        "tiny, subnormal, kinks, domain edges, cancelling pairs), on every backend and the exact truth. Each value "
+        "and gradient is classified: accurate, inaccurate but agreeing, a known divergence (a rule), raised, truth "
+        "undefined, or unexplained; unexplained findings are shrunk and printed as catalog entries. Exit status: "
+        "0 nothing unexplained, 1 something is, 2 bad usage.",
+    )
+    fuzz.add_argument("--n", type=cli.positive_int, default=300, help="cases: an expression at a point (default: 300)")
+    fuzz.add_argument("--seed", type=int, default=0, help="the generator's seed; a seed gives the same run (default: 0)")
+    fuzz.add_argument(
+        "--points", type=cli.positive_int, default=5, help="input points per expression, sharing its compilation (default: 5)"
+    )
+    fuzz.add_argument(
+        "--shrink", type=cli.whole_number, default=5, metavar="N", help="shrink at most N findings, 0 for none (default: 5)"
+    )
+    fuzz.add_argument("--out", type=Path, metavar="DIR", help="also write records (CSV), summary (JSON), entries there")
+    fuzz.add_argument(
+        "--format", choices=("table", "json", "csv"), default="table",
+        help="table for people; json: one summary object (counts per class, the findings); csv: every quantity's "
+        "record (default: table)",
+    )  # fmt: skip
+    cli.add_backend_and_dtype(fuzz, "float64")
+    fuzz.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from comparisons import render
+
+    if args.out:
+        cli.writable_folder(args.out)
+    dtypes = args.dtype or ["float64"]
+    results = []
+    for dtype in dtypes:
+        names, skipped = cli.chosen_for(args, dtype)
+        with cli.progress_bar() as task:
+            chosen = {name: backends.get(name) for name in names}
+            summary, records = fuzz(args.n, args.seed, chosen, dtype, args.points, args.shrink, task(dtype, args.n))
+        results.append((summary, records, skipped))
+    if args.out:
+        render.save_fuzz(results, args.out)
+    if args.format == "json":
+        objects = [summary.as_json() for summary, _, _ in results]
+        sys.stdout.write(render.json_text(objects[0] if len(objects) == 1 else objects))
+    elif args.format == "csv":
+        sys.stdout.write(render.render(render.frame([vars(r) for _, records, _ in results for r in records]), "csv"))
+    else:
+        out = render.console()
+        for summary, records, skipped in results:
+            render.print_fuzz(out, summary, records, skipped)
+    return cli.exit_status(any(summary.unexplained for summary, _, _ in results))

@@ -2,7 +2,7 @@
 
 Agreement: does each backend compute what micrograd (the reference) computes? Tight: GRAD_RTOL, GRAD_ATOL, and
 ROUNDING_ULPS where a result is what is left of a cancellation; nan equals nan, inf equals inf of the same sign.
-Accuracy: how far is each backend, micrograd included, from the truth (comparisons/truth.py: the exact value,
+Accuracy: how far is each backend, micrograd included, from the truth (comparisons/judge/truth.py: the exact value,
 correctly rounded), in ulps; `ulps_allowed` is ULPS_FLOOR plus ULPS_PER_CONDITION times the formula's own rounding
 amplification (its condition), so a formula that cancels is explained, not blamed on a backend.
 Finite differences (Ridders) stay as information: they judge nothing, and never raise on a finite input.
@@ -20,7 +20,7 @@ from typing import Any
 import backends
 from backends.expr import Expression, Node, parse
 from backends.micrograd_backend import FUNCTIONS as MICROGRAD_FUNCTIONS
-from comparisons.truth import Truth, truth, ulps
+from comparisons.judge.truth import Truth, truth, ulps
 from micrograd.engine import Value
 
 GRAD_RTOL = 1e-9
