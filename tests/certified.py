@@ -1,0 +1,528 @@
+"""A certified reference for expressions, written for the tests and independent of the judge's truth.
+
+It evaluates a `backends.expr.Expression` exactly where that is simple and rigorously everywhere else:
+
+- A value is an exact `Fraction` while only + - * / and small integer powers of rationals made it (inputs and
+  literals are floats, hence rationals), or `exp(0)`, `log(1)`, `tanh(0)`, `sigmoid(0)`, `relu` of an exact number.
+  Otherwise it is an `mpmath.iv` interval that encloses the exact real number; every function below is monotone
+  on the pieces it is evaluated on, so enclosing the ends encloses the whole.
+- Gradients are forward mode: one pass per input, the tangent of a node that does not depend on the input is a
+  structural zero (None) and contributes nothing; every other local derivative must be defined.
+- The precision doubles from 64 bits until each quantity's enclosure rounds to one float of the dtype (rounding
+  written here: nearest-even, subnormals, overflow to inf), or the budget is spent ("not determined").
+
+Undefined is decided only where the mathematics is: division by an exact zero, log of a number <= 0, 0**0, 0 to a
+negative power, a negative base to a non-integer power, relu's derivative at exactly 0, the derivative of 0**b with
+b < 1 (infinite), and the derivative in the exponent of a negative base (not real nearby). An exact zero rounds to
++0.0; a negative number too small for the dtype rounds to -0.0. Huge or tiny intermediates are ordinary numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import mpmath
+from mpmath import iv, libmp, mp, mpf
+
+from backends.expr import Expression
+
+FORMATS = {"float64": (53, -1022, 1023), "float32": (24, -126, 127)}  # mantissa bits, emin, emax
+START_BITS = 64
+MAX_BITS = 8192
+EXACT_LIMIT_BITS = 4096  # a Fraction bigger than this (numerator or denominator) becomes an interval
+EXP_LIMIT = mpf(2) ** 64  # beyond |x| = 2**64, exp(x) is bounded by exp(2**64) or 0 instead of computed
+
+Real = Any  # Fraction (exact) or an mpmath.iv interval (mpmath has no types)
+
+
+class Undefined(Exception):
+    """The mathematics gives no real number here; the message says why."""
+
+
+class Unsure(Exception):
+    """This precision cannot decide a question (a sign, an equality); a higher one may."""
+
+
+@dataclass(frozen=True)
+class Certified:
+    """One quantity: status "determined" (value is its float), "undefined" or "not determined" (value None).
+    `enclosure` is (lo, hi) as Fractions or mpf at the last precision tried (None when undefined)."""
+
+    status: str
+    value: float | None
+    reason: str
+    enclosure: tuple[Any, Any] | None = None
+    exact_zero: bool = False
+
+
+# ---------------------------------------------------------------- rounding to a float format
+
+
+def _finish(negative: bool, m: int, q: int, fmt: str) -> float:
+    """The float (-1)**negative * m * 2**q, already rounded to the format's precision; inf past its range."""
+    emax = FORMATS[fmt][2]
+    if m and m.bit_length() + q > emax + 1:
+        out = math.inf
+    else:
+        out = math.ldexp(m, q) if m else 0.0
+    return -out if negative else out
+
+
+def round_fraction(x: Fraction, fmt: str) -> float:
+    """x rounded to nearest (ties to even) in the format, with subnormals and overflow to inf."""
+    p, emin, _ = FORMATS[fmt]
+    if x == 0:
+        return 0.0
+    negative, x = x < 0, abs(x)
+    n, d = x.numerator, x.denominator
+    top = n.bit_length() - d.bit_length()  # 2**(top-1) < x < 2**(top+1): find which side of 2**top
+    if (n << max(-top, 0)) < (d << max(top, 0)):
+        top -= 1
+    q = max(top - (p - 1), emin - (p - 1))
+    num, den = (n << -q, d) if q < 0 else (n, d << q)
+    m, r = divmod(num, den)
+    if 2 * r > den or (2 * r == den and m % 2):
+        m += 1
+    return _finish(negative, m, q, fmt)
+
+
+def round_mpf(x: Any, fmt: str) -> float:
+    """An mpf (exact dyadic, any exponent, or +-inf) rounded to nearest (ties to even) in the format."""
+    p, emin, emax = FORMATS[fmt]
+    if x == 0:
+        return 0.0
+    if x != x:
+        raise Unsure("nan in an enclosure")
+    if abs(x) == mpf("inf"):
+        return math.inf if x > 0 else -math.inf
+    sign, man, exp, bc = x._mpf_
+    top = exp + bc - 1
+    if top > emax + 1:
+        return -math.inf if sign else math.inf
+    q = max(top - (p - 1), emin - (p - 1))
+    if exp >= q:
+        m = man << (exp - q)
+    elif q - exp > bc + 1:
+        m = 0  # below a quarter of the smallest subnormal
+    else:
+        shift = q - exp
+        m, rem = man >> shift, man & ((1 << shift) - 1)
+        half = 1 << (shift - 1)
+        if rem > half or (rem == half and m % 2):
+            m += 1
+    return _finish(bool(sign), m, q, fmt)
+
+
+# ---------------------------------------------------------------- exact or interval arithmetic
+
+
+def lo(x: Any) -> Any:
+    """The lower end of an interval, as an exact mpf."""
+    return mp.make_mpf(x._mpi_[0])
+
+
+def hi(x: Any) -> Any:
+    """The upper end of an interval, as an exact mpf."""
+    return mp.make_mpf(x._mpi_[1])
+
+
+def _exact_small(x: Fraction) -> bool:
+    return max(x.numerator.bit_length(), x.denominator.bit_length()) <= EXACT_LIMIT_BITS
+
+
+def to_iv(x: Real) -> Any:
+    """An interval enclosing x at the current precision (outward rounding of a Fraction)."""
+    if isinstance(x, Fraction):
+        lo = libmp.from_rational(x.numerator, x.denominator, iv.prec, libmp.round_floor)
+        hi = libmp.from_rational(x.numerator, x.denominator, iv.prec, libmp.round_ceiling)
+        return iv.make_mpf((lo, hi))
+    return x
+
+
+def _checked(x: Any) -> Real:
+    if isinstance(x, Fraction):
+        return x if _exact_small(x) else to_iv(x)
+    if lo(x) != lo(x) or hi(x) != hi(x):
+        raise Unsure("an enclosure went to nan")
+    return x
+
+
+def add(x: Real, y: Real) -> Real:
+    if isinstance(x, Fraction) and isinstance(y, Fraction):
+        return _checked(x + y)
+    return _checked(to_iv(x) + to_iv(y))
+
+
+def neg(x: Real) -> Real:
+    return -x
+
+
+def mul(x: Real, y: Real) -> Real:
+    if isinstance(x, Fraction) and isinstance(y, Fraction):
+        return _checked(x * y)
+    if (isinstance(x, Fraction) and x == 0) or (isinstance(y, Fraction) and y == 0):
+        return Fraction(0)  # exactly zero, however loose the other enclosure
+    return _checked(to_iv(x) * to_iv(y))
+
+
+def div(x: Real, y: Real) -> Real:
+    """x / y; y must already be known nonzero."""
+    if isinstance(x, Fraction) and isinstance(y, Fraction):
+        return _checked(x / y)
+    if isinstance(x, Fraction) and x == 0:
+        return Fraction(0)
+    return _checked(to_iv(x) / to_iv(y))
+
+
+def sign(x: Real) -> int:
+    """-1, 0 or 1, exactly; Unsure when an interval holds 0 (it may or may not be 0)."""
+    if isinstance(x, Fraction):
+        return (x > 0) - (x < 0)
+    if lo(x) > 0:
+        return 1
+    if hi(x) < 0:
+        return -1
+    raise Unsure("cannot tell the sign of a value near 0")
+
+
+def exact_integer(x: Real) -> int | None:
+    """x as an int when it is exactly an integer; None when it is certainly not; Unsure when undecided."""
+    if isinstance(x, Fraction):
+        return int(x) if x.denominator == 1 else None
+    a, b = lo(x), hi(x)
+    if a == b and a == mpmath.floor(a):
+        return int(a)
+    if mpmath.floor(a) == mpmath.floor(b) and a != mpmath.floor(a):
+        return None  # strictly between two consecutive integers
+    raise Unsure("cannot tell whether an exponent is an integer")
+
+
+def _point(x: Any) -> Any:
+    return iv.make_mpf((x._mpf_, x._mpf_))
+
+
+def _exp_lower(x: Any) -> Any:
+    """A lower bound of exp(x) for an mpf x (0 far below the range)."""
+    if x < -EXP_LIMIT:
+        return mpf(0)
+    return lo(iv.exp(_point(min(x, EXP_LIMIT))))
+
+
+def _exp_upper(x: Any) -> Any:
+    if x > EXP_LIMIT:
+        return mpf("inf")
+    return hi(iv.exp(_point(max(x, -EXP_LIMIT))))
+
+
+def exp(x: Real) -> Real:
+    if isinstance(x, Fraction) and x == 0:
+        return Fraction(1)
+    x = to_iv(x)
+    return iv.make_mpf((_exp_lower(lo(x))._mpf_, _exp_upper(hi(x))._mpf_))
+
+
+def log(x: Real) -> Real:
+    if sign(x) <= 0:
+        raise Undefined("log of a number <= 0")
+    if isinstance(x, Fraction) and x == 1:
+        return Fraction(0)
+    return _checked(iv.log(to_iv(x)))
+
+
+def _tanh_point(x: Any) -> Any:
+    """An interval enclosing tanh of the mpf x (tanh(x) = t / (t + 2), t = expm1(2x), near 0; no cancellation)."""
+    if x < 0:
+        return -_tanh_point(-x)
+    if x < 1:
+        t = iv.expm1(2 * _point(x))
+        return t / (t + 2)
+    e = exp(-2 * _point(x))
+    return (1 - e) / (1 + e)
+
+
+def tanh(x: Real) -> Real:
+    if isinstance(x, Fraction) and x == 0:
+        return Fraction(0)
+    x = to_iv(x)
+    return iv.make_mpf((lo(_tanh_point(lo(x)))._mpf_, hi(_tanh_point(hi(x)))._mpf_))
+
+
+def _sigmoid_point(x: Any) -> Any:
+    if x >= 0:
+        return 1 / (1 + exp(-_point(x)))
+    e = exp(_point(x))
+    return e / (1 + e)
+
+
+def sigmoid(x: Real) -> Real:
+    if isinstance(x, Fraction) and x == 0:
+        return Fraction(1, 2)
+    x = to_iv(x)
+    return iv.make_mpf((lo(_sigmoid_point(lo(x)))._mpf_, hi(_sigmoid_point(hi(x)))._mpf_))
+
+
+def _sech2_point(x: Any) -> Any:
+    """sech(x)**2 = 4e / (1 + e)**2 with e = exp(-2|x|): a sum of positive terms, no cancellation."""
+    e = exp(-2 * _point(abs(x)))
+    return 4 * e / ((1 + e) ** 2)
+
+
+def sech2(x: Real) -> Real:
+    """1 - tanh(x)**2, which is even and falls with |x|."""
+    if isinstance(x, Fraction) and x == 0:
+        return Fraction(1)
+    x = to_iv(x)
+    a, b = lo(x), hi(x)
+    if a <= 0 <= b:
+        far = a if -a > b else b
+        return iv.make_mpf((lo(_sech2_point(far))._mpf_, mpf(1)._mpf_))
+    near, far = (a, b) if a > 0 else (b, a)
+    return iv.make_mpf((lo(_sech2_point(far))._mpf_, hi(_sech2_point(near))._mpf_))
+
+
+def sigmoid_derivative(x: Real) -> Real:
+    """sigmoid(x) * (1 - sigmoid(x)) = sech(x/2)**2 / 4."""
+    return mul(sech2(mul(x, Fraction(1, 2))), Fraction(1, 4))
+
+
+def relu(x: Real) -> Real:
+    if isinstance(x, Fraction):
+        return max(x, Fraction(0))
+    if lo(x) >= 0:
+        return x
+    if hi(x) <= 0:
+        return Fraction(0)
+    return iv.make_mpf((mpf(0)._mpf_, hi(x)._mpf_))
+
+
+def power(a: Real, b: Real) -> Real:
+    """a ** b as a real number, or Undefined (0**0, 0 to a negative power, negative base to a non-integer)."""
+    if isinstance(b, Fraction) and b.denominator == 1 and b > 0:  # a positive integer power: defined for every a
+        return _int_pow(a, int(b))
+    sa = sign(a)
+    if sa == 0:
+        sb = sign(b)
+        if sb > 0:
+            return Fraction(0)
+        raise Undefined("0 ** 0" if sb == 0 else "0 to a negative power (a pole)")
+    if sa > 0:
+        if isinstance(a, Fraction) and a == 1:
+            return Fraction(1)
+        if isinstance(b, Fraction) and b.denominator == 1:
+            return _int_pow(a, int(b))
+        return exp(mul(b, log(a)))
+    m = exact_integer(b)
+    if m is None:
+        raise Undefined("a negative base to a non-integer power")
+    return _int_pow(a, m)
+
+
+def _int_pow(a: Real, n: int) -> Real:
+    """a ** n for an integer n (a is nonzero when n <= 0)."""
+    if isinstance(a, Fraction) and abs(n) * max(a.numerator.bit_length(), a.denominator.bit_length()) <= EXACT_LIMIT_BITS:
+        return a**n
+    if abs(n) < 2**20:
+        return _checked(to_iv(a) ** n)
+    s = sign(a)
+    if s == 0:
+        return Fraction(0)
+    magnitude = exp(mul(Fraction(n), log(abs(a) if isinstance(a, Fraction) else abs(to_iv(a)))))
+    return neg(magnitude) if s < 0 and n % 2 else magnitude
+
+
+# ---------------------------------------------------------------- the program and its derivatives
+
+
+def _values(expr: Expression, inputs: dict[str, Fraction]) -> list[Real]:
+    vals: list[Real] = []
+    for n in expr.nodes:
+        args = [vals[i] for i in n.args]
+        if n.op == "input":
+            v: Real = inputs[n.name]
+        elif n.op == "const":
+            v = Fraction(n.value)
+        elif n.op == "neg":
+            v = neg(args[0])
+        elif n.op == "add":
+            v = add(*args)
+        elif n.op == "sub":
+            v = add(args[0], neg(args[1]))
+        elif n.op == "mul":
+            v = mul(*args)
+        elif n.op == "div":
+            if sign(args[1]) == 0:
+                raise Undefined("division by zero")
+            v = div(*args)
+        elif n.op == "pow":
+            v = power(*args)
+        elif n.op == "relu":
+            v = relu(args[0])
+        elif n.op == "tanh":
+            v = tanh(args[0])
+        elif n.op == "exp":
+            v = exp(args[0])
+        elif n.op == "log":
+            v = log(args[0])
+        elif n.op == "sigmoid":
+            v = sigmoid(args[0])
+        else:
+            raise ValueError(f"unknown operation {n.op!r}")
+        vals.append(v)
+    return vals
+
+
+def _pow_base_derivative(a: Real, b: Real, v: Real) -> Real:
+    """d(a**b)/da where a**b = v is defined."""
+    n = exact_integer(b) if isinstance(b, Fraction) else None
+    if n is not None:
+        if n == 0:
+            return Fraction(0)
+        if n == 1:
+            return Fraction(1)
+        return mul(Fraction(n), power(a, Fraction(n - 1)))
+    if sign(a) == 0:  # 0 ** b with b > 0 not an exact integer
+        if isinstance(b, Fraction):
+            below = b < 1
+        else:
+            if lo(b) > 1:
+                below = False
+            elif hi(b) < 1:
+                below = True
+            else:
+                raise Unsure("cannot tell whether the exponent is below 1")
+        if below:
+            raise Undefined("the derivative of 0 ** b for b < 1 is infinite")
+        return Fraction(0)
+    return div(mul(b, v), a)
+
+
+def _pow_exponent_derivative(a: Real, v: Real) -> Real:
+    """d(a**b)/db where a**b = v is defined."""
+    sa = sign(a)
+    if sa == 0:
+        return Fraction(0)  # 0 ** p is 0 for every p near b > 0
+    if sa < 0:
+        raise Undefined("a negative base has no real power at non-integer exponents nearby")
+    return mul(v, log(a))
+
+
+def _tangents(expr: Expression, vals: list[Real], name: str) -> Real | None:
+    """d(result)/d(name) by forward mode; None when the result does not depend on name."""
+    tan: list[Real | None] = []
+    for k, n in enumerate(expr.nodes):
+        ts = [tan[i] for i in n.args]
+        args = [vals[i] for i in n.args]
+        t: Real | None = None
+        if n.op == "input":
+            t = Fraction(1) if n.name == name else None
+        elif n.op == "const" or all(x is None for x in ts):
+            t = None
+        elif n.op == "neg":
+            t = neg(ts[0])
+        elif n.op in ("add", "sub"):
+            other = ts[1] if n.op == "add" or ts[1] is None else neg(ts[1])
+            t = ts[0] if other is None else other if ts[0] is None else add(ts[0], other)
+        elif n.op == "mul":
+            t = _sum(mul(ts[0], args[1]) if ts[0] is not None else None, mul(args[0], ts[1]) if ts[1] is not None else None)
+        elif n.op == "div":
+            first = div(ts[0], args[1]) if ts[0] is not None else None
+            second = neg(div(mul(vals[k], ts[1]), args[1])) if ts[1] is not None else None
+            t = _sum(first, second)
+        elif n.op == "pow":
+            a_part = mul(_pow_base_derivative(args[0], args[1], vals[k]), ts[0]) if ts[0] is not None else None
+            b_part = mul(_pow_exponent_derivative(args[0], vals[k]), ts[1]) if ts[1] is not None else None
+            t = _sum(a_part, b_part)
+        elif n.op == "relu":
+            s = sign(args[0])
+            if s == 0:
+                raise Undefined("relu's derivative at exactly 0 (the kink)")
+            t = ts[0] if s > 0 else Fraction(0)
+        elif n.op == "exp":
+            t = mul(vals[k], ts[0])
+        elif n.op == "log":
+            t = div(ts[0], args[0])
+        elif n.op == "tanh":
+            t = mul(sech2(args[0]), ts[0])
+        elif n.op == "sigmoid":
+            t = mul(sigmoid_derivative(args[0]), ts[0])
+        tan.append(t)
+    return tan[-1]
+
+
+def _sum(x: Real | None, y: Real | None) -> Real | None:
+    if x is None:
+        return y
+    if y is None:
+        return x
+    return add(x, y)
+
+
+def enclosures(expr: Expression, inputs: dict[str, float], bits: int) -> dict[str, tuple[Any, Any] | str]:
+    """Each quantity ("value", "grad:NAME") at `bits` of working precision: (lo, hi) enclosing the exact number
+    (Fractions when exact, else mpf), "undefined: ..." or "unsure: ..." as text."""
+    names = [n.name for n in expr.nodes if n.op == "input"]
+    point = {name: Fraction(inputs[name]) for name in names}
+    out: dict[str, tuple[Any, Any] | str] = {}
+    saved = iv.prec
+    iv.prec = bits
+    try:
+        try:
+            vals = _values(expr, point)
+        except (Undefined, Unsure) as exc:
+            text = f"{'undefined' if isinstance(exc, Undefined) else 'unsure'}: {exc}"
+            return {"value": text, **{f"grad:{name}": text for name in names}}
+        out["value"] = _ends(vals[-1])
+        for name in names:
+            try:
+                t = _tangents(expr, vals, name)
+                out[f"grad:{name}"] = _ends(Fraction(0) if t is None else t)
+            except (Undefined, Unsure) as exc:
+                out[f"grad:{name}"] = f"{'undefined' if isinstance(exc, Undefined) else 'unsure'}: {exc}"
+    finally:
+        iv.prec = saved
+    return out
+
+
+def _ends(x: Real) -> tuple[Any, Any]:
+    if isinstance(x, Fraction):
+        return (x, x)
+    return (lo(x), hi(x))
+
+
+def _round(x: Any, fmt: str) -> float:
+    return round_fraction(x, fmt) if isinstance(x, Fraction) else round_mpf(x, fmt)
+
+
+def certify(expr: Expression, inputs: dict[str, float], dtype: str = "float64", max_bits: int = MAX_BITS) -> dict[str, Certified]:
+    """Every quantity rounded to the dtype, certified: precision doubles from START_BITS to max_bits until each
+    enclosure's ends round to the same float (and the same sign of zero)."""
+    if dtype not in FORMATS:
+        raise ValueError(f"dtype {dtype!r} is not one of {', '.join(FORMATS)}")
+    result: dict[str, Certified] = {}
+    bits = START_BITS
+    while True:
+        for key, got in enclosures(expr, inputs, bits).items():
+            if key in result:
+                continue
+            if isinstance(got, str):
+                if got.startswith("undefined"):
+                    result[key] = Certified("undefined", None, got.removeprefix("undefined: "))
+                elif bits * 2 > max_bits:
+                    result[key] = Certified("not determined", None, f"{got.removeprefix('unsure: ')} at {bits} bits")
+                continue
+            lo, hi = got
+            try:
+                flo, fhi = _round(lo, dtype), _round(hi, dtype)
+            except Unsure:
+                flo, fhi = math.nan, 0.0
+            exact = isinstance(lo, Fraction) and lo == hi
+            if exact or (flo == fhi and math.copysign(1, flo) == math.copysign(1, fhi)):
+                result[key] = Certified("determined", flo, "exact" if exact else f"{bits} bits", got, exact and lo == 0)
+            elif bits * 2 > max_bits:
+                result[key] = Certified("not determined", None, f"[{flo!r}, {fhi!r}] at {bits} bits", got)
+        if len(result) == 1 + len(expr.inputs) or bits * 2 > max_bits:
+            return result
+        bits *= 2
