@@ -20,6 +20,8 @@ b < 1 (infinite), and the derivative in the exponent of a negative base (not rea
 from __future__ import annotations
 
 import math
+import random
+import struct
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -27,13 +29,13 @@ from typing import Any
 import mpmath
 from mpmath import iv, libmp, mp, mpf
 
-from backends.expr import Expression
+from backends.expr import Expression, Node
 
 FORMATS = {"float64": (53, -1022, 1023), "float32": (24, -126, 127)}  # mantissa bits, emin, emax
 START_BITS = 64
 MAX_BITS = 8192
 EXACT_LIMIT_BITS = 4096  # a Fraction bigger than this (numerator or denominator) becomes an interval
-EXP_LIMIT = mpf(2) ** 64  # beyond |x| = 2**64, exp(x) is bounded by exp(2**64) or 0 instead of computed
+EXP_LIMIT = mpf(2) ** 1100  # beyond |x| = 2**1100, exp(x) is bounded by exp(2**1100) or 0 instead of computed
 
 Real = Any  # Fraction (exact) or an mpmath.iv interval (mpmath has no types)
 
@@ -526,3 +528,113 @@ def certify(expr: Expression, inputs: dict[str, float], dtype: str = "float64", 
         if len(result) == 1 + len(expr.inputs) or bits * 2 > max_bits:
             return result
         bits *= 2
+
+
+# ---------------------------------------------------------------- random programs over the whole range
+
+
+def to_dtype(x: float, dtype: str) -> float:
+    """x as the nearest value of the dtype (float32 by struct: round to nearest even, overflow to inf)."""
+    if dtype == "float64":
+        return x
+    try:
+        return float(struct.unpack("f", struct.pack("f", x))[0])
+    except OverflowError:
+        return math.copysign(math.inf, x)
+
+
+def random_number(rng: random.Random, dtype: str) -> float:
+    """A number from anywhere in the dtype's finite range: subnormal, tiny, ordinary, huge, 0, +-1, the edges of
+    exp's overflow and underflow, the tails of tanh and sigmoid."""
+    wide = dtype == "float64"
+    kind = rng.choice(["zero", "one", "subnormal", "tiny", "ordinary", "ordinary", "round", "huge", "exp_edge", "tail"])
+    if kind == "zero":
+        x = 0.0
+    elif kind == "one":
+        x = 1.0
+    elif kind == "subnormal":
+        x = math.ldexp(rng.randrange(1, 2**52 if wide else 2**23), -1074 if wide else -149)
+    elif kind == "tiny":
+        x = 10.0 ** rng.uniform(-307 if wide else -37, -8)
+    elif kind == "ordinary":
+        x = rng.uniform(-6.0, 6.0)
+    elif kind == "round":
+        x = rng.choice([0.5, 2.0, 3.0, 0.25, 1.5, 10.0, 0.1, 0.7])
+    elif kind == "huge":
+        x = 10.0 ** rng.uniform(8, 308 if wide else 38)
+    elif kind == "exp_edge":
+        x = rng.uniform(705.0, 712.0) if wide else rng.uniform(86.0, 90.0)
+        x = x if rng.random() < 0.5 else -x - (40 if wide else 15)
+    else:
+        x = rng.uniform(15.0, 60.0)
+    x = -x if rng.random() < 0.3 else x
+    return to_dtype(x, dtype)
+
+
+def random_constant(rng: random.Random, dtype: str) -> float:
+    """A literal: mostly small round numbers and integers, sometimes exact zero, subnormal, huge or a decimal."""
+    if rng.random() < 0.6:
+        x = rng.choice([0.0, 1.0, 2.0, 3.0, 0.5, 1.5, 0.25, 10.0, 0.7, -1.0, 1e-12, 1000.0])
+    elif rng.random() < 0.5:
+        x = rng.choice([1e300, 1e-300, 5e-324, 300.0, 1e-30] if dtype == "float64" else [1e30, 1e-30, 1e-45, 90.0])
+    else:
+        x = random_number(rng, dtype)
+    return to_dtype(x, dtype)
+
+
+UNARY = ("neg", "relu", "tanh", "exp", "log", "sigmoid")
+BINARIES = ("add", "sub", "mul", "div", "pow")
+
+
+def random_program(rng: random.Random, dtype: str = "float64") -> tuple[Expression, dict[str, float]]:
+    """A random program on 1-3 inputs with shared subexpressions and literals anywhere, and a point for it.
+    Built from nodes (never parsed), so every backend and truth sees exactly these operations."""
+    names = ["x", "y", "z"][: rng.randint(1, 3)]
+    nodes: list[Node] = [Node("input", name=name) for name in names]
+    shared: list[int] = []
+
+    def leaf() -> int:
+        r = rng.random()
+        if r < 0.2 and shared:
+            return rng.choice(shared)
+        if r < 0.65:
+            return rng.randrange(len(names))
+        nodes.append(Node("const", value=random_constant(rng, dtype)))
+        return len(nodes) - 1
+
+    def grow(depth: int) -> int:
+        if depth == 0 or rng.random() < 0.25:
+            return leaf()
+        if rng.random() < 0.35:
+            op, args = rng.choice(UNARY), [grow(depth - 1)]
+        else:
+            op = rng.choice(BINARIES)
+            args = [grow(depth - 1), grow(depth - 1)]
+        nodes.append(Node(op, tuple(args)))
+        if rng.random() < 0.3:
+            shared.append(len(nodes) - 1)
+        return len(nodes) - 1
+
+    result = grow(rng.randint(1, 4))
+    live = _live(nodes, result)
+    for i in range(len(names)):
+        if i not in live:
+            nodes.append(Node(rng.choice(["add", "mul"]), (result, i)))
+            result = len(nodes) - 1
+            live = _live(nodes, result)
+    remap: dict[int, int] = {}
+    kept: list[Node] = []
+    for i in sorted(live):
+        n = nodes[i]
+        remap[i] = len(kept)
+        kept.append(Node(n.op, tuple(remap[a] for a in n.args), n.value, n.name))
+    point = {name: random_number(rng, dtype) for name in names}
+    return Expression(tuple(kept)), point
+
+
+def _live(nodes: list[Node], result: int) -> set[int]:
+    live = {result}
+    for i in range(result, -1, -1):
+        if i in live:
+            live.update(nodes[i].args)
+    return live

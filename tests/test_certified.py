@@ -1,0 +1,281 @@
+"""The judge's truth checked against tests/certified.py, a certified reference written without the judge's code.
+
+Random programs (seeded) in both dtypes: where both determine a quantity they give the same float bit for bit; a
+quantity one of them determines is never "undefined" in the other; their rigorous enclosures overlap. The issue-18
+cases are pinned against the reference, and the truth's unrounded enclosures are compared at high precision (a
+relative 1e-20 error in a derivative is invisible after rounding, but not there).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import struct
+from fractions import Fraction
+from typing import Any
+
+import mpmath
+import pytest
+
+from backends.expr import Expression, Node, parse
+from comparisons.judge import truth as judge_truth
+from tests.certified import (
+    Certified,
+    certify,
+    enclosures,
+    random_program,
+    round_fraction,
+    round_mpf,
+)
+
+PROGRAMS_PER_DTYPE = 300
+SEED = 20261206
+HIGH_BITS = 256
+
+
+# ---------------------------------------------------------------- the comparison, shared with tools/audit_truth.py
+
+
+def same_float(ref: Certified, value: float | None) -> bool:
+    """The judge's float equals the reference's bit for bit; an exact zero may carry either sign."""
+    if value is None or ref.value is None:
+        return False
+    if math.isnan(value) or math.isnan(ref.value):
+        return False
+    if value != ref.value:
+        return False
+    return ref.exact_zero or value != 0 or math.copysign(1, value) == math.copysign(1, ref.value)
+
+
+def mismatch(ref: Certified, status: str, value: float | None) -> str | None:
+    """The kind of disagreement between the reference and the judge's quantity, or None when they agree."""
+    if ref.status == "determined" and status == "determined" and not same_float(ref, value):
+        return "different floats"
+    if ref.status == "determined" and status == "undefined":
+        return "judge undefined, reference determined"
+    if ref.status == "undefined" and status == "determined":
+        return "judge determined, reference undefined"
+    return None
+
+
+def judge_quantities(expr: Expression, point: dict[str, float], dtype: str) -> dict[str, tuple[str, float | None, str]]:
+    """The judge's truth as {quantity: (status, value, reason)}."""
+    got = judge_truth.truth(expr, point, dtype=dtype)
+    return {key: (q.status, q.value, q.reason) for key, q in got.quantities.items()}
+
+
+def _as_mpf(x: Any, rounding: str) -> Any:
+    """An end of an enclosure as an mpf, rounded outward (`rounding` is "floor" or "ceiling")."""
+    if isinstance(x, Fraction):
+        mode = mpmath.libmp.round_floor if rounding == "floor" else mpmath.libmp.round_ceiling
+        return mpmath.mp.make_mpf(mpmath.libmp.from_rational(x.numerator, x.denominator, 4 * HIGH_BITS, mode))
+    if hasattr(x, "_mpi_"):  # an mpmath interval: take its own outer end
+        return mpmath.mp.make_mpf(x._mpi_[0 if rounding == "floor" else 1])
+    return mpmath.mpf(x)
+
+
+def overlap(a: tuple[Any, Any], b: tuple[Any, Any]) -> bool:
+    """Two enclosures share a point."""
+    return bool(_as_mpf(a[0], "floor") <= _as_mpf(b[1], "ceiling") and _as_mpf(b[0], "floor") <= _as_mpf(a[1], "ceiling"))
+
+
+def enclosure_mismatches(expr: Expression, point: dict[str, float], bits: int) -> list[str]:
+    """Quantities whose reference and judge enclosures (both rigorous, at `bits`) do not overlap."""
+    ours = enclosures(expr, point, bits)
+    theirs = judge_truth.enclosures(expr, point, bits)
+    bad = []
+    for key, mine in ours.items():
+        other = theirs.get(key)
+        if isinstance(mine, tuple) and isinstance(other, tuple) and not overlap(mine, other):
+            bad.append(f"{key}: reference [{_as_mpf(mine[0], 'floor')}, {_as_mpf(mine[1], 'ceiling')}], judge {other}")
+    return bad
+
+
+def compare(expr: Expression, point: dict[str, float], dtype: str) -> list[str]:
+    """Every disagreement between the judge's truth and the reference on one program, as readable lines."""
+    ours = certify(expr, point, dtype)
+    theirs = judge_quantities(expr, point, dtype)
+    lines = []
+    for key, ref in ours.items():
+        status, value, reason = theirs[key]
+        kind = mismatch(ref, status, value)
+        if kind:
+            lines.append(
+                f"{kind}: {expr.source!r} at {point} ({dtype}) {key}: reference {ref.status} {ref.value!r} "
+                f"({ref.reason}) | judge {status} {value!r} ({reason})"
+            )
+    return lines
+
+
+# ---------------------------------------------------------------- the reference's own rounding
+
+
+def _float32(x: float) -> float:
+    return float(struct.unpack("f", struct.pack("f", x))[0])
+
+
+def test_rounding_to_float64_matches_python() -> None:
+    """Fraction -> float in Python is correctly rounded (nearest, ties to even), subnormals and overflow included."""
+    rng = random.Random(SEED)
+    cases = [Fraction(1, 3), Fraction(2**-1075), Fraction(3 * 2**-1076), Fraction(2**-1074) * Fraction(3, 2)]
+    cases += [Fraction(2**1024) - Fraction(2**970), Fraction(2**1024) - Fraction(2**970) - 1, Fraction(10**400)]
+    for _ in range(2000):
+        cases.append(Fraction(rng.randrange(1, 2**80), 1 << rng.randrange(0, 1200)) * (1 << rng.randrange(0, 200)))
+    for x in cases:
+        for v in (x, -x):
+            try:
+                expected = float(v)
+            except OverflowError:
+                expected = math.inf if v > 0 else -math.inf
+            got = round_fraction(v, "float64")
+            assert got == expected and math.copysign(1, got) == math.copysign(1, expected), (v, got, expected)
+
+
+def test_rounding_dyadics_to_float32_matches_numpy_style_struct() -> None:
+    """An exact double rounds to float32 as struct's conversion does (nearest even, subnormals, inf)."""
+    rng = random.Random(SEED)
+    values = [2.0**-150, 3 * 2.0**-151, 2.0**-149, 2.0**128 - 2.0**103, 2.0**128 - 2.0**104, 1e-46, 3.4e38]
+    values += [rng.uniform(-1, 1) * 2.0 ** rng.randrange(-160, 130) for _ in range(3000)]
+    for v in values:
+        try:
+            expected = _float32(v)
+        except OverflowError:
+            expected = math.copysign(math.inf, v)
+        assert round_mpf(mpmath.mpf(v), "float32") == expected, v
+        assert round_fraction(Fraction(v), "float32") == expected, v
+
+
+def test_rounding_far_beyond_the_range() -> None:
+    assert round_mpf(mpmath.mpf(2) ** (10**30), "float64") == math.inf
+    assert round_mpf(-(mpmath.mpf(2) ** -(10**30)), "float64") == 0.0
+    assert math.copysign(1, round_mpf(-(mpmath.mpf(2) ** -(10**30)), "float64")) == -1
+
+
+# ---------------------------------------------------------------- the reference on the issue's cases
+
+
+def _ref(source: str, dtype: str = "float64", **point: float) -> dict[str, Certified]:
+    return certify(parse(source), point, dtype)
+
+
+@pytest.mark.parametrize(
+    ("source", "point", "quantity", "expected"),
+    [
+        ("x*(exp(1e-12) - 1)/1e-12", {"x": 1.0}, "value", 1.0000000000005),
+        ("exp(x) - 1 + x", {"x": 4.965e-321}, "value", 9.93e-321),
+        ("sigmoid(log(exp(x))**2)", {"x": 1e-80}, "grad:x", 5e-81),
+        ("1/(exp(x) - 1)", {"x": 1e-300}, "value", 1 / 1e-300),  # 1/x - 1/2: the float division's result
+        ("x*((x + (0.7 + x))/x)", {"x": 0.9049875518900343}, "grad:x", 2.0),
+        ("exp(1000 - y**0.0)", {"y": 2.0}, "grad:y", 0.0),
+        ("exp(1000 - y**0.0)", {"y": 2.0}, "value", math.inf),
+        ("x**1.0", {"x": 0.0}, "grad:x", 1.0),
+        ("sigmoid(-(10.0 ** exp(v + v))) + v", {"v": 3.0}, "value", 3.0),
+        ("x ** 1e300", {"x": 2.0}, "value", math.inf),
+    ],
+)
+def test_reference_on_the_issue_cases(source: str, point: dict[str, float], quantity: str, expected: float) -> None:
+    got = _ref(source, **point)[quantity]
+    assert got.status == "determined" and got.value == expected, got
+
+
+@pytest.mark.parametrize(
+    ("source", "point"),
+    [
+        ("x + 0.0**0.0", {"x": 1.0}),
+        ("(x**0.0 - 2)**0.25", {"x": 3.0}),
+        ("log(x)", {"x": 0.0}),
+        ("log(x - 1)", {"x": 0.5}),
+        ("x / (y - y)", {"x": 1.0, "y": 3.0}),
+        ("x ** -1.0", {"x": 0.0}),
+    ],
+)
+def test_reference_undefined_where_the_mathematics_is(source: str, point: dict[str, float]) -> None:
+    assert all(q.status == "undefined" for q in _ref(source, **point).values())
+
+
+def test_reference_kinks_and_infinite_slopes() -> None:
+    relu = _ref("relu(x) + y", x=0.0, y=2.0)
+    assert relu["value"].value == 2.0 and relu["grad:y"].value == 1.0 and relu["grad:x"].status == "undefined"
+    assert _ref("x ** 0.5", x=0.0)["grad:x"].status == "undefined"
+    assert _ref("x ** 1.5", x=0.0)["grad:x"].value == 0.0
+    assert _ref("(-2.0) ** x", x=3.0)["value"].value == -8.0
+
+
+def test_reference_against_mpmath_on_smooth_points() -> None:
+    """Ordinary points: the reference's floats are mpmath's values at 200 digits, rounded by Python."""
+    mpmath.mp.dps = 200
+    try:
+        for x in (0.3, -1.7, 4.25, 1e-5):
+            got = _ref("tanh(x) * exp(x) + sigmoid(x) / log(2 + x*x)", x=x)
+            xm = mpmath.mpf(x)
+            value = mpmath.tanh(xm) * mpmath.exp(xm) + 1 / (1 + mpmath.exp(-xm)) / mpmath.log(2 + xm * xm)
+            slope = mpmath.diff(lambda t: mpmath.tanh(t) * mpmath.exp(t) + 1 / (1 + mpmath.exp(-t)) / mpmath.log(2 + t * t), xm)
+            assert got["value"].value == float(value) and got["grad:x"].value == float(slope)
+    finally:
+        mpmath.mp.dps = 15
+
+
+# ---------------------------------------------------------------- the judge against the reference
+
+
+def _programs(dtype: str, count: int, seed: int) -> list[tuple[Expression, dict[str, float]]]:
+    rng = random.Random(f"{seed}-{dtype}")
+    return [random_program(rng, dtype) for _ in range(count)]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_truth_agrees_with_the_reference_on_random_programs(dtype: str) -> None:
+    problems = [line for expr, point in _programs(dtype, PROGRAMS_PER_DTYPE, SEED) for line in compare(expr, point, dtype)]
+    assert not problems, f"{len(problems)} disagreements, first ones:\n" + "\n".join(problems[:10])
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_truth_enclosures_overlap_the_reference(dtype: str) -> None:
+    problems = [line for expr, point in _programs(dtype, 60, SEED + 1) for line in enclosure_mismatches(expr, point, HIGH_BITS)]
+    assert not problems, "\n".join(problems[:10])
+
+
+ISSUE_CASES = [
+    ("x*(exp(1e-12) - 1)/1e-12", {"x": 1.0}, "float64"),
+    ("x + 0.0**0.0", {"x": 1.0}, "float64"),
+    ("exp(x) - 1 + x", {"x": 4.965e-321}, "float64"),
+    ("sigmoid(log(exp(x))**2)", {"x": 1e-80}, "float64"),
+    ("1/(exp(x) - 1)", {"x": 1e-300}, "float64"),
+    ("x*((x + (0.7 + x))/x)", {"x": 0.9049875518900343}, "float64"),
+    ("exp(1000 - y**0.0)", {"y": 2.0}, "float64"),
+    ("(x**0.0 - 2)**0.25", {"x": 3.0}, "float64"),
+    ("x**1.0", {"x": 0.0}, "float64"),
+    ("x ** 1e300", {"x": 2.0}, "float64"),
+    ("(x/y)/(y/x)", {"x": _float32(-1e-4), "y": _float32(-2.937778933501788e17)}, "float32"),
+]
+
+
+@pytest.mark.parametrize(("source", "point", "dtype"), ISSUE_CASES)
+def test_truth_agrees_with_the_reference_on_the_issue_cases(source: str, point: dict[str, float], dtype: str) -> None:
+    assert compare(parse(source), point, dtype) == []
+
+
+TANH_PROGRAMS = [
+    ("tanh(x)", {"x": x}) for x in (0.1, 0.5, 0.9, 1.3, 2.0, -0.7, 3.7, 1e-3)
+] + [("tanh(x * y) + x", {"x": 0.75, "y": -1.25}), ("sigmoid(tanh(x)) * tanh(x)", {"x": 0.4})]
+
+
+@pytest.mark.parametrize(("source", "point"), TANH_PROGRAMS)
+def test_truth_tanh_derivative_unrounded(source: str, point: dict[str, float]) -> None:
+    """At 256 bits both enclosures are about 1e-70 wide, so a relative 1e-20 error in the truth's derivative of tanh
+    (which rounding to float64 hides in all but about 1 case in 10,000) separates them."""
+    expr = parse(source)
+    ours, theirs = enclosures(expr, point, HIGH_BITS), judge_truth.enclosures(expr, point, HIGH_BITS)
+    for key, mine in ours.items():
+        assert isinstance(mine, tuple) and isinstance(theirs[key], tuple), (key, mine, theirs[key])
+        assert overlap(mine, theirs[key]), (key, mine, theirs[key])
+
+
+def test_a_relative_1e20_error_separates_the_enclosures() -> None:
+    """The check above has teeth: the reference's own enclosure of tanh'(0.5), moved by a relative 1e-20, no longer
+    overlaps the unmoved one."""
+    lo, hi = enclosures(Expression((Node("input", name="x"), Node("tanh", (0,)))), {"x": 0.5}, HIGH_BITS)["grad:x"]
+    with mpmath.workprec(2 * HIGH_BITS):
+        factor = 1 + mpmath.mpf(10) ** -20
+        shifted = (lo * factor, hi * factor)
+    assert overlap((lo, hi), (lo, hi)) and not overlap((lo, hi), shifted)
