@@ -530,6 +530,31 @@ def certify(expr: Expression, inputs: dict[str, float], dtype: str = "float64", 
         bits *= 2
 
 
+# ---------------------------------------------------------------- comparing another truth with this one
+
+
+def same_float(ref: Certified, value: float | None) -> bool:
+    """The judge's float equals the reference's bit for bit; an exact zero may carry either sign."""
+    if value is None or ref.value is None:
+        return False
+    if math.isnan(value) or math.isnan(ref.value):
+        return False
+    if value != ref.value:
+        return False
+    return ref.exact_zero or value != 0 or math.copysign(1, value) == math.copysign(1, ref.value)
+
+
+def mismatch(ref: Certified, status: str, value: float | None) -> str | None:
+    """The kind of disagreement between the reference and the judge's quantity, or None when they agree."""
+    if ref.status == "determined" and status == "determined" and not same_float(ref, value):
+        return "different floats"
+    if ref.status == "determined" and status == "undefined":
+        return "judge undefined, reference determined"
+    if ref.status == "undefined" and status == "determined":
+        return "judge determined, reference undefined"
+    return None
+
+
 # ---------------------------------------------------------------- random programs over the whole range
 
 
