@@ -144,11 +144,28 @@ def to_iv(x: Real) -> Any:
     return x
 
 
+def _as_fraction(x: Any) -> Fraction | None:
+    """A finite mpf of moderate exponent as an exact Fraction (None otherwise)."""
+    if not mpmath.isfinite(x):
+        return None
+    negative, man, exp, _ = x._mpf_
+    if abs(exp) > EXACT_LIMIT_BITS:
+        return None
+    out = Fraction(man << exp) if exp >= 0 else Fraction(man, 1 << -exp)
+    return -out if negative else out
+
+
 def _checked(x: Any) -> Real:
+    """A result kept exact while it is small, else an interval; an interval of one point is that exact number."""
     if isinstance(x, Fraction):
         return x if _exact_small(x) else to_iv(x)
-    if lo(x) != lo(x) or hi(x) != hi(x):
+    a, b = lo(x), hi(x)
+    if a != a or b != b:
         raise Unsure("an enclosure went to nan")
+    if a == b:
+        exact = _as_fraction(a)
+        if exact is not None and _exact_small(exact):
+            return exact
     return x
 
 
@@ -195,11 +212,20 @@ def exact_integer(x: Real) -> int | None:
     if isinstance(x, Fraction):
         return int(x) if x.denominator == 1 else None
     a, b = lo(x), hi(x)
-    if a == b and a == mpmath.floor(a):
-        return int(a)
-    if mpmath.floor(a) == mpmath.floor(b) and a != mpmath.floor(a):
+    if (a > 0 and b < 1) or (a > -1 and b < 0):
+        return None  # strictly between 0 and +-1, however tiny
+    fa, fb = _as_fraction(a), _as_fraction(b)
+    if fa is not None and fb is not None and math.floor(fa) == math.floor(fb) and fa != math.floor(fa):
         return None  # strictly between two consecutive integers
     raise Unsure("cannot tell whether an exponent is an integer")
+
+
+def widened(x: Any) -> Any:
+    """An mpmath function's interval, widened by 16 units of its last place: mpmath.iv is not always rigorous (at
+    2048 bits, iv.exp(4.965e-321) is the single point 1 + 4.965e-321), but its error is far below that."""
+    bits = iv.prec - 4
+    below, above = libmp.from_man_exp((1 << bits) - 1, -bits), libmp.from_man_exp((1 << bits) + 1, -bits)
+    return x * iv.make_mpf((below, above))  # times [1 - 2**-bits, 1 + 2**-bits], both exact
 
 
 def _point(x: Any) -> Any:
@@ -210,13 +236,13 @@ def _exp_lower(x: Any) -> Any:
     """A lower bound of exp(x) for an mpf x (0 far below the range)."""
     if x < -EXP_LIMIT:
         return mpf(0)
-    return lo(iv.exp(_point(min(x, EXP_LIMIT))))
+    return lo(widened(iv.exp(_point(min(x, EXP_LIMIT)))))
 
 
 def _exp_upper(x: Any) -> Any:
     if x > EXP_LIMIT:
         return mpf("inf")
-    return hi(iv.exp(_point(max(x, -EXP_LIMIT))))
+    return hi(widened(iv.exp(_point(max(x, -EXP_LIMIT)))))
 
 
 def exp(x: Real) -> Real:
@@ -231,7 +257,7 @@ def log(x: Real) -> Real:
         raise Undefined("log of a number <= 0")
     if isinstance(x, Fraction) and x == 1:
         return Fraction(0)
-    return _checked(iv.log(to_iv(x)))
+    return _checked(widened(iv.log(to_iv(x))))
 
 
 def _tanh_point(x: Any) -> Any:
@@ -239,7 +265,7 @@ def _tanh_point(x: Any) -> Any:
     if x < 0:
         return -_tanh_point(-x)
     if x < 1:
-        t = iv.expm1(2 * _point(x))
+        t = widened(iv.expm1(2 * _point(x)))
         return t / (t + 2)
     e = exp(-2 * _point(x))
     return (1 - e) / (1 + e)
@@ -327,7 +353,7 @@ def _int_pow(a: Real, n: int) -> Real:
     if isinstance(a, Fraction) and abs(n) * max(a.numerator.bit_length(), a.denominator.bit_length()) <= EXACT_LIMIT_BITS:
         return a**n
     if abs(n) < 2**20:
-        return _checked(to_iv(a) ** n)
+        return _checked(widened(to_iv(a) ** n))
     s = sign(a)
     if s == 0:
         return Fraction(0)

@@ -44,13 +44,18 @@ def judge_quantities(expr: Expression, point: dict[str, float], dtype: str) -> d
 
 
 def _as_mpf(x: Any, rounding: str) -> Any:
-    """An end of an enclosure as an mpf, rounded outward (`rounding` is "floor" or "ceiling")."""
+    """An end of an enclosure (Fraction, mpf, mpmath interval, int or float) as an exact or outward-rounded mpf;
+    `rounding` is "floor" or "ceiling"."""
     if isinstance(x, Fraction):
         mode = mpmath.libmp.round_floor if rounding == "floor" else mpmath.libmp.round_ceiling
         return mpmath.mp.make_mpf(mpmath.libmp.from_rational(x.numerator, x.denominator, 4 * HIGH_BITS, mode))
     if hasattr(x, "_mpi_"):  # an mpmath interval: take its own outer end
         return mpmath.mp.make_mpf(x._mpi_[0 if rounding == "floor" else 1])
-    return mpmath.mpf(x)
+    if isinstance(x, mpmath.mpf):
+        return x  # exact as it is (mpf(x) would round it to the current precision)
+    if isinstance(x, int):
+        return _as_mpf(Fraction(x), rounding)
+    return mpmath.mpf(float(x))
 
 
 def overlap(a: tuple[Any, Any], b: tuple[Any, Any]) -> bool:
@@ -178,6 +183,15 @@ def test_reference_kinks_and_infinite_slopes() -> None:
     assert _ref("x ** 0.5", x=0.0)["grad:x"].status == "undefined"
     assert _ref("x ** 1.5", x=0.0)["grad:x"].value == 0.0
     assert _ref("(-2.0) ** x", x=3.0)["value"].value == -8.0
+
+
+def test_reference_does_not_trust_mpmath_iv_exp_near_0() -> None:
+    """mpmath.iv.exp(4.965e-321) at 2048 bits is the single point 1 + x, which would make exp(x) - 1 - x exactly 0.
+    It is x**2/2 > 0: the reference widens mpmath's intervals, so the float is +0.0 and not an exact zero."""
+    got = _ref("exp(x) - 1 - x", x=4.965e-321)["value"]
+    assert got.status == "determined" and got.value == 0.0 and math.copysign(1, got.value) == 1 and not got.exact_zero
+    negative = _ref("x - (exp(x) - 1)", x=4.965e-321)["value"]
+    assert negative.value == 0.0 and math.copysign(1, negative.value) == -1
 
 
 def test_reference_against_mpmath_on_smooth_points() -> None:
