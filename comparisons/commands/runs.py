@@ -128,7 +128,7 @@ def _agreement_columns(expr: Expression, point: Mapping[str, float]) -> dict[str
     except Exception:  # finite differences are information: a failure there never ends a run
         fd = {}
     scales = cancellation_scales(expr, point)
-    out: dict[str, dict[str, Any]] = {q: {"atol": max(GRAD_ATOL, ROUNDING_ULPS * EPS * s)} for q, s in scales.items()}
+    out: dict[str, dict[str, Any]] = {q: {"atol": max(GRAD_ATOL, ROUNDING_ULPS * EPS * s), "fd": None} for q, s in scales.items()}
     for name in expr.inputs:
         out.setdefault(f"grad:{name}", {"atol": GRAD_ATOL})["fd"] = fd.get(name)
     return out
