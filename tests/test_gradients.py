@@ -1,5 +1,7 @@
-"""Gradients agree across frameworks: every catalog case and random expressions, every backend against micrograd
-(rel 1e-9, abs 1e-12 near zero) and micrograd against finite differences; every known divergence pinned exactly.
+"""Gradients judged against the truth: every catalog case and random expressions, every backend beside micrograd,
+each number classed by the one verdict (comparisons.judge.verdict); a test fails only on what the verdict cannot
+explain (unexplained, or raised without a rule). Agreement with micrograd (rel 1e-9) is checked as the column it is;
+every known divergence is pinned exactly.
 
 GRAD_EXAMPLES sets how many random expressions each backend sees (default 200).
 """
@@ -16,17 +18,8 @@ import backends
 from backends import parse
 from backends.base import Gradients
 from backends.micrograd_backend import MicrogradBackend
-from comparisons.judge.agreement import (
-    FD_RTOL,
-    GRAD_ATOL,
-    GRAD_RTOL,
-    assert_agrees,
-    cancellation_scales,
-    close,
-    compare,
-    failures,
-    finite_differences,
-)
+from comparisons.commands.runs import assert_judged, failures, judged
+from comparisons.judge.agreement import FD_RTOL, GRAD_ATOL, GRAD_RTOL, cancellation_scales, close, finite_differences
 from comparisons.judge.catalog import CATALOG, DIVERGENCES, Divergence, get_case, same_number
 from tests.strategies import Example, examples
 
@@ -44,14 +37,19 @@ BIG = 1_000  # nodes: tinygrad and jax compile these for seconds (tinygrad's tim
     [pytest.param(case, id=case.name, marks=[pytest.mark.slow] if len(case.expression.nodes) > BIG else []) for case in CATALOG],
 )
 def test_catalog(case, backend):
+    names = list(dict.fromkeys([backends.REFERENCE, backend.name]))
+    records = [r for r in assert_judged(case.name, case.expression, case.inputs, names) if r["backend"] == backend.name]
     if backend.name not in case.inaccurate:
-        assert_agrees(case.name, case.expression, case.inputs, [backend.name])
+        # accurate, or off by what rounding alone does to this formula (a 1,000-term sum accumulates 27 ulps)
+        explained = [r["class"] in ("accurate", "inaccurate_agreeing") or r["rule"] == "ill_conditioned" for r in records]
+        assert all(explained), failures(records, strict=True)
+        assert all(r["agrees"] for r in records), [r for r in records if not r["agrees"]]  # the agreement column
         return
-    # a pinned finding: this backend agrees with micrograd but is further from the truth than the formula explains
+    # a pinned finding: this backend is further from the truth than a few ulps, and the verdict says why
     assert case.inaccurate_because in {d.name for d in DIVERGENCES}
-    records = compare(case.expression, case.inputs, [backend.name], case=case.name)
-    assert not failures(records), failures(records)
-    assert failures(records, accuracy=True), f"{case.name}: {backend.name} is accurate now; drop it from `inaccurate`"
+    off = [r for r in records if r["class"] != "accurate"]
+    assert off, f"{case.name}: {backend.name} is accurate now; drop it from `inaccurate`"
+    assert all(r["class"] in ("known", "inaccurate_agreeing") and r["why"] for r in off), off
 
 
 # one settings object per run: the fixture only hands out a cached backend, so sharing it across examples is safe
@@ -60,10 +58,11 @@ def test_catalog(case, backend):
 )
 @given(example=examples())
 def test_random_expressions(backend, example: Example):
-    # every backend agrees with micrograd; micrograd is also within what rounding explains of the truth (the frameworks'
-    # own accuracy, tanh' and sigmoid' computed as 1 - t*t and s*(1 - s) included, is judged by the fuzz and its rules)
-    records = compare(example.expression, example.inputs, [backend.name], case="random")
-    bad = failures(records, accuracy=backend.name == backends.REFERENCE)
+    # every number of this backend (run beside micrograd) is accurate or explained by the verdict: a cancellation the
+    # formula itself causes is a class with its why, never a failure; only what nothing explains fails
+    names = list(dict.fromkeys([backends.REFERENCE, backend.name]))
+    records = judged(example.expression, example.inputs, names, case="random")
+    bad = failures([r for r in records if r["backend"] == backend.name])
     assert not bad, "\n".join(bad)
 
 
@@ -159,8 +158,8 @@ class _Skewed(MicrogradBackend):
     def __init__(self, name: str, skew: float):
         self.name, self.skew = name, skew
 
-    def compile(self, expr):
-        inner = super().compile(expr)
+    def compile(self, expr, dtype="float64"):
+        inner = super().compile(expr, dtype)
 
         def value_and_grad(inputs):
             result = inner(inputs)
@@ -169,31 +168,34 @@ class _Skewed(MicrogradBackend):
         return value_and_grad
 
 
-def test_compare_records_and_flags_a_backend_that_is_off_by_a_little(monkeypatch):
+def test_judged_records_and_flags_a_backend_that_is_off_by_a_little(monkeypatch):
     fake = _Skewed("skewed", 1e-8)
     real_get = backends.get
     monkeypatch.setattr(backends, "get", lambda name: fake if name == "skewed" else real_get(name))
-    records = compare("tanh(x*y)", {"x": 0.3, "y": -2.0}, ["micrograd", "skewed"], case="tanh_xy")
+    records = judged(parse("tanh(x*y)"), {"x": 0.3, "y": -2.0}, ["micrograd", "skewed"], case="tanh_xy")
     assert {(r["backend"], r["quantity"]) for r in records} == {
         (b, q) for b in ("micrograd", "skewed") for q in ("value", "grad:x", "grad:y")
     }
     by = {(r["backend"], r["quantity"]): r for r in records}
-    assert all(r["ok"] for r in records if r["backend"] == "micrograd")
-    assert by["skewed", "value"]["ok"] and not by["skewed", "grad:x"]["ok"] and not by["skewed", "grad:y"]["ok"]
+    assert all(r["class"] == "accurate" and r["agrees"] for r in records if r["backend"] == "micrograd")
+    assert by["skewed", "value"]["class"] == "accurate" and by["skewed", "value"]["agrees"]
+    for q in ("grad:x", "grad:y"):  # 1e-8 relative is about 4.5e7 ulps: nothing explains it
+        assert by["skewed", q]["class"] == "unexplained" and by["skewed", q]["agrees"] is False
+        assert by["skewed", q]["ulps"] > 1e7
     assert by["skewed", "grad:x"]["rel_err"] == pytest.approx(1e-8, rel=1e-3)
     assert by["micrograd", "value"]["fd"] is None and by["micrograd", "grad:x"]["fd_rel_err"] < FD_RTOL
     lines = failures(records)
-    assert len(lines) == 2 and lines[0].startswith("tanh_xy d/dx: skewed=") and "| micrograd=" in lines[0]
-    with pytest.raises(AssertionError, match=r"tanh_xy d/dy: skewed=.* \| micrograd="):
-        assert_agrees("tanh_xy", "tanh(x*y)", {"x": 0.3, "y": -2.0}, ["skewed"])
+    assert len(lines) == 2 and lines[0].startswith("tanh_xy d/dx: skewed=") and "| truth=" in lines[0]
+    with pytest.raises(AssertionError, match=r"tanh_xy d/dy: skewed=.* \| truth=.*micrograd="):
+        assert_judged("tanh_xy", "tanh(x*y)", {"x": 0.3, "y": -2.0}, ["micrograd", "skewed"])
 
 
 def test_the_truth_catches_a_wrong_reference(monkeypatch):
     skewed, real_get = _Skewed("micrograd", 1e-5), backends.get
     monkeypatch.setattr(backends, "get", lambda name: skewed if name == "micrograd" else real_get(name))
     case = get_case("shared")
-    with pytest.raises(AssertionError, match=r"shared d/dx: micrograd=.* \| truth=.* ulps; allowed"):
-        assert_agrees(case.name, case.expression, case.inputs, ["micrograd"])
+    with pytest.raises(AssertionError, match=r"shared d/dx: micrograd=.* \| truth=.* ulps.*unexplained"):
+        assert_judged(case.name, case.expression, case.inputs, ["micrograd"])
 
 
 class _Simplifying(MicrogradBackend):
@@ -204,29 +206,30 @@ class _Simplifying(MicrogradBackend):
     def __init__(self, grad_x: float):
         self.grad_x = grad_x
 
-    def compile(self, expr):
+    def compile(self, expr, dtype="float64"):
         inner = super().compile(expr)
         return lambda inputs: Gradients(inner(inputs).value, {**inner(inputs).grads, "x": self.grad_x})
 
 
-@pytest.mark.parametrize(("grad_x", "ok"), [(0.0, True), (1e-10, True), (1e-7, False), (1.0, False)])
-def test_a_gradient_that_is_rounding_left_after_cancellation_gets_an_absolute_tolerance_of_its_scale(monkeypatch, grad_x, ok):
+@pytest.mark.parametrize(("grad_x", "agrees"), [(0.0, True), (1e-10, True), (1e-7, False), (1.0, False)])
+def test_agreement_after_a_cancellation_gets_an_absolute_tolerance_of_its_scale(monkeypatch, grad_x, agrees):
     # micrograd: d/dx = (1/x)/z - x*((1/x)/x)/z, about 8,700 - 8,700, leaves -1.8e-12 of rounding where the truth is 0
     # (a framework that rewrites x*(1/x) to 1 gives exactly 0)
     fake, real_get = _Simplifying(grad_x), backends.get
     monkeypatch.setattr(backends, "get", lambda name: fake if name == "simplifying" else real_get(name))
     inputs = {"x": 0.01171875, "z": 0.009765625}
-    records = {r["quantity"]: r for r in compare("(x * (1/x)) / z", inputs, ["simplifying"])}
-    assert records["grad:x"]["truth"] == 0.0
-    assert records["grad:x"]["reference"] != 0 and records["grad:x"]["ok"] is ok
-    assert 1e-9 < records["grad:x"]["atol"] < 1e-8  # 1,000 ulps of 17,476, the sum of the contributions' sizes
-    assert records["grad:z"]["atol"] < abs(records["grad:z"]["reference"]) * GRAD_RTOL, "nothing cancels in d/dz"
+    records = {(r["backend"], r["quantity"]): r for r in judged(parse("(x * (1/x)) / z"), inputs, ["micrograd", "simplifying"])}
+    mine = records["simplifying", "grad:x"]
+    assert mine["truth"] == 0.0 and mine["reference"] != 0 and mine["agrees"] is agrees
+    # the exact 0 is accurate, always; micrograd's rounding residue is not, and the verdict says why
+    assert (mine["class"] == "accurate") is (grad_x == 0.0)
+    assert records["micrograd", "grad:x"]["class"] != "accurate" and records["micrograd", "grad:x"]["why"]
     assert close(cancellation_scales(parse("x*y - y"), {"x": 2.0, "y": 3.0})["grad:y"], 3.0)  # |x| + |-1|
 
 
-def test_compare_lets_an_unavailable_backend_raise():
+def test_judged_lets_an_unavailable_backend_raise():
     with pytest.raises(backends.BackendUnavailable, match="unknown backend 'nope'"):
-        compare("x*x", {"x": 1.0}, ["nope"])
+        judged(parse("x*x"), {"x": 1.0}, ["nope"])
 
 
 # --- helpers ---
