@@ -109,7 +109,7 @@ def audit(programs: int, dtype: str, seed: int, with_backends: bool, out: Any = 
         if with_backends:
             start = time.perf_counter()
             results = _backend_results(expr, point, dtype, names)
-            records = judge(expr, point, dtype, results, truth=None)
+            records = judge(expr, point, dtype, results)
             backend_seconds += time.perf_counter() - start
             for record in records:
                 counts["backend records"] += 1
@@ -119,6 +119,7 @@ def audit(programs: int, dtype: str, seed: int, with_backends: bool, out: Any = 
                     counts["right backend records"] += 1
                     if record.get("class") != "accurate":
                         kinds["right backends blamed"] += 1
+                        counts[f"blamed as {record.get('class')}"] += 1
                         examples.setdefault("right backends blamed", []).append(
                             f"{expr.source!r} at {_point_text(point)} {record.get('quantity')}: {record.get('backend')} "
                             f"gives the certified {value!r} but is {record.get('class')} ({record.get('why')})"
@@ -159,6 +160,9 @@ def _print_summary(
         print(f"  backend records          {counts['backend records']}", file=out)
         print(f"  records equal to the certified float  {counts['right backend records']}", file=out)
         print(f"  right backends blamed    {kinds['right backends blamed']}", file=out)
+        for key, n in sorted(counts.items()):
+            if key.startswith("blamed as "):
+                print(f"    {key:<36}{n}", file=out)
     per = max(programs, 1)
     timing = f"reference {1000 * ref_s / per:.1f} ms, truth {1000 * judge_s / per:.1f} ms"
     if with_backends:
