@@ -8,6 +8,7 @@ relative 1e-20 error in a derivative is invisible after rounding, but not there)
 
 from __future__ import annotations
 
+import io
 import math
 import random
 import struct
@@ -275,3 +276,27 @@ def test_a_relative_1e20_error_separates_the_enclosures() -> None:
         factor = 1 + mpmath.mpf(10) ** -20
         shifted = (lo * factor, hi * factor)
     assert overlap((lo, hi), (lo, hi)) and not overlap((lo, hi), shifted)
+
+
+# ---------------------------------------------------------------- the audit command
+
+
+def test_audit_prints_its_counts() -> None:
+    from tools.audit_truth import audit
+
+    out = io.StringIO()
+    result = audit(4, "float32", 3, False, out=out)
+    text = out.getvalue()
+    assert result["counts"]["programs"] + result["kinds"]["truth raised"] == 4
+    for line in ("programs compared", "quantities", "truth mismatches", "time per program"):
+        assert line in text
+
+
+@pytest.mark.parametrize("argv", [["--programs", "0"], ["--programs", "many"], ["--dtype", "float16"]])
+def test_audit_refuses_bad_input_in_one_line(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    from tools.audit_truth import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and err.count("\n") == 1 and err.startswith("audit_truth: ")
