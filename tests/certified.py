@@ -98,7 +98,7 @@ def round_mpf(x: Any, fmt: str) -> float:
         return 0.0
     if x != x:
         raise Unsure("nan in an enclosure")
-    if abs(x) == mpf("inf"):
+    if mpmath.isinf(x):
         return math.inf if x > 0 else -math.inf
     sign, man, exp, bc = x._mpf_
     top = exp + bc - 1
@@ -228,6 +228,11 @@ def widened(x: Any) -> Any:
     return x * iv.make_mpf((below, above))  # times [1 - 2**-bits, 1 + 2**-bits], both exact
 
 
+def exact_negative(x: Any) -> Any:
+    """-x for an mpf, exactly: mpf's own `-x` and `abs(x)` round to mpmath.mp.prec, whatever the interval's precision."""
+    return mp.make_mpf(libmp.mpf_neg(x._mpf_))
+
+
 def _point(x: Any) -> Any:
     return iv.make_mpf((x._mpf_, x._mpf_))
 
@@ -263,7 +268,7 @@ def log(x: Real) -> Real:
 def _tanh_point(x: Any) -> Any:
     """An interval enclosing tanh of the mpf x (tanh(x) = t / (t + 2), t = expm1(2x), near 0; no cancellation)."""
     if x < 0:
-        return -_tanh_point(-x)
+        return -_tanh_point(exact_negative(x))
     if x < 1:
         t = widened(iv.expm1(2 * _point(x)))
         return t / (t + 2)
@@ -294,7 +299,7 @@ def sigmoid(x: Real) -> Real:
 
 def _sech2_point(x: Any) -> Any:
     """sech(x)**2 = 4e / (1 + e)**2 with e = exp(-2|x|): a sum of positive terms, no cancellation."""
-    e = exp(-2 * _point(abs(x)))
+    e = exp(-2 * _point(exact_negative(x) if x < 0 else x))
     return 4 * e / ((1 + e) ** 2)
 
 
@@ -305,7 +310,7 @@ def sech2(x: Real) -> Real:
     x = to_iv(x)
     a, b = lo(x), hi(x)
     if a <= 0 <= b:
-        far = a if -a > b else b
+        far = a if exact_negative(a) > b else b
         return iv.make_mpf((lo(_sech2_point(far))._mpf_, mpf(1)._mpf_))
     near, far = (a, b) if a > 0 else (b, a)
     return iv.make_mpf((lo(_sech2_point(far))._mpf_, hi(_sech2_point(near))._mpf_))

@@ -195,6 +195,23 @@ def test_reference_does_not_trust_mpmath_iv_exp_near_0() -> None:
     assert negative.value == 0.0 and math.copysign(1, negative.value) == -1
 
 
+@pytest.mark.parametrize("digits", [5, 15, 300])
+def test_reference_ignores_mpmath_global_precision(digits: int) -> None:
+    """mpf's unary minus and abs round to mpmath.mp.prec; with them the reference once gave grad:y of this program
+    as -0.13533528323661986 (it is -e**-2 = -0.1353352832366127) whenever mp.prec was 53."""
+    saved = mpmath.mp.dps
+    mpmath.mp.dps = digits
+    try:
+        got = _ref("sigmoid(((x + 0.0) - log(y)) + x)", x=1.0, y=1.468194024704506e-243)["grad:y"]
+    finally:
+        mpmath.mp.dps = saved
+    with mpmath.workdps(300):  # the derivative written out: -sigmoid'(t) / y with t = 2 - log(y)
+        y = mpmath.mpf(1.468194024704506e-243)
+        s = 1 / (1 + mpmath.exp(-(2 - mpmath.log(y))))
+        expected = float(-s * (1 - s) / y)
+    assert got.value == expected
+
+
 def test_reference_against_mpmath_on_smooth_points() -> None:
     """Ordinary points: the reference's floats are mpmath's values at 200 digits, rounded by Python."""
     mpmath.mp.dps = 200
