@@ -26,9 +26,6 @@ from pathlib import Path
 
 PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
 ENV_KEPT = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ")  # nothing else of the user's environment reaches the engine
-SYSTEM_FOLDERS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
-SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime", "/etc/alternatives",
-                "/etc/passwd", "/etc/group", "/etc/nsswitch.conf")  # fmt: skip  (no /etc/shadow, no home folders)
 TOKEN_NAME = "COMPARISONS_CHECK_TOKEN"
 GIB, MIB = 1 << 30, 1 << 20
 
@@ -114,11 +111,13 @@ class Sandbox:
             with contextlib.suppress(ValueError, OSError):
                 resource.setrlimit(which, (soft, soft + 1 if which == resource.RLIMIT_CPU and soft < hard else soft))
 
-    def kill_tree(self, root: int) -> None:
-        """SIGKILL `root`, every descendant and every process carrying this sandbox's token; return once all are dead."""
+    def kill_tree(self, root: int | None) -> None:
+        """SIGKILL `root` (None: already reaped), every descendant and every process carrying this sandbox's token;
+        return once all are dead."""
         found: set[int] = set()
         while True:  # stop them first, so that none forks a child this walk would miss
-            more = (_descendants(root) | {root} | _carrying(TOKEN_NAME + "=" + self.token)) - found
+            tree = _descendants(root) | {root} if root is not None else set()
+            more = (tree | _carrying(TOKEN_NAME + "=" + self.token)) - found
             if not more:
                 break
             for pid in more:
@@ -140,18 +139,21 @@ class Sandbox:
 
 
 def _bwrap_arguments(scratch: Path, readable: list[str]) -> list[str]:
-    arguments = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
-    for folder in SYSTEM_FOLDERS:
-        if os.path.islink(folder):  # merged /usr: /bin -> usr/bin
-            arguments += ["--symlink", os.readlink(folder), folder]
-        elif os.path.isdir(folder):
-            arguments += ["--ro-bind", folder, folder]
-    for path in SYSTEM_FILES:
-        arguments += ["--ro-bind-try", path, path]
+    """The file system read-only, the user's home hidden but for Python and what the engine needs, a fresh /tmp,
+    /proc and /dev, the scratch folder writable; no network, its own processes and session."""
+    arguments = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--ro-bind", "/", "/"]
+    home = os.path.realpath(os.path.expanduser("~"))
+    if home != "/" and os.path.isdir(home):
+        arguments += ["--tmpfs", home]
     arguments += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    for secret in ("/etc/shadow", "/etc/gshadow"):  # readable by their owner root, capabilities or not
+        if os.path.exists(secret):
+            arguments += ["--ro-bind", "/dev/null", secret]
     python = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable))}
-    for path in sorted(python | {p for r in readable for p in (os.path.abspath(r), os.path.realpath(r))}):
-        if not any(path.startswith(folder + "/") for folder in SYSTEM_FOLDERS):
+    python |= {p for p in sys.path if p and os.path.exists(p)}  # site-packages, editable installs
+    wanted = {q for p in python | set(readable) for q in (os.path.abspath(p), os.path.realpath(p))}
+    for path in sorted(wanted):  # a folder before what is inside it
+        if path.startswith((home + "/", "/tmp/")) or path in (home, "/tmp"):
             arguments += ["--ro-bind", path, path]
     return [*arguments, "--bind", str(scratch), str(scratch), "--chdir", str(scratch)]
 
