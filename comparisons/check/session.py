@@ -94,7 +94,7 @@ class LearnerProcess:
         job_read, self.job_pipe = os.pipe()
         reply_read, reply_write = os.pipe()
         env = self.sandbox.env({"CHECK_JOB_FD": str(job_read), "CHECK_REPLY_FD": str(reply_write), "CHECK_FOLDER": self.folder})
-        argv = [sys.executable, "-I", str(LEARNER_SCRIPT), self.absolute_target, self.class_name, self.backward]
+        argv = [sys.executable, "-I", "-B", str(LEARNER_SCRIPT), self.absolute_target, self.class_name, self.backward]
         try:
             self.proc = subprocess.Popen(
                 self.sandbox.command(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
