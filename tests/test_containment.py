@@ -22,10 +22,8 @@ HOSTILE = Path(__file__).with_name("hostile_learners")
 SECRET = "CHECK_TEST_SECRET"
 SECRET_VALUE = "s3cr3t-of-the-user-0f9a"
 DEADLINE = "20"  # seconds: the checks here take 1 to 3 s
-MODES = {
-    "bubblewrap": pytest.param("bubblewrap", marks=pytest.mark.skipif(bool(bubblewrap_problem()), reason=bubblewrap_problem() or "")),
-    "rlimits": "rlimits",
-}  # fmt: skip
+NO_BUBBLEWRAP = pytest.mark.skipif(bool(bubblewrap_problem()), reason=bubblewrap_problem() or "bubblewrap works")
+MODES = {"bubblewrap": pytest.param("bubblewrap", marks=NO_BUBBLEWRAP), "rlimits": "rlimits"}
 BOTH = list(MODES.values())
 
 
@@ -134,7 +132,8 @@ def test_a_double_forked_daemon_does_not_survive(tmp_path: Path, mode: str) -> N
     folders = Folders(tmp_path, "daemon.py")
     marker = f"micrograd-check-daemon:{folders.learner}"
     # the truth: run by itself, the file leaves its daemon running (ended here, by its pid)
-    subprocess.run([sys.executable, folders.target], cwd=folders.start, timeout=60, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}  # the daemon would hold pipes open
+    subprocess.run([sys.executable, folders.target], cwd=folders.start, timeout=60, check=True, **quiet)
     left = daemons(marker)
     for pid in left:
         os.kill(pid, signal.SIGKILL)

@@ -41,7 +41,8 @@ class Limits:
     open_files: int = 256
 
     def words(self) -> str:
-        return f"{self.memory_bytes / GIB:g} GiB memory, {self.cpu_s} s CPU, {self.processes} processes"
+        unenforced = " (not enforced for root)" if os.getuid() == 0 else ""
+        return f"{self.memory_bytes / GIB:g} GiB memory, {self.cpu_s} s CPU, {self.processes} processes{unenforced}"
 
 
 @cache
@@ -171,7 +172,8 @@ def _parents() -> dict[int, int]:
 
 def _descendants(root: int) -> set[int]:
     parents = _parents()
-    found, frontier = set(), {root}
+    found: set[int] = set()
+    frontier = {root}
     while frontier:
         frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
         found |= frontier

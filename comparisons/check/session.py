@@ -10,6 +10,7 @@ for the next job; an import that does not finish in time is TargetError, and so 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -134,10 +135,8 @@ class LearnerProcess:
         if self.proc is None or self.proc.poll() is not None:
             self.start()
         assert self.job_pipe is not None
-        try:
+        with contextlib.suppress(BrokenPipeError):  # the child is gone: _wait sees the end of its replies
             os.write(self.job_pipe, (json.dumps(job) + "\n").encode())
-        except BrokenPipeError:
-            pass  # the child is gone: _wait sees the end of its replies
         self.progress = []
         limited = timeout > self._left()
         while True:
@@ -175,9 +174,9 @@ class LearnerProcess:
             raise ChannelError(f"your engine printed on the checker's channel ({reply}): print only to stdout or stderr")
         if reply is None:
             return None
-        kind = reply.get("kind")
+        kind = str(reply.get("kind"))
         schema = REPLIES.get(kind if kind != "result" else job if reply.get("ok") is True else "failed")
-        wrong = f"a line of kind {str(kind)[:20]!r} here" if kind not in kinds or schema is None else _mismatch(reply, schema, "")
+        wrong = f"a line of kind {kind[:20]!r} here" if kind not in kinds or schema is None else _mismatch(reply, schema, "")
         if wrong:
             self._stop()
             raise ChannelError(f"your engine printed on the checker's channel ({wrong}): print only to stdout or stderr")
