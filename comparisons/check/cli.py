@@ -10,8 +10,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from comparisons.check.session import DEADLINE_S, IMPORT_TIMEOUT_S
+
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
-DEADLINE_S, IMPORT_TIMEOUT_S = 120.0, 30.0  # as session's: that module is imported only when a check runs
 
 DESCRIPTION = """\
 Grade your own micrograd-style engine, op by op: small expressions whose wrong answer each points at one mistake

@@ -28,6 +28,7 @@ PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
 ENV_KEPT = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ")  # nothing else of the user's environment reaches the engine
 TOKEN_NAME = "COMPARISONS_CHECK_TOKEN"
 GIB, MIB = 1 << 30, 1 << 20
+_LIBC = ctypes.CDLL(None, use_errno=True)  # loaded here: between fork and exec the child only calls it
 
 
 @dataclass(frozen=True)
@@ -98,9 +99,8 @@ class Sandbox:
 
     def preexec(self) -> None:
         """In the child before exec: limits, dies with the checker, and orphans of its tree stay below it."""
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        _LIBC.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
         limits = self.limits
         for which, value in (
             (resource.RLIMIT_AS, limits.memory_bytes), (resource.RLIMIT_CPU, limits.cpu_s),
@@ -153,9 +153,12 @@ def _bwrap_arguments(scratch: Path, readable: list[str]) -> list[str]:
     python = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable))}
     python |= {p for p in sys.path if p and os.path.exists(p)}  # site-packages, editable installs
     wanted = {q for p in python | set(readable) for q in (os.path.abspath(p), os.path.realpath(p))}
+    bound: list[str] = []
     for path in sorted(wanted):  # a folder before what is inside it
-        if path.startswith((home + "/", "/tmp/")) or path in (home, "/tmp"):
+        hidden = path.startswith((home + "/", "/tmp/")) or path in (home, "/tmp")
+        if hidden and not any(path.startswith(b + "/") for b in bound):
             arguments += ["--ro-bind", path, path]
+            bound.append(path)
     return [*arguments, "--bind", str(scratch), str(scratch), "--chdir", str(scratch)]
 
 

@@ -102,6 +102,9 @@ class LearnerProcess:
                 env=env, pass_fds=(job_read, reply_write), start_new_session=True, preexec_fn=self.sandbox.preexec,
                 cwd=self.sandbox.scratch,
             )  # fmt: skip
+        except OSError as exc:
+            os.close(reply_read)
+            raise TargetError(f"cannot start {argv[0]} for the engine: {exc}") from None
         finally:
             os.close(job_read)
             os.close(reply_write)
