@@ -153,10 +153,11 @@ def test_allocating_20_gb_fails_at_the_memory_limit(tmp_path: Path, mode: str) -
     assert_untouched(folders, run)
 
 
-@pytest.mark.parametrize("hostile", ["forge_reply.py", "flood_channel.py"])
+@pytest.mark.parametrize("hostile", ["forge_reply.py", "forge_result.py", "flood_channel.py"])
 @pytest.mark.parametrize("mode", BOTH)
 def test_a_line_on_the_checkers_channel_ends_the_check(tmp_path: Path, mode: str, hostile: str) -> None:
-    """A forged reply, or 300 MB of '[' in one line: one line, exit 2, and the checker reads at most a few MiB."""
+    """A forged discovery at import, a forged answer to a job, or 300 MB of '[' in one line: one line, exit 2, and the
+    checker reads at most a few MiB."""
     folders = Folders(tmp_path, hostile)
     run, peak_kib = run_check(folders, mode)
     assert_one_line(run, "your engine printed on the checker's channel")

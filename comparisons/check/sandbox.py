@@ -53,7 +53,7 @@ def bubblewrap_problem() -> str:
         return "COMPARISONS_CHECK_SANDBOX=rlimits"
     if shutil.which("bwrap") is None:
         return "bubblewrap is not installed (Debian: apt-get install bubblewrap)"
-    command = _bwrap_arguments(Path(tempfile.gettempdir()), []) + ["--", "/bin/true"]
+    command = [*_bwrap_arguments(Path(tempfile.gettempdir()), []), "--", sys.executable, "-I", "-c", "pass"]
     try:
         done = subprocess.run(command, capture_output=True, timeout=10, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -196,9 +196,11 @@ def _carrying(marker: str) -> set[int]:
 
 
 def _count_processes(uid: int) -> int:
+    """The user's threads: RLIMIT_NPROC counts every thread of every process of the user, this checker's too."""
     count = 0
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
             with contextlib.suppress(OSError):
-                count += entry.stat().st_uid == uid
+                if entry.stat().st_uid == uid:
+                    count += len(os.listdir(f"/proc/{entry.name}/task"))
     return count
