@@ -108,6 +108,14 @@ def test_files_outside_the_scratch_folder_are_read_only(tmp_path: Path, mode: st
 
 
 @pytest.mark.parametrize("mode", [MODES["bubblewrap"]])
+def test_the_scratch_folder_and_tmp_are_capped(tmp_path: Path, mode: str) -> None:
+    folders = Folders(tmp_path, "fill_disk.py")
+    run, _ = run_check(folders, mode)
+    assert_graded(run, mode)
+    assert_untouched(folders, run)
+
+
+@pytest.mark.parametrize("mode", [MODES["bubblewrap"]])
 def test_a_secret_in_the_environment_is_out_of_reach(tmp_path: Path, mode: str) -> None:
     """Neither in its own environment nor in the checker's (/proc/PID/environ): the engine sees only its own processes."""
     folders = Folders(tmp_path, "leak_secret.py")

@@ -40,6 +40,7 @@ class Limits:
     processes: int = 64
     file_bytes: int = 64 * MIB
     open_files: int = 256
+    scratch_bytes: int = 256 * MIB  # under bubblewrap: the scratch folder and /tmp are memory file systems this big
 
     def words(self) -> str:
         unenforced = " (not enforced for root)" if os.getuid() == 0 else ""
@@ -53,7 +54,7 @@ def bubblewrap_problem() -> str:
         return "COMPARISONS_CHECK_SANDBOX=rlimits"
     if shutil.which("bwrap") is None:
         return "bubblewrap is not installed (Debian: apt-get install bubblewrap)"
-    command = [*_bwrap_arguments(Path(tempfile.gettempdir()), []), "--", sys.executable, "-I", "-c", "pass"]
+    command = [*_bwrap_arguments(Path(tempfile.gettempdir()), [], MIB), "--", sys.executable, "-I", "-c", "pass"]
     try:
         done = subprocess.run(command, capture_output=True, timeout=10, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -88,7 +89,7 @@ class Sandbox:
     def command(self, argv: list[str]) -> list[str]:
         if not self.bubblewrap:
             return argv
-        return [*_bwrap_arguments(self.scratch, self.readable), "--", *argv]
+        return [*_bwrap_arguments(self.scratch, self.readable, self.limits.scratch_bytes), "--", *argv]
 
     def env(self, extra: dict[str, str]) -> dict[str, str]:
         kept = {name: os.environ[name] for name in ENV_KEPT if name in os.environ}
@@ -139,14 +140,14 @@ class Sandbox:
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 
-def _bwrap_arguments(scratch: Path, readable: list[str]) -> list[str]:
+def _bwrap_arguments(scratch: Path, readable: list[str], scratch_bytes: int) -> list[str]:
     """The file system read-only, the user's home hidden but for Python and what the engine needs, a fresh /tmp,
-    /proc and /dev, the scratch folder writable; no network, its own processes and session."""
+    /proc and /dev, the scratch folder a fresh writable one; no network, its own processes and session."""
     arguments = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--ro-bind", "/", "/"]
     home = os.path.realpath(os.path.expanduser("~"))
     if home != "/" and os.path.isdir(home):
         arguments += ["--tmpfs", home]
-    arguments += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    arguments += ["--proc", "/proc", "--dev", "/dev", "--size", str(scratch_bytes), "--tmpfs", "/tmp"]
     for secret in ("/etc/shadow", "/etc/gshadow"):  # readable by their owner root, capabilities or not
         if os.path.exists(secret):
             arguments += ["--ro-bind", "/dev/null", secret]
@@ -159,7 +160,7 @@ def _bwrap_arguments(scratch: Path, readable: list[str]) -> list[str]:
         if hidden and not any(path.startswith(b + "/") for b in bound):
             arguments += ["--ro-bind", path, path]
             bound.append(path)
-    return [*arguments, "--bind", str(scratch), str(scratch), "--chdir", str(scratch)]
+    return [*arguments, "--size", str(scratch_bytes), "--tmpfs", str(scratch), "--chdir", str(scratch)]
 
 
 def _parents() -> dict[int, int]:
