@@ -216,8 +216,10 @@ class LearnerProcess:
             self.job_pipe = None
 
     def close(self) -> None:
-        self._stop()
-        self.sandbox.close()
+        try:
+            self._stop()
+        finally:
+            self.sandbox.close()
 
     def __enter__(self) -> LearnerProcess:
         return self
