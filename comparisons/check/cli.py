@@ -10,12 +10,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from comparisons.check.session import DEADLINE_S, IMPORT_TIMEOUT_S
+
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 DESCRIPTION = """\
 Grade your own micrograd-style engine, op by op: small expressions whose wrong answer each points at one mistake
 (x*x, shared nodes, x-y, 2*x, sum(), x**3, tanh at 400, ...), the catalog, random expressions and your nn.py's
-MLP, compared with this project's micrograd. Your code runs in a separate process with a timeout."""
+MLP, compared with this project's micrograd. Your code runs in a separate, contained process (a scratch folder, no
+environment variables of yours, limits on memory, CPU and processes; a bubblewrap sandbox where it works), and the
+whole check has a deadline."""
 
 EPILOG = """\
 examples:
@@ -25,7 +29,8 @@ examples:
   python -m pytest --micrograd-engine path/to/engine.py:Value      (the same checks as pytest tests)
 
 Exit status: 0 nothing fails (skips and information are not failures), 1 something fails, 2 the engine cannot be
-loaded (it is missing, does not import, or its import does not finish in --timeout seconds) or bad usage."""
+loaded (it is missing, does not import, or the check does not finish in --timeout seconds), it printed on the
+checker's channel, or bad usage."""
 
 
 def split_target(target: str) -> tuple[str, str]:
@@ -61,25 +66,34 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("target", help="path/to/engine.py:Value, package.module:Value, or a folder holding engine.py")
     parser.add_argument("--backward", default="", metavar="NAME", help="the whole-graph backward method (default: found)")
     parser.add_argument("--format", choices=("table", "json"), default="table", help="json: a list of records (default: table)")
-    parser.add_argument("--timeout", type=positive_seconds, default=30.0, metavar="S", help="seconds the import may take (30)")
+    parser.add_argument(
+        "--timeout", type=positive_seconds, default=DEADLINE_S, metavar="S",
+        help=f"seconds the whole check may take (default {DEADLINE_S:g}; the import a quarter of them, at least 30)",
+    )  # fmt: skip
     parser.add_argument("--random", type=count, default=40, metavar="N", help="random expressions to compare (default: 40)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random expressions (default: 0)")
     parser.set_defaults(run=run, check_prog=parser.prog)
 
 
+def import_timeout(deadline: float) -> float:
+    """The part of the check's deadline its import may take: a quarter, at least 30 s (or the whole when shorter)."""
+    return min(deadline, max(IMPORT_TIMEOUT_S, deadline / 4))
+
+
 def run(args: argparse.Namespace) -> int:
     from comparisons.check.grade import check, plan_size
+    from comparisons.check.sandbox import containment
     from comparisons.check.session import TargetError
 
     path, class_name = split_target(args.target)
+    timeouts = {"import_timeout": import_timeout(args.timeout), "timeout": args.timeout}
     try:
         if args.format == "json":
-            report = check(path, class_name, args.backward, import_timeout=args.timeout, random_count=args.random, seed=args.seed)
+            report = check(path, class_name, args.backward, random_count=args.random, seed=args.seed, **timeouts)
         else:
             with progress_bar(plan_size(args.random)) as tick:
                 report = check(
-                    path, class_name, args.backward, import_timeout=args.timeout, random_count=args.random, seed=args.seed,
-                    tick=tick,
+                    path, class_name, args.backward, random_count=args.random, seed=args.seed, tick=tick, **timeouts,
                 )  # fmt: skip
     except TargetError as exc:
         print(f"{args.check_prog}: error: {exc}", file=sys.stderr)
@@ -89,7 +103,9 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         sys.stdout.write(output.render_json(report))
     else:
-        output.print_report(output.console(), report, args.target)
+        out = output.console()
+        out.print(containment(), markup=False, soft_wrap=True)
+        output.print_report(out, report, args.target)
     return EXIT_FAIL if report.failed else EXIT_OK
 
 

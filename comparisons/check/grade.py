@@ -26,7 +26,7 @@ from comparisons.check.probes import (
     num,
     same,
 )
-from comparisons.check.session import JOB_TIMEOUT_S, LearnerProcess
+from comparisons.check.session import DEADLINE_S, JOB_TIMEOUT_S, LearnerProcess
 
 DEPTHS = (100, 500, 1_000, 5_000, 10_000, 100_000)
 DEEP_TIMEOUT_S = 60.0
@@ -82,11 +82,11 @@ def plan_size(random_count: int) -> int:
 def check(
     target: str, class_name: str = "", backward: str = "", *, import_timeout: float = 30.0,
     job_timeout: float = JOB_TIMEOUT_S, random_count: int = RANDOM_COUNT, seed: int = 0, depths: Sequence[int] = DEPTHS,
-    tick: Tick | None = None,
+    tick: Tick | None = None, timeout: float = DEADLINE_S,
 ) -> Report:  # fmt: skip
     """Grade the engine at `target` (a file, folder or module); TargetError if it cannot be loaded."""
     tick = tick or (lambda name: None)
-    with LearnerProcess(target, class_name, backward, import_timeout) as learner:
+    with LearnerProcess(target, class_name, backward, import_timeout, timeout) as learner:
         report = Report(learner.start())
         grader = Grader(learner, report.discovery, job_timeout, depths)
         for step in grader.steps(random_count, seed):

@@ -1,8 +1,8 @@
 """The child process that imports a learner's engine and runs the checker's jobs on it (standard library only).
 
 Run as `python -I learner.py TARGET CLASS BACKWARD`: it imports the learner's module, finds the constructor, the data
-and grad attributes and the backward method by duck typing, and answers JSON jobs read from stdin, one line per job,
-on a private copy of stdout (the learner's own prints go to stderr). It never imports this project: learner code and
+and grad attributes and the backward method by duck typing, and answers JSON jobs read from a private pipe, one line
+per job, on another (the learner's own prints go to stdout and stderr). It never imports this project: learner code and
 the checker share no process, so an endless loop or a crash ends here and the checker goes on.
 """
 
@@ -169,7 +169,7 @@ def _import_target(target: str) -> tuple[Any, str | None]:
     else:
         if not re.fullmatch(r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*", target):
             raise LoadError(f"{target!r} is neither a .py file, a folder nor a module name like package.engine")
-        sys.path.insert(0, os.getcwd())
+        sys.path.insert(0, os.environ.get("CHECK_FOLDER") or os.getcwd())  # where the user started the check
         name = target
         nn_name = name.rpartition(".")[0] + ".nn" if "." in name else None
     top = name.partition(".")[0]
@@ -483,12 +483,17 @@ def _send(message: dict[str, Any]) -> None:
     _protocol.flush()
 
 
+def _open_channel() -> tuple[io.TextIOWrapper, io.TextIOWrapper]:
+    """The checker's private pipes, named by fd in the environment: replies out, jobs in (the engine's prints go to
+    stdout and stderr, which the checker keeps apart; the checker rejects any line here that is not a reply)."""
+    replies = io.TextIOWrapper(os.fdopen(int(os.environ.pop("CHECK_REPLY_FD")), "wb"), encoding="utf-8")
+    jobs = io.TextIOWrapper(os.fdopen(int(os.environ.pop("CHECK_JOB_FD")), "rb"), encoding="utf-8")
+    return replies, jobs
+
+
 def main() -> None:
     global _protocol
-    # the protocol gets its own copy of stdout; fd 1 (the learner's print) goes to stderr
-    _protocol = io.TextIOWrapper(os.fdopen(os.dup(1), "wb"), encoding="utf-8")
-    os.dup2(2, 1)
-    sys.stdout = io.TextIOWrapper(os.fdopen(1, "wb", closefd=False), encoding="utf-8", line_buffering=True)
+    _protocol, jobs = _open_channel()
     target, class_name, backward_name = sys.argv[1:4]
     try:
         engine = Engine(target, class_name, backward_name)
@@ -500,7 +505,7 @@ def main() -> None:
         _send({"kind": "load_error", "message": f"discovering {target} raised {_exception(exc)}{_at(exc)}"})
         return
     _send({"kind": "ready", "discovery": described})
-    for line in sys.stdin:
+    for line in jobs:
         job = json.loads(line)
         try:
             reply = {"kind": "result", "ok": True, **JOBS[job["job"]](engine, job)}
