@@ -64,6 +64,9 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--timeout", type=positive_seconds, default=30.0, metavar="S", help="seconds the import may take (30)")
     parser.add_argument("--random", type=count, default=40, metavar="N", help="random expressions to compare (default: 40)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random expressions (default: 0)")
+    parser.add_argument(
+        "--nn", default="", metavar="FILE", help="the file with your MLP (default: found in or beside the engine)"
+    )
     parser.set_defaults(run=run, check_prog=parser.prog)
 
 
@@ -74,15 +77,22 @@ def run(args: argparse.Namespace) -> int:
     path, class_name = split_target(args.target)
     try:
         if args.format == "json":
-            report = check(path, class_name, args.backward, import_timeout=args.timeout, random_count=args.random, seed=args.seed)
+            report = check(
+                path, class_name, args.backward, import_timeout=args.timeout, random_count=args.random, seed=args.seed,
+                nn=args.nn,
+            )  # fmt: skip
         else:
             with progress_bar(plan_size(args.random)) as tick:
                 report = check(
                     path, class_name, args.backward, import_timeout=args.timeout, random_count=args.random, seed=args.seed,
-                    tick=tick,
+                    tick=tick, nn=args.nn,
                 )  # fmt: skip
     except TargetError as exc:
         print(f"{args.check_prog}: error: {exc}", file=sys.stderr)
+        if args.format == "json":
+            from comparisons.check.output import render_json_error
+
+            sys.stdout.write(render_json_error(str(exc)))
         return EXIT_USAGE
     from comparisons.check import output
 
@@ -96,9 +106,12 @@ def run(args: argparse.Namespace) -> int:
 @contextmanager
 def progress_bar(total: int) -> Iterator[Callable[[str], None]]:
     """A rich progress bar on stderr (stdout keeps the table), gone when done; yields tick(probe_name)."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
+    try:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    except ImportError:  # without rich (a plain install): no bar
+        yield lambda name: None
+        return
     console = Console(stderr=True)
     if not console.is_terminal:  # a file or a pipe gets no bar (rich would still leave an empty line there)
         yield lambda name: None
