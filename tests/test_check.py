@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import os
 import re
 import shutil
@@ -16,12 +17,14 @@ import subprocess
 import sys
 import time
 import tomllib
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import pytest
 
 from comparisons.check.grade import Report, check
+from comparisons.check.probes import PROBES
 
 ROOT = Path(__file__).resolve().parents[1]
 ENGINES = Path(__file__).with_name("engines")
@@ -29,29 +32,100 @@ ORIGINAL = ENGINES / "micrograd_0_1_0" / "micrograd" / "engine.py"
 RANDOM = 5  # random expressions per check: enough to exercise the path, cheap
 SHALLOW = (100, 1_000)  # deep-chain depths where the depth is not what a test is about
 
-# engine file -> (the probe that must catch it, words of its diagnosis, the `def` its `where` points at,
-#                 every probe that fails, catalog and random expressions aside; None: too many to list)
-BUGS = {
-    "assign_not_accumulate.py": ("x*x", "`self.grad = ...` overwrites", "def __mul__",
-                                 {"x*x", "a = x+1; a*a", "diamond", "sum([x, y, x])"}),
-    "topo_every_visit.py": ("diamond", "topological sort appends a node each time", "def backward",
-                            {"a = x+1; a*a", "diamond"}),
-    "radd_recursion.py": ("sum([x, y, x])", "__radd__ never returns", "def __radd__", {"sum([x, y, x])", "2-x"}),
-    "rmul_as_sub.py": ("2*x", "__rmul__ computes other + (-self)", "def __rmul__", {"2*x", "1/x"}),
-    "rsub_sign.py": ("2-x", "__rsub__ computes self - other", "def __rsub__", {"2-x"}),
-    "numbers_not_wrapped.py": ("x+1", "numbers are not wrapped", "def __add__",
-                               {"x+1", "2*x", "2-x", "1/x", "sum([x, y, x])", "x-y"}),
-    "closure_on_self.py": ("(x+1)**2", "self._backward = _backward", "def __pow__", {"(x+1)**2", "exp(x) + x**2"}),
-    "pow_derivative.py": ("x**3", "n*(x**n - 1)", "def __pow__", {"x**3", "(x+1)**2", "exp(x) + x**2", "1/x"}),
-    "sub_fresh_leaf.py": ("x-y", "y got no gradient", "def __sub__", {"x-y"}),
-    "root_not_seeded.py": ("root grad seeded", "never sets the root's gradient to 1", "def backward", None),
-    "backward_shadowed.py": ("root grad seeded", "ran an instance attribute, not your method", "def backward", None),
-    "eq_without_hash.py": ("diamond", "__eq__ without __hash__", "def backward", None),
-    "hash_by_data.py": ("diamond", "nodes that hold the same number count as one", "def backward",
-                        {"diamond", "sum([x, y, x])", "1/x"}),
-    "tanh_through_exp.py": ("tanh(x) at 400", "overflows above x = 354", "def tanh", {"tanh(x) at 400"}),
-}  # fmt: skip
+@dataclass(frozen=True)
+class Bug:
+    """An engine in tests/engines with one bug, a probe that must name it, the words its diagnosis must hold, the text
+    of the line its `where` must point at (in `file`, the engine's own file unless named), and every probe that fails
+    (catalog, random expressions and network aside; None: not listed)."""
+
+    engine: str
+    probe: str
+    words: str
+    line: str
+    failing: frozenset[str] | None = None
+    file: str = ""
+
+
+def g(x: float) -> str:
+    """A number as the diagnoses print it."""
+    return f"{x:.6g}"
+
+
+T5, T13 = math.tanh(0.5), math.tanh(-1.3)
+SIG5 = 1 / (1 + math.exp(-0.5))
+ASSIGNED = "`self.grad = ...`); write `self.grad += ...`: "
+BUGS = [
+    Bug("assign_not_accumulate.py", "x*x", "x*x gave d/dx = 3, half of 2x", "self.grad = other.data * out.grad",
+        frozenset({"x*x", "a = x+1; a*a", "diamond", "sum([x, y, x])", "(-x)*x"})),
+    Bug("assign_not_accumulate.py", "a = x+1; a*a", "a = x+1 is used twice in a*a but got half its gradient",
+        "self.grad = other.data * out.grad"),
+    Bug("assign_not_accumulate.py", "(-x)*x", "overwrites x's gradient", "self.grad = other.data * out.grad"),
+    Bug("topo_every_visit.py", "diamond", "x got 4, more than 3: a = x+1 is reached through both b and c", "def backward",
+        frozenset({"a = x+1; a*a", "diamond"})),
+    Bug("topo_every_visit.py", "a = x+1; a*a", "x got 12, more than 2(x+1) = 6", "def backward"),
+    Bug("radd_recursion.py", "sum([x, y, x])", "__radd__ never returns", "return other + self",
+        frozenset({"sum([x, y, x])", "2-x"})),
+    Bug("rmul_as_sub.py", "2*x", "__rmul__ computes other + (-self), that is 2 - x", "def __rmul__", frozenset({"2*x", "1/x"})),
+    Bug("rsub_sign.py", "2-x", "__rsub__ computes self - other, that is x - 2", "def __rsub__", frozenset({"2-x"})),
+    Bug("rdiv_swapped.py", "1/x", "__rtruediv__ computes self / other, that is x / 1", "def __rtruediv__", frozenset({"1/x"})),
+    Bug("numbers_not_wrapped.py", "x+1", "x + 1 failed: numbers are not wrapped", "Value(self.data + other.data",
+        frozenset({"x+1", "2*x", "2-x", "1/x", "sum([x, y, x])", "x-y", "(-x)*x"})),
+    Bug("closure_on_self.py", "(x+1)**2", "__pow__ stores its backward closure on its input", "def __pow__",
+        frozenset({"(x+1)**2", "exp(x) + x**2"})),
+    Bug("closure_on_self.py", "exp(x) + x**2", "only one of exp(x) and x**2 sent its gradient to x", "def exp"),
+    Bug("pow_derivative.py", "x**3", "came out as n*(x**n - 1)", "def __pow__",
+        frozenset({"x**3", "(x+1)**2", "exp(x) + x**2", "1/x"})),
+    Bug("pow_exponent_child.py", "x**3",
+        "__pow__ stores the exponent other, a number, among the children: `out = Value(self.data**other, (self, other)",
+        "out = Value(self.data**other, (self, other)", frozenset({"x**3", "(x+1)**2", "exp(x) + x**2", "1/x"})),
+    Bug("sub_fresh_leaf.py", "x-y", "y got no gradient", "def __sub__", frozenset({"x-y"})),
+    Bug("root_not_seeded.py", "root grad seeded", "never sets the root's gradient to 1", "def backward"),
+    Bug("backward_shadowed.py", "root grad seeded", "ran an instance attribute, not your method", "def backward"),
+    Bug("children_renamed.py", "root grad seeded", "backward reads the children as ._prev (line {for child in v._prev:}) "
+        "but __init__ stores them as .prev (line {self.prev = set(_children)}): use one name in both places",
+        "for child in v._prev:"),
+    Bug("eq_without_hash.py", "diamond", "__eq__ without __hash__", "self._prev = set(_children)"),
+    Bug("hash_by_data.py", "diamond", "nodes that hold the same number count as one", "def backward",
+        frozenset({"diamond", "sum([x, y, x])", "1/x"})),
+    Bug("tanh_square_missing.py", "tanh(x) at 0.5", f"d tanh(x)/dx at x = 0.5 came out as 1 - tanh(x) = {g(1 - T5)}: "
+        "the square is missing", "def tanh", frozenset({"tanh(x) at 0.5", "tanh(x) at -1.3", "tanh(x)*x"})),
+    Bug("tanh_square_missing.py", "tanh(x) at -1.3", f"d tanh(x)/dx at x = -1.3 came out as 1 - tanh(x) = {g(1 - T13)}",
+        "def tanh"),
+    Bug("tanh_through_exp.py", "tanh(x) at 400", "overflows above x = 354", "e = math.exp(2 * self.data)",
+        frozenset({"tanh(x) at 400"})),
+    Bug("node_class.py:Node", "relu(x)*y at -1", "relu(-1) returned -1, a negative x", "def relu",
+        frozenset({"relu(x)*y at -1"})),
+    Bug("notebook_leftovers.py", "relu(x)*y at -1", "relu passed the gradient through at x = -1 < 0", "def relu",
+        frozenset({"relu(x)*y at -1", "2-x"})),
+    Bug("relu_drops_upstream.py", "relu(x)*y at 2", "relu's backward drops the gradient arriving from above (d/dx is 1 at "
+        "x = 2, should be 3)", "def relu", frozenset({"relu(x)*y at 2", "relu(x)*x"})),
+    Bug("tanh_assign.py", "tanh(x)*x", f"tanh(x)*x gave d/dx = {g(0.5 * (1 - T5 * T5))}, without the {g(T5)} that x gets "
+        f"from the product: tanh's backward overwrites x's gradient ({ASSIGNED}`self.grad = (1 - t**2) * out.grad` in tanh",
+        "self.grad = (1 - t**2) * out.grad", frozenset({"tanh(x)*x"})),
+    Bug("exp_assign.py", "exp(x)*x", f"exp(x)*x gave d/dx = {g(0.5 * math.exp(0.5))}, without the {g(math.exp(0.5))}",
+        "self.grad = out.data * out.grad", frozenset({"exp(x)*x", "exp(x) + x**2"})),
+    Bug("exp_assign.py", "exp(x) + x**2", "or one op's backward sets x's gradient with `self.grad = ...` where `+=` belongs: "
+        "`self.grad = out.data * out.grad` in exp", "self.grad = out.data * out.grad"),
+    Bug("sigmoid_assign.py", "sigmoid(x)*x", f"sigmoid(x)*x gave d/dx = {g(0.5 * SIG5 * (1 - SIG5))}, without the "
+        f"{g(SIG5)}", "self.grad = s * (1 - s) * out.grad", frozenset({"sigmoid(x)*x"})),
+    Bug("relu_assign.py", "relu(x)*x", "relu(x)*x gave d/dx = 0.5, without the 0.5", "self.grad = (out.data > 0) * out.grad",
+        frozenset({"relu(x)*x"})),
+    Bug("log_assign.py", "log(x)*x", f"log(x)*x gave d/dx = 1, without the {g(math.log(0.5))}",
+        "self.grad = (1 / self.data) * out.grad", frozenset({"log(x)*x"})),
+    Bug("neg_assign.py", "(-x)*x", "(-x)*x gave d/dx = -0.5, without the -0.5 that x gets from the product: __neg__'s "
+        "backward overwrites", "self.grad = -out.grad", frozenset({"(-x)*x"})),
+    Bug("sigmoid_overflow.py", "sigmoid(x) at -800", "sigmoid(-800) raised OverflowError", "s = 1 / (1 + math.exp(-x))",
+        frozenset({"sigmoid(x) at -800"})),
+    Bug("exp_clipped.py", "exp(x) at 800", f"exp(800) gave {g(math.exp(700))}, a finite number", "def exp",
+        frozenset({"exp(x) at 800"})),
+]  # fmt: skip
 ASIDE = ("catalog: ", "random", "nn: ")
+
+
+def expected_words(bug: Bug) -> str:
+    """The words with each {line text} replaced by the number of that line in the engine."""
+    path = ENGINES / bug.engine.partition(":")[0]
+    return re.sub(r"\{([^}]*)\}", lambda m: str(line_of(path, m.group(1))), bug.words)
 
 
 @cache
@@ -74,17 +148,44 @@ def line_of(path: Path, text: str) -> int:
     return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if text in line)
 
 
-@pytest.mark.parametrize("engine", list(BUGS))
-def test_each_bug_is_diagnosed_by_its_probe(engine: str) -> None:
-    probe, words, definition, failing = BUGS[engine]
-    report = graded(str(ENGINES / engine))
-    record = by_probe(report)[probe]
+@pytest.mark.parametrize("bug", BUGS, ids=lambda bug: f"{bug.engine}-{bug.probe}")
+def test_each_bug_is_diagnosed_by_its_probe_at_its_line(bug: Bug) -> None:
+    path, _, class_name = bug.engine.partition(":")
+    report = graded(str(ENGINES / bug.engine))
+    record = by_probe(report)[bug.probe]
     assert record["status"] == "fail", record
-    assert words in record["diagnosis"], record
-    assert record["where"].endswith(f"{engine}:{line_of(ENGINES / engine, definition)}"), record
-    if failing is not None:
+    assert expected_words(bug) in record["diagnosis"], record
+    source = ENGINES / (bug.file or path)
+    assert record["where"].endswith(f"{source.name}:{line_of(source, bug.line)}"), record
+    if bug.failing is not None:
         failed = {r["probe"] for r in report.records if r["status"] == "fail" and not r["probe"].startswith(ASIDE)}
-        assert failed == failing
+        assert failed == bug.failing
+
+
+def test_every_probe_has_an_engine_whose_bug_it_names() -> None:
+    """Each probe's diagnosis is asserted on some engine, in words only that probe gives (its x, its op), so two
+    probes' diagnoses swapped in probes.py fail a test."""
+    covered = {bug.probe for bug in BUGS}
+    assert {p.name for p in PROBES} | {"root grad seeded"} <= covered, {p.name for p in PROBES} - covered
+    words = [(bug.probe, expected_words(bug)) for bug in BUGS]
+    for probe, text in words:  # no other probe's diagnosis is asserted with the same words
+        assert all(text != other or probe == name for name, other in words)
+
+
+def test_a_swapped_pair_of_diagnoses_is_caught() -> None:
+    """The tanh probes' (and relu's) diagnoses swapped: what each would say on the other's engine lacks its words."""
+    from comparisons.check.probes import Expected, Observed
+
+    probes = {p.name: p for p in PROBES}
+    for first, second in (("tanh(x) at 0.5", "tanh(x) at -1.3"), ("relu(x)*y at -1", "relu(x)*y at 2")):
+        for mine, other in ((first, second), (second, first)):
+            (bug,) = [b for b in BUGS if b.probe == mine][:1]
+            record = by_probe(graded(str(ENGINES / bug.engine)))[mine]
+            got = {k: float(v) for k, v in (part.split(" ") for part in record["got"].split("; ")[1:])}
+            x = probes[mine].inputs
+            observed = Observed(float(record["got"].split("; ")[0]), ({"grads": {k[2:]: v for k, v in got.items()}},))
+            wrong = probes[other].diagnose(observed, Expected(0.0, dict.fromkeys(x, 0.0)))
+            assert expected_words(bug) not in (wrong or ""), (mine, other, wrong)
 
 
 def test_all_zero_gradients_point_at_the_root() -> None:
@@ -136,7 +237,7 @@ def test_original_micrograd_passes_with_its_limits_as_information() -> None:
     run = cli(f"{ORIGINAL}:Value", "--random", str(RANDOM))
     assert run.returncode == 0, run.stdout + run.stderr
     summary = run.stdout.rstrip().splitlines()[-1]
-    assert summary.startswith("38 pass, 0 fail, 19 skip, 2 info") and summary.endswith("nothing wrong found")
+    assert summary.startswith("40 pass, 0 fail, 25 skip, 2 info") and summary.endswith("nothing wrong found")
     assert f"\n{summary}\n" in (ROOT / "README.md").read_text()  # the README's worked example is this run
     records = by_probe(graded(str(ORIGINAL), depths=(100, 500, 1_000, 5_000)))
     for probe in ("tanh(x) at 0.5", "tanh(x) at 400", "exp(x) + x**2", "zero_grad"):

@@ -188,13 +188,13 @@ class Grader:
             where = got.error.rsplit(" at ", 1)[1].rsplit(" in ", 1)[0]
         assigned = self.assignment(p) if "self.grad = ..." in diagnosis else None
         if assigned:
-            diagnosis, where = f"{diagnosis}: `{assigned['line']}`", assigned["where"]
+            diagnosis, where = f"{diagnosis}: `{assigned['line']}` in {assigned['method']}", assigned["where"]
         return record(p.name, "fail", expected, shown, diagnosis, where)
 
     def assignment(self, p: Probe) -> dict[str, str] | None:
         """The `self.grad = ...` line of the op the probe is about (or of an op it uses) that should read `+=`."""
         found: dict[str, dict[str, str]] = self.discovery.get("assignments") or {}
-        return next((found[op] for op in (p.focus, *p.needs, "mul", "add") if op in found), None)
+        return next((found[op] for op in (p.focus, "mul", "add", *p.needs) if op in found), None)
 
     def line(self, where: str) -> str:
         """'line 12' for a line of the engine's own file, else the file:line as it is."""

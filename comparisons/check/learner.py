@@ -177,7 +177,7 @@ class Engine:
             method = next((vars(k)[name] for k in self.cls.__mro__ if name in vars(k)), None) if self.ops.get(op) else None
             line = _find_line(method, pattern.search) if method is not None else None
             if line:
-                found[op] = {"where": line[0], "line": line[1]}
+                found[op] = {"where": line[0], "line": line[1], "method": name}
         return found
 
 

@@ -267,8 +267,9 @@ def _two_closures(got: Observed, want: Expected) -> str | None:
     g, x = grad(got, "x"), 0.5
     if same(g, math.exp(x)) or same(g, 2 * x):
         return (
-            "only one of exp(x) and x**2 sent its gradient to x: one backward closure replaced the other because a "
-            "closure was stored on the input (self._backward = ...) instead of on out"
+            "only one of exp(x) and x**2 sent its gradient to x: either a closure was stored on the input "
+            "(self._backward = ...) instead of on out, so one replaced the other, or one op's backward sets x's gradient "
+            "with `self.grad = ...` where `+=` belongs"
         )
     return None
 
