@@ -32,6 +32,7 @@ ORIGINAL = ENGINES / "micrograd_0_1_0" / "micrograd" / "engine.py"
 RANDOM = 5  # random expressions per check: enough to exercise the path, cheap
 SHALLOW = (100, 1_000)  # deep-chain depths where the depth is not what a test is about
 
+
 @dataclass(frozen=True)
 class Bug:
     """An engine in tests/engines with one bug, a probe that must name it, the words its diagnosis must hold, the text
@@ -150,7 +151,7 @@ def line_of(path: Path, text: str) -> int:
 
 @pytest.mark.parametrize("bug", BUGS, ids=lambda bug: f"{bug.engine}-{bug.probe}")
 def test_each_bug_is_diagnosed_by_its_probe_at_its_line(bug: Bug) -> None:
-    path, _, class_name = bug.engine.partition(":")
+    path = bug.engine.partition(":")[0]
     report = graded(str(ENGINES / bug.engine))
     record = by_probe(report)[bug.probe]
     assert record["status"] == "fail", record
@@ -398,3 +399,147 @@ def test_pytest_plugin_named_with_p_as_well_and_an_engine_that_cannot_load(tmp_p
     assert run.returncode == 4, run.stdout + run.stderr  # pytest's usage error
     assert "--micrograd-engine" in run.stderr and "there is no file" in run.stderr
     assert "already registered" not in run.stdout + run.stderr
+
+
+# --- first contact: what real learners' files need (issue 20) ---
+
+
+@pytest.mark.parametrize(
+    ("target", "network"),
+    [
+        ("mlp_in_engine.py", "mlp_in_engine"),  # the MLP in the engine's own file
+        ("neural_net_beside", "neural_net"),  # in a module beside the engine that is not called nn.py
+        ("mlp_three_args", "nn"),  # MLP(n_in, n_hidden, n_out)
+        ("no_init_package/autograd/engine.py", None),  # a folder without __init__.py, relative imports
+    ],
+)
+def test_correct_engines_from_real_layouts_pass(target: str, network: str | None) -> None:
+    report = graded(str(ENGINES / target))
+    assert not [r for r in report.records if r["status"] == "fail"]
+    assert report.discovery["nn"] == network
+    if network:
+        assert by_probe(report)["nn: MLP(3, [4, 4, 1])"]["status"] == "pass"
+
+
+def test_an_mlp_built_as_n_in_n_hidden_n_out_is_called_that_way() -> None:
+    """MLP(3, [4, 4, 1]) on MLP(n_in, n_hidden, n_out) made an extra layer and a false 'parameters()' failure."""
+    record = by_probe(graded(str(ENGINES / "mlp_three_args")))["nn: MLP(3, [4, 4, 1])"]
+    assert record["status"] == "pass" and record["diagnosis"].startswith("MLP(3, 4, 1) in "), record
+    assert "21 of 21 gradients agree" in record["got"]  # 4*(3+1) + 1*(4+1): one hidden layer of 4
+
+
+def test_an_mlp_with_another_signature_is_a_skip_that_names_the_two_it_expects(tmp_path: Path) -> None:
+    folder = tmp_path / "four_args"
+    shutil.copytree(ENGINES / "mlp_three_args", folder)
+    nn = folder / "nn.py"
+    nn.write_text(
+        nn.read_text().replace("def __init__(self, n_in, n_hidden, n_out):", "def __init__(self, n_in, n_hidden, n_out, depth):")
+    )
+    record = by_probe(check(str(folder), random_count=0, depths=SHALLOW))["nn: MLP(3, [4, 4, 1])"]
+    assert record["status"] == "skip", record
+    assert "MLP(n_in, n_hidden, n_out, depth): the checker builds an MLP as MLP(nin, nouts)" in record["diagnosis"]
+
+
+def test_the_nn_option_names_the_file_of_the_mlp() -> None:
+    """mlp_three_args/ has its own nn.py (one hidden layer); --nn takes the two-hidden-layer one from elsewhere."""
+    report = check(
+        str(ENGINES / "mlp_three_args"), random_count=0, depths=SHALLOW, nn=str(ENGINES / "neural_net_beside" / "neural_net.py")
+    )
+    record = by_probe(report)["nn: MLP(3, [4, 4, 1])"]
+    assert record["status"] == "pass" and record["diagnosis"].startswith("MLP(3, [4, 4, 1]) in "), record
+    assert "neural_net.py" in record["diagnosis"]
+
+
+def test_a_layer_passing_a_wrong_keyword_gets_the_real_error_and_its_line() -> None:
+    record = by_probe(graded(str(ENGINES / "layer_wrong_keyword")))["nn: MLP(3, [4, 4, 1])"]
+    nn = ENGINES / "layer_wrong_keyword" / "nn.py"
+    assert record["status"] == "fail"
+    assert "raised TypeError: Neuron.__init__() got an unexpected keyword argument 'activation'" in record["diagnosis"]
+    assert record["where"].startswith(f"tests/engines/layer_wrong_keyword/nn.py:{line_of(nn, 'Neuron(nin, activation=')} in "), (
+        record
+    )
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="the file parses from Python 3.12 on")
+def test_a_file_for_a_newer_python_says_which(tmp_path: Path) -> None:
+    engine = ENGINES / "fstring_312.py"
+    run = cli(str(engine), "--format", "json")
+    assert run.returncode == 2 and run.stderr.count("\n") == 1
+    this = f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert f"fstring_312.py:{line_of(engine, 'def __repr__') + 1}: needs Python 3.12, this is {this}" in run.stderr
+    assert json.loads(run.stdout) == {"error": run.stderr.split(": error: ", 1)[1].rstrip("\n")}  # JSON for exit 2 too
+
+
+def test_a_backward_method_with_a_longer_name_gets_a_did_you_mean() -> None:
+    run = cli(str(ENGINES / "backwardpropagation.py"))
+    assert run.returncode == 2
+    assert "did you mean backwardpropagation? (--backward backwardpropagation)" in run.stderr, run.stderr
+    report = check(str(ENGINES / "backwardpropagation.py"), backward="backwardpropagation", random_count=0, depths=SHALLOW)
+    assert not [r for r in report.records if r["status"] == "fail"]
+
+
+def test_a_dunder_tanh_is_noticed() -> None:
+    report = graded(str(ENGINES / "dunder_tanh.py"))
+    record = by_probe(report)["tanh(x) at 0.5"]
+    assert record["status"] == "skip"
+    assert "there is a __tanh__: did you mean tanh? (the checker calls x.tanh())" in record["diagnosis"], record
+
+
+def test_the_ops_line_lists_a_failing_op_apart() -> None:
+    from comparisons.check.output import discovery_lines
+
+    report = graded(str(ENGINES / "radd_recursion.py"))
+    ops_line = discovery_lines(report.discovery, report.failing_ops)[1]
+    working, _, rest = ops_line.partition("; failing: ")
+    assert "n+x" not in working.split(", ") and "n+x" in rest.split("; ")[0].split(", "), ops_line
+
+
+def test_file_paths_are_not_broken_across_table_lines() -> None:
+    """The engine's file is named once above the table; in the table its lines are `line N`, other files `name.py:N`."""
+    run = cli(str(ENGINES / "layer_wrong_keyword"), "--random", "0")
+    assert run.returncode == 1
+    lines = run.stdout.splitlines()
+    assert lines[0].startswith("found class Value in tests/engines/layer_wrong_keyword/engine.py:")
+    assert [line for line in lines if "engines/" in line] == [lines[0], f"checking {ENGINES / 'layer_wrong_keyword'}"]
+    nn = ENGINES / "layer_wrong_keyword" / "nn.py"
+    assert re.search(rf"\(nn\.py:{line_of(nn, 'Neuron(nin, activation=')} in", run.stdout), run.stdout
+
+
+def test_pytest_hints_name_the_plugins_own_options(tmp_path: Path) -> None:
+    run = run_pytest(tmp_path, "--micrograd-engine", str(ENGINES / "backwardpropagation.py"))
+    assert run.returncode == 4, run.stdout + run.stderr
+    assert "(--micrograd-backward backwardpropagation)" in run.stderr and "(--backward " not in run.stderr
+
+
+# --- installs: a plain `pip install micrograd-bench` runs check ---
+
+
+def test_check_imports_nothing_beyond_the_base_dependencies(tmp_path: Path) -> None:
+    """`python -m comparisons check` with every import outside the standard library, this project and pyproject's
+    base `dependencies` refused: it still runs (the table as plain lines, without rich)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    allowed = {re.split(r"[<>=!~ ;\\[]", d, maxsplit=1)[0].lower() for d in project["dependencies"]}
+    script = f"""
+import sys
+ALLOWED = {sorted(allowed | {"micrograd", "backends", "comparisons"})!r}
+class Refuse:
+    def find_spec(self, name, path=None, target=None):
+        top = name.partition(".")[0]
+        if top not in sys.stdlib_module_names and top not in ALLOWED and not top.startswith("_"):
+            raise ImportError("refused: " + name)
+sys.meta_path.insert(0, Refuse())
+from comparisons.__main__ import main
+sys.exit(main(["check", {str(ENGINES / "rsub_sign.py")!r}, "--random", "2"]))
+"""
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "  fail  2-x: " in run.stdout and "__rsub__ computes self - other" in run.stdout, run.stdout
+    assert "mpmath" in allowed
+
+
+def test_the_plugin_extra_holds_pytest_and_the_readme_names_it() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    check_extra = project["optional-dependencies"]["check"]
+    assert any(d.startswith("pytest") for d in check_extra) and not any(d.startswith("pytest") for d in project["dependencies"])
+    section = (ROOT / "README.md").read_text().split("## 9. Check your own engine", 1)[1].split("\n## ", 1)[0]
+    assert 'pip install "micrograd-bench[check]"' in section

@@ -129,7 +129,8 @@ def print_report(out: Console | None, report: Report, target: str) -> None:
     file = report.discovery["file"]
     for line in discovery_lines(report.discovery, report.failing_ops):
         out.print(line, markup=False, soft_wrap=True)
-    table = Table(title=f"checking {target}", box=box.SIMPLE_HEAD, title_justify="left", expand=True)
+    out.print(f"checking {target}", markup=False, soft_wrap=True)
+    table = Table(box=box.SIMPLE_HEAD, expand=True)
     table.add_column("probe", overflow="fold", ratio=3)
     table.add_column("status", no_wrap=True, width=6)
     for header, ratio in (("expected", 4), ("got", 4), ("diagnosis", 6)):

@@ -10,7 +10,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-
 CHECK_RTOL, CHECK_ATOL = 1e-7, 1e-10  # a learner's engine may round differently (tanh through exp): bugs are far bigger
 REVERSE_OPS = {"radd": "__radd__", "rsub": "__rsub__", "rmul": "__rmul__", "rdiv": "__rtruediv__"}
 OP_NAMES = {

@@ -8,7 +8,7 @@ class Value:
         self.data = data
         self.grad = 0.0
         self._backward = lambda: None
-        self._prev = set(_children)
+        self._prev = tuple(_children)  # in order: exp(x) + x**2 runs exp's backward last
         self._op = _op
 
     def __repr__(self):
