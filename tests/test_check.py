@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib.metadata
 import json
 import math
 import os
@@ -173,8 +174,9 @@ def test_every_probe_has_an_engine_whose_bug_it_names() -> None:
         assert all(text != other or probe == name for name, other in words)
 
 
-def test_a_swapped_pair_of_diagnoses_is_caught() -> None:
-    """The tanh probes' (and relu's) diagnoses swapped: what each would say on the other's engine lacks its words."""
+def test_each_of_a_pair_of_probes_says_its_own_words() -> None:
+    """The tanh probes (and the relu probes) share a diagnosis function: what the other of the pair would say about
+    this probe's answer lacks this probe's words (so swapping them in probes.py fails the table above)."""
     from comparisons.check.probes import Expected, Observed
 
     probes = {p.name: p for p in PROBES}
@@ -543,3 +545,51 @@ def test_the_plugin_extra_holds_pytest_and_the_readme_names_it() -> None:
     assert any(d.startswith("pytest") for d in check_extra) and not any(d.startswith("pytest") for d in project["dependencies"])
     section = (ROOT / "README.md").read_text().split("## 9. Check your own engine", 1)[1].split("\n## ", 1)[0]
     assert 'pip install "micrograd-bench[check]"' in section
+
+
+@pytest.fixture(scope="module")
+def plain_install(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The python of a fresh venv holding the wheel and its base dependencies only (copied from this environment's
+    installed files, offline), as a plain `pip install micrograd-bench` leaves it."""
+    tmp = tmp_path_factory.mktemp("plain")
+    source = tmp / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE", "micrograd", "backends", "comparisons"):
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(ROOT / name, source / name)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
+    build = [*pip, "wheel", "--no-deps", "--no-build-isolation", "--quiet", "-w", tmp / "dist", source]
+    subprocess.run(build, check=True, cwd=tmp, env=env, capture_output=True, timeout=300)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", tmp / "venv"], check=True, timeout=120)
+    python = tmp / "venv" / "bin" / "python"
+    install = [*pip, "--python", python, "install", "--quiet", "--no-index", "--no-deps", "--find-links", tmp / "dist"]
+    subprocess.run([*install, "micrograd-bench"], check=True, cwd=tmp, env=env, capture_output=True, timeout=300)
+    site = Path(subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], check=True,
+                               capture_output=True, text=True).stdout.strip())  # fmt: skip
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for requirement in project["dependencies"]:
+        dist = importlib.metadata.distribution(re.split(r"[<>=!~ ;\[]", requirement, maxsplit=1)[0])
+        for file in dist.files or ():
+            if file.parts[0] == "..":  # scripts in bin/: not needed to import it
+                continue
+            target = site / file
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(dist.locate_file(file), target)
+    return python
+
+
+def test_check_runs_after_a_plain_install(plain_install: Path, tmp_path: Path) -> None:
+    engine = tmp_path / "engine.py"
+    shutil.copy2(ENGINES / "rsub_sign.py", engine)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    run = subprocess.run(
+        [plain_install, "-m", "comparisons", "check", "engine.py", "--random", "2"],
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "  fail  2-x: " in run.stdout and "__rsub__ computes self - other" in run.stdout, run.stdout
+    no_rich = subprocess.run([plain_install, "-c", "import rich"], capture_output=True, text=True, env=env, timeout=60)
+    assert no_rich.returncode == 1  # the table came out as plain lines: rich is in the check extra, not installed here

@@ -14,18 +14,21 @@ EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 DESCRIPTION = """\
 Grade your own micrograd-style engine, op by op: small expressions whose wrong answer each points at one mistake
-(x*x, shared nodes, x-y, 2*x, sum(), x**3, tanh at 400, ...), the catalog, random expressions and your nn.py's
-MLP, compared with this project's micrograd. Your code runs in a separate process with a timeout."""
+(x*x, shared nodes, x-y, 2*x, sum(), x**3, tanh at 400, tanh(x)*x, ...), the catalog, random expressions and
+your MLP (in the engine's file, beside it, or --nn FILE), compared with this project's micrograd. Your code runs
+in a separate process with a timeout."""
 
 EPILOG = """\
 examples:
   python -m comparisons check path/to/engine.py:Value
   python -m comparisons check path/to/folder              (a folder holding engine.py, and nn.py if you have one)
   python -m comparisons check mypackage.engine:Value --backward backprop --format json
+  python -m comparisons check engine.py --nn models/net.py   (the file of your MLP)
   python -m pytest --micrograd-engine path/to/engine.py:Value      (the same checks as pytest tests)
 
 Exit status: 0 nothing fails (skips and information are not failures), 1 something fails, 2 the engine cannot be
-loaded (it is missing, does not import, or its import does not finish in --timeout seconds) or bad usage."""
+loaded (it is missing, does not import, or its import does not finish in --timeout seconds) or bad usage;
+with --format json, exit 2 prints {"error": "..."} on stdout as well."""
 
 
 def split_target(target: str) -> tuple[str, str]:
