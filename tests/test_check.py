@@ -86,7 +86,7 @@ BUGS = [
     Bug("children_renamed.py", "root grad seeded", "backward reads the children as ._prev (line {for child in v._prev:}) "
         "but __init__ stores them as .prev (line {self.prev = set(_children)}): use one name in both places",
         "for child in v._prev:"),
-    Bug("eq_without_hash.py", "diamond", "__eq__ without __hash__", "self._prev = set(_children)"),
+    Bug("eq_without_hash.py", "diamond", "__eq__ without __hash__", "def __eq__"),
     Bug("hash_by_data.py", "diamond", "nodes that hold the same number count as one", "def backward",
         frozenset({"diamond", "sum([x, y, x])", "1/x"})),
     Bug("tanh_square_missing.py", "tanh(x) at 0.5", f"d tanh(x)/dx at x = 0.5 came out as 1 - tanh(x) = {g(1 - T5)}: "
@@ -593,3 +593,13 @@ def test_check_runs_after_a_plain_install(plain_install: Path, tmp_path: Path) -
     assert "  fail  2-x: " in run.stdout and "__rsub__ computes self - other" in run.stdout, run.stdout
     no_rich = subprocess.run([plain_install, "-c", "import rich"], capture_output=True, text=True, env=env, timeout=60)
     assert no_rich.returncode == 1  # the table came out as plain lines: rich is in the check extra, not installed here
+
+
+def test_pytest_plugin_takes_the_mlp_file_from_its_own_option(tmp_path: Path) -> None:
+    """layer_wrong_keyword's own nn.py fails; --micrograd-nn names a network that works instead."""
+    engine = str(ENGINES / "layer_wrong_keyword")
+    assert run_pytest(tmp_path, "--micrograd-engine", engine).returncode == 1
+    run = run_pytest(
+        tmp_path, "--micrograd-engine", engine, "--micrograd-nn", str(ENGINES / "neural_net_beside" / "neural_net.py")
+    )
+    assert run.returncode == 0, run.stdout + run.stderr

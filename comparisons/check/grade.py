@@ -16,6 +16,7 @@ from typing import Any
 from backends.expr import Expression, ExpressionError, Node, parse
 from comparisons.check.probes import (
     CHECKS,
+    EQ_WITHOUT_HASH,
     MERGED,
     OP_NAMES,
     OVERFLOW_TOLERATED,
@@ -186,6 +187,8 @@ class Grader:
         diagnosis = self.diagnose(p, got, want)
         if got.error and " at " in got.error:  # the line that raised (the innermost of the learner's frames)
             where = got.error.rsplit(" at ", 1)[1].rsplit(" in ", 1)[0]
+        if diagnosis == EQ_WITHOUT_HASH and self.where("__eq__"):
+            where = self.where("__eq__")
         assigned = self.assignment(p) if "self.grad = ..." in diagnosis else None
         if assigned:
             diagnosis, where = f"{diagnosis}: `{assigned['line']}` in {assigned['method']}", assigned["where"]

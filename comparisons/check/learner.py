@@ -124,6 +124,7 @@ class Engine:
             hints["div"] = "__div__ is Python 2's name; Python 3 calls __truediv__ (and __rtruediv__)"
         where = {op: self.where(name) for op, name in {**DUNDERS, **self.functions}.items() if self.ops.get(op)}
         where["backward"] = self.where(self.backward_name)
+        where["__eq__"] = self.where("__eq__") if "__eq__" in vars(self.cls) else None
         where["class"] = _source_line(self.cls)
         for op, wanted in {**DUNDERS, **{f: names[0] for f, names in FUNCTION_NAMES.items()}}.items():
             if not self.ops.get(op) and op not in hints:  # __tanh__ for tanh, backwardpropagation for backward, ...
@@ -600,11 +601,20 @@ def _network_module(engine: Engine, job: dict[str, Any]) -> Any:
     if not path.is_file():
         raise LoadError(f"there is no file {file} (--nn)")
     if str(path.parent) not in sys.path:
-        sys.path.insert(0, str(path.parent))
+        sys.path.insert(0, str(path.parent))  # for its own imports of modules beside it
+    loaded = sys.modules.get(path.stem)
+    if loaded is not None and os.path.realpath(getattr(loaded, "__file__", None) or "") == str(path):
+        return loaded
+    spec = importlib.util.spec_from_file_location(path.stem, path)  # by its path: another nn.py may be loaded already
+    if spec is None or spec.loader is None:
+        raise LoadError(f"{file} cannot be imported (--nn)")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module
     try:
-        return importlib.import_module(path.stem)
+        spec.loader.exec_module(module)
     except SyntaxError as exc:
         raise LoadError(_syntax_error(exc, path.stem)) from None
+    return module
 
 
 def _network_call(mlp_class: type, nin: int, hidden: list[int], nout: int) -> tuple[tuple[Any, ...], list[int], str]:
