@@ -166,29 +166,13 @@ def test_each_bug_is_diagnosed_by_its_probe_at_its_line(bug: Bug) -> None:
 
 def test_every_probe_has_an_engine_whose_bug_it_names() -> None:
     """Each probe's diagnosis is asserted on some engine, in words only that probe gives (its x, its op), so two
-    probes' diagnoses swapped in probes.py fail a test."""
+    probes' diagnoses swapped in probes.py fail a test (the two tanh probes' swapped: both tanh_square_missing rows
+    fail; the relu probes': node_class, notebook_leftovers and relu_drops_upstream fail)."""
     covered = {bug.probe for bug in BUGS}
     assert {p.name for p in PROBES} | {"root grad seeded"} <= covered, {p.name for p in PROBES} - covered
     words = [(bug.probe, expected_words(bug)) for bug in BUGS]
     for probe, text in words:  # no other probe's diagnosis is asserted with the same words
         assert all(text != other or probe == name for name, other in words)
-
-
-def test_each_of_a_pair_of_probes_says_its_own_words() -> None:
-    """The tanh probes (and the relu probes) share a diagnosis function: what the other of the pair would say about
-    this probe's answer lacks this probe's words (so swapping them in probes.py fails the table above)."""
-    from comparisons.check.probes import Expected, Observed
-
-    probes = {p.name: p for p in PROBES}
-    for first, second in (("tanh(x) at 0.5", "tanh(x) at -1.3"), ("relu(x)*y at -1", "relu(x)*y at 2")):
-        for mine, other in ((first, second), (second, first)):
-            (bug,) = [b for b in BUGS if b.probe == mine][:1]
-            record = by_probe(graded(str(ENGINES / bug.engine)))[mine]
-            got = {k: float(v) for k, v in (part.split(" ") for part in record["got"].split("; ")[1:])}
-            x = probes[mine].inputs
-            observed = Observed(float(record["got"].split("; ")[0]), ({"grads": {k[2:]: v for k, v in got.items()}},))
-            wrong = probes[other].diagnose(observed, Expected(0.0, dict.fromkeys(x, 0.0)))
-            assert expected_words(bug) not in (wrong or ""), (mine, other, wrong)
 
 
 def test_all_zero_gradients_point_at_the_root() -> None:

@@ -1,7 +1,9 @@
 """The child process that imports a learner's engine and runs the checker's jobs on it (standard library only).
 
 Run as `python -I learner.py TARGET CLASS BACKWARD`: it imports the learner's module, finds the constructor, the data
-and grad attributes and the backward method by duck typing, and answers JSON jobs read from stdin, one line per job,
+and grad attributes, the backward method and the MLP (in the engine's file or a module beside it) by duck typing,
+reads what the source says where an error needs it (the children attribute backward reads and __init__ stores, the
+`self.grad = ...` lines), and answers JSON jobs read from stdin, one line per job,
 on a private copy of stdout (the learner's own prints go to stderr). It never imports this project: learner code and
 the checker share no process, so an endless loop or a crash ends here and the checker goes on.
 """
