@@ -587,3 +587,10 @@ def test_pytest_plugin_takes_the_mlp_file_from_its_own_option(tmp_path: Path) ->
         tmp_path, "--micrograd-engine", engine, "--micrograd-nn", str(ENGINES / "neural_net_beside" / "neural_net.py")
     )
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_a_network_beside_the_engine_counts_only_when_it_builds_on_it() -> None:
+    """tests/engines/ holds mlp_in_engine.py (a class MLP on its own Value) beside tanh_assign.py: not tanh_assign's."""
+    assert "class MLP" in (ENGINES / "mlp_in_engine.py").read_text()
+    report = graded(str(ENGINES / "tanh_assign.py"))
+    assert report.discovery["nn"] is None and by_probe(report)["nn: MLP(3, [4, 4, 1])"]["status"] == "skip"

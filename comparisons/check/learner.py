@@ -259,8 +259,8 @@ def _network_class(module: Any) -> type | None:
 
 
 def _find_network(module: Any) -> str | None:
-    """Where the MLP is, by duck typing: the engine's own module, else nn.py beside it, else any module beside it whose
-    source defines a class called MLP (read as text first: modules are imported only when they hold one)."""
+    """Where the MLP is, by duck typing: the engine's own module, else a module beside it whose source defines a class
+    called MLP and is nn.py or imports the engine (read as text first: a module is imported only when it holds one)."""
     if _network_class(module) is not None:
         return str(module.__name__)
     file = _source_file(module)
@@ -275,7 +275,9 @@ def _find_network(module: Any) -> str | None:
             text = candidate.read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
-        if MLP_NAMES.search(text):
+        stem = re.escape(Path(file).stem)
+        builds_on_engine = re.search(rf"^\s*(from\s+[\w.]*\b{stem}\s+import|import\s+[\w.]*\b{stem}\b)", text, re.M)
+        if MLP_NAMES.search(text) and (candidate.name == "nn.py" or builds_on_engine):
             return ".".join(filter(None, [prefix, candidate.stem]))
     return None
 
