@@ -11,6 +11,7 @@ the checker share no process, so an endless loop or a crash ends here and the ch
 from __future__ import annotations
 
 import ast
+import builtins
 import difflib
 import importlib
 import importlib.util
@@ -711,6 +712,15 @@ def _send(message: dict[str, Any]) -> None:
     _protocol.flush()
 
 
+class _NotebookMagics:
+    """What `get_ipython()` returns here: a notebook exported to .py keeps its magics as calls
+    (`get_ipython().run_line_magic('matplotlib', 'inline')`, `.system('pip install ...')`); outside Jupyter they
+    raise NameError at import. Here each one does nothing, so the engine in the file can be checked."""
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        return lambda *args, **kwargs: None
+
+
 def main() -> None:
     global _protocol
     # the protocol gets its own copy of stdout; fd 1 (the learner's print) goes to stderr
@@ -718,6 +728,7 @@ def main() -> None:
     os.dup2(2, 1)
     sys.stdout = io.TextIOWrapper(os.fdopen(1, "wb", closefd=False), encoding="utf-8", line_buffering=True)
     target, class_name, backward_name = sys.argv[1:4]
+    builtins.get_ipython = _NotebookMagics  # type: ignore[attr-defined]
     try:
         engine = Engine(target, class_name, backward_name)
         described = engine.describe()

@@ -1,9 +1,11 @@
-"""Exported from a notebook: cells that ran at the top level (a small graph, its backward, prints, a guarded
-graphviz import) are still there. Bug: relu's backward lets the gradient through where x < 0 (`>= 0` written as
-`!= 0`)."""
+"""Exported from a notebook: `%matplotlib inline` as nbconvert writes it, and cells that ran at the top level (a
+small graph, its backward, prints, a guarded graphviz import) are still there. Bug: relu's backward lets the
+gradient through where x < 0 (`> 0` written as `!= 0`)."""
 
 import math
 import random
+
+get_ipython().run_line_magic("matplotlib", "inline")  # noqa: F821 (nbconvert's form of %matplotlib inline)
 
 try:
     from graphviz import Digraph  # noqa: F401 (the notebook drew graphs)
