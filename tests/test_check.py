@@ -594,3 +594,14 @@ def test_a_network_beside_the_engine_counts_only_when_it_builds_on_it() -> None:
     assert "class MLP" in (ENGINES / "mlp_in_engine.py").read_text()
     report = graded(str(ENGINES / "tanh_assign.py"))
     assert report.discovery["nn"] is None and by_probe(report)["nn: MLP(3, [4, 4, 1])"]["status"] == "skip"
+
+
+@pytest.mark.parametrize(("engine", "failing"), [("children_renamed.py", set()), ("pow_exponent_child.py", {"x**n"})])
+def test_the_ops_line_blames_ops_only_for_their_own_failures(engine: str, failing: set[str]) -> None:
+    """A children attribute renamed in backward fails every probe, but no op; a number among __pow__'s children is pow's."""
+    from comparisons.check.output import discovery_lines
+
+    report = graded(str(ENGINES / engine))
+    ops_line = discovery_lines(report.discovery, report.failing_ops)[1]
+    listed = ops_line.partition("; failing: ")[2].partition("; missing")[0]
+    assert set(filter(None, listed.split(", "))) == failing, ops_line
