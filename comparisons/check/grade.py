@@ -224,11 +224,11 @@ class Grader:
         if (
             numbers
             and children
-            and re.search(rf"'(int|float)' object (has no attribute '{children}'|is not iterable)", got.error)
+            and re.search(rf"'(int|float)' object (has no attribute '{re.escape(children)}'|is not iterable)", got.error)
         ):
             return (
                 f"__pow__ stores the exponent {numbers['exponent']}, a number, among the children: `{numbers['line']}`; "
-                f"backward then looks for .{children} on a number. Only Values are children: ({'self'},)",
+                f"backward then looks for .{children} on a number. Only Values are children: (self,)",
                 numbers["where"],
             )
         return None
