@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-APT_PACKAGES := clang graphviz python3-venv chromium  # tinygrad's CPU device compiles with clang; draw_dot renders with
+APT_PACKAGES := clang graphviz python3-venv chromium bubblewrap  # bwrap sandboxes `check`'s learner code; tinygrad's CPU device compiles with clang; draw_dot renders with
 # graphviz's dot; the asv dashboard test drives Debian's chromium (through playwright from pip, which downloads no browser)
 # The system's own python3 (Debian 12: 3.11.2): `make test` reruns the parser and engine tests under it when it is
 # another version than .venv's, in a small venv of its own (pytest and hypothesis only: those tests need no framework).
@@ -25,6 +25,7 @@ system-packages:
 	@missing=""; command -v clang >/dev/null || missing="$$missing clang"; command -v dot >/dev/null || missing="$$missing graphviz"; \
 	if [ -x $(SYSTEM_PYTHON) ] && ! $(SYSTEM_PYTHON) -c 'import ensurepip' 2>/dev/null; then missing="$$missing python3-venv"; fi; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else echo "Missing Debian packages:$$missing. Install them with: sudo apt-get install$$missing" >&2; fi; \

@@ -20,6 +20,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--micrograd-backward", default="", metavar="NAME", help="the engine's whole-graph backward method")
     group.addoption("--micrograd-random", type=int, default=40, metavar="N", help="random expressions to compare (40)")
     group.addoption("--micrograd-timeout", type=float, default=30.0, metavar="S", help="seconds the import may take (30)")
+    group.addoption("--micrograd-nn", default="", metavar="FILE", help="the file with the MLP (default: found beside the engine)")
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -33,6 +34,13 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         session, path=Path(path).resolve(), nodeid=f"micrograd-engine/{Path(path).name}", target=target
     )
     items.extend(engine.collect())
+
+
+def as_plugin_options(message: str) -> str:
+    """The checker's messages name the command's options (--backward NAME); under pytest they are --micrograd-*."""
+    for option in ("--backward", "--timeout", "--nn", "--random"):
+        message = message.replace(f"{option} ", f"--micrograd-{option[2:]} ").replace(f"{option})", f"--micrograd-{option[2:]})")
+    return message
 
 
 class ProbeFailed(Exception):
@@ -57,9 +65,10 @@ class EngineChecks(pytest.File):
             report = check(
                 path, class_name, config.getoption("--micrograd-backward"),
                 import_timeout=config.getoption("--micrograd-timeout"), random_count=config.getoption("--micrograd-random"),
+                nn=config.getoption("--micrograd-nn"),
             )  # fmt: skip
         except TargetError as exc:
-            raise pytest.UsageError(f"{OPTION} {self.target}: {exc}") from None
+            raise pytest.UsageError(f"{OPTION} {self.target}: {as_plugin_options(str(exc))}") from None
         for record in report.records:
             yield ProbeItem.from_parent(self, name=record["probe"], record=record)
 

@@ -456,6 +456,9 @@ def verdict_lines(records: Sequence[Mapping[str, Any]], accurate_ulps: float, dt
             continue
         seen.add((r["class"], r["why"]))
         alike = [o for o in records if o["quantity"] == r["quantity"] and (o["class"], o["why"]) == (r["class"], r["why"])]
+        if r["class"] == "inaccurate_agreeing":
+            lines.append(f"{quantity_label(r['quantity'])}: all backends give the same number, far from the truth: {r['why']}")
+            continue
         who = ", ".join(o["backend"] for o in alike)
         lines.append(f"{quantity_label(r['quantity'])} {r['class']} ({who}): {r['why']}")
     return lines

@@ -19,9 +19,9 @@ import backends
 from backends import ExpressionError, parse
 from backends.expr import Expression
 from comparisons.commands.runs import assert_judged, failures
-from comparisons.judge.verdict import ACCURATE_ULPS, ULPS_PER_NOISE
 from comparisons.judge.catalog import CATALOG
 from comparisons.judge.truth import Undefined, _forward, _local_derivatives, _round, truth, ulps
+from comparisons.judge.verdict import ACCURATE_ULPS, ULPS_PER_NOISE
 from micrograd import engine
 
 # --- an independent oracle: exact rational arithmetic and a reverse pass over it ---

@@ -7,15 +7,19 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from backends.expr import Expression, ExpressionError, Node, parse
 from comparisons.check.probes import (
     CHECKS,
+    EQ_WITHOUT_HASH,
     MERGED,
     OP_NAMES,
+    OVERFLOW_TOLERATED,
     PROBES,
     REVERSE_OPS,
     Expected,
@@ -26,7 +30,7 @@ from comparisons.check.probes import (
     num,
     same,
 )
-from comparisons.check.session import JOB_TIMEOUT_S, LearnerProcess
+from comparisons.check.session import DEADLINE_S, JOB_TIMEOUT_S, LearnerProcess
 
 DEPTHS = (100, 500, 1_000, 5_000, 10_000, 100_000)
 DEEP_TIMEOUT_S = 60.0
@@ -34,6 +38,11 @@ RANDOM_COUNT = 40
 SHRINK_ATTEMPTS = 60
 NN_SIZES = (3, (4, 4, 1))
 
+TOLERATED = {
+    OVERFLOW_TOLERATED: "exp(800) is beyond float range: math.exp raises OverflowError there, as your exp does "
+    "(PyTorch and NumPy give inf); information, not a failure",
+}
+ROOT_FIRST = "every gradient is 0, as in `root grad seeded` above: fix that first"
 TICK = "tick"  # a step that only moves the progress bar
 Record = dict[str, Any]
 Tick = Callable[[str], None]
@@ -53,6 +62,7 @@ class Report:
 
     discovery: dict[str, Any]
     records: list[Record] = field(default_factory=list)
+    failing_ops: set[str] = field(default_factory=set)  # ops a probe about them failed on: not listed as working
 
     @property
     def failed(self) -> bool:
@@ -82,17 +92,19 @@ def plan_size(random_count: int) -> int:
 def check(
     target: str, class_name: str = "", backward: str = "", *, import_timeout: float = 30.0,
     job_timeout: float = JOB_TIMEOUT_S, random_count: int = RANDOM_COUNT, seed: int = 0, depths: Sequence[int] = DEPTHS,
-    tick: Tick | None = None,
+    tick: Tick | None = None, timeout: float = DEADLINE_S, nn: str = "",
 ) -> Report:  # fmt: skip
-    """Grade the engine at `target` (a file, folder or module); TargetError if it cannot be loaded."""
+    """Grade the engine at `target` (a file, folder or module), its MLP from `nn` (a file) or found beside it;
+    TargetError if it cannot be loaded."""
     tick = tick or (lambda name: None)
-    with LearnerProcess(target, class_name, backward, import_timeout) as learner:
+    with LearnerProcess(target, class_name, backward, import_timeout, timeout) as learner:
         report = Report(learner.start())
-        grader = Grader(learner, report.discovery, job_timeout, depths)
+        grader = Grader(learner, report.discovery, job_timeout, depths, nn)
         for step in grader.steps(random_count, seed):
             if step["status"] != TICK:
                 report.records.append(step)
             tick(step["probe"])
+        report.failing_ops = grader.failing_ops
     return report
 
 
@@ -101,9 +113,11 @@ class Grader:
 
     def __init__(
         self, learner: LearnerProcess, discovery: dict[str, Any], job_timeout: float = JOB_TIMEOUT_S,
-        depths: Sequence[int] = DEPTHS,
+        depths: Sequence[int] = DEPTHS, nn: str = "",
     ):  # fmt: skip
         self.learner, self.discovery, self.job_timeout, self.depths = learner, discovery, job_timeout, tuple(depths)
+        self.nn_file = str(Path(nn).resolve()) if nn else ""
+        self.failing_ops: set[str] = set()
         self.ops: dict[str, bool] = discovery["ops"]
         self.deepest = math.inf
         self.root_broken = False  # backward() leaves every gradient 0: other probes then say so instead of guessing
@@ -165,12 +179,64 @@ class Grader:
         shown = got.error or describe(got.value, got.grads)
         if got.error is None and agrees(got, want):
             return record(p.name, "pass", expected, shown)
-        return record(p.name, "fail", expected, shown, self.diagnose(p, got, want), where)
+        if p.tolerated and got.error and got.error.startswith(p.tolerated):
+            return record(p.name, "info", expected, shown, TOLERATED.get(p.tolerated, ""), where)
+        structural = self.structural(got)
+        if structural:
+            if structural[1] == (self.discovery.get("number_children") or {}).get("where"):
+                self.failing_ops.add("pow")  # pow's own line; a renamed children attribute is backward's, no op's
+            return record(p.name, "fail", expected, shown, *structural)
+        diagnosis = self.diagnose(p, got, want)
+        if diagnosis not in (ROOT_FIRST, MERGED, EQ_WITHOUT_HASH):  # those are about the class, not this op
+            self.failing_ops.update(op for op in (p.reverse or p.focus,) if op in self.ops)
+        if got.error and " at " in got.error:  # the line that raised (the innermost of the learner's frames)
+            where = got.error.rsplit(" at ", 1)[1].rsplit(" in ", 1)[0]
+        if diagnosis == EQ_WITHOUT_HASH and self.where("__eq__"):
+            where = self.where("__eq__")
+        assigned = self.assignment(p) if "self.grad = ..." in diagnosis else None
+        if assigned:
+            diagnosis, where = f"{diagnosis}: `{assigned['line']}` in {assigned['method']}", assigned["where"]
+        return record(p.name, "fail", expected, shown, diagnosis, where)
+
+    def assignment(self, p: Probe) -> dict[str, str] | None:
+        """The `self.grad = ...` line of the op the probe is about (or of an op it uses) that should read `+=`."""
+        found: dict[str, dict[str, str]] = self.discovery.get("assignments") or {}
+        return next((found[op] for op in (p.focus, "mul", "add", *p.needs) if op in found), None)
+
+    def line(self, where: str) -> str:
+        """'line 12' for a line of the engine's own file, else the file:line as it is."""
+        file = self.discovery.get("file", "")
+        return "line " + where[len(file) + 1 :] if file and where.startswith(f"{file}:") else where
+
+    def structural(self, got: Observed) -> tuple[str, str] | None:
+        """(diagnosis, where) for an error that comes from how the graph is stored, whichever probe met it: backward
+        reading the children under another name than __init__ stores them, or a number stored among the children."""
+        if got.error is None:
+            return None
+        mismatch = self.discovery.get("children_mismatch")
+        if mismatch and f"no attribute '{mismatch['read']}'" in got.error:
+            return (
+                f"backward reads the children as .{mismatch['read']} ({self.line(mismatch['read_at'])}) but __init__ "
+                f"stores them as .{mismatch['written']} ({self.line(mismatch['written_at'])}): use one name in both places",
+                mismatch["read_at"],
+            )
+        children, numbers = self.discovery.get("children"), self.discovery.get("number_children")
+        if (
+            numbers
+            and children
+            and re.search(rf"'(int|float)' object (has no attribute '{re.escape(children)}'|is not iterable)", got.error)
+        ):
+            return (
+                f"__pow__ stores the exponent {numbers['exponent']}, a number, among the children: `{numbers['line']}`; "
+                f"backward then looks for .{children} on a number. Only Values are children: (self,)",
+                numbers["where"],
+            )
+        return None
 
     def diagnose(self, p: Probe, got: Observed, want: Expected) -> str:
         """An exception that names its cause; else the probe's own diagnosis; else what any exception or difference says."""
         if self.root_broken and got.error is None and all(same(g, 0.0) for g in got.grads.values()):
-            return "every gradient is 0, as in `root grad seeded` above: fix that first"
+            return ROOT_FIRST
         if self.discovery.get("merges_equal_data") and got.error is None:
             return MERGED
         return error_cause(got) or p.diagnose(got, want) or error_diagnosis(got) or differences(got, want)
@@ -183,6 +249,9 @@ class Grader:
             return record(name, "skip", expected, diagnosis=self.missing(("mul",)))
         got = Observed.from_reply(self.run(self.expr_job(expr, inputs)))
         if got.error:
+            structural = self.structural(got)
+            if structural:
+                return record(name, "fail", expected, got.error, *structural)
             why = self.shadow_diagnosis() or error_diagnosis(got) or ""
             return record(name, "fail", expected, got.error, why, self.where("backward"))
         shown = f"root grad {num(got.reads[0]['root'])}; " + describe(None, got.grads)
@@ -302,6 +371,9 @@ class Grader:
         if got.error is None and agrees(got, want):
             return record(name, "pass", expected, describe(got.value, got.grads), f"at {_inputs(inputs)}")
         source = "; ".join(line.strip() for line in expr.source.strip().splitlines())
+        structural = self.structural(got)
+        if structural:
+            return record(name, "fail", expected, got.error or "", f"{source}: {structural[0]}", structural[1])
         if got.error:
             return record(name, "fail", expected, got.error, f"{source}: {error_diagnosis(got)}")
         return record(name, "fail", expected, describe(got.value, got.grads), f"{source}: {differences(got, want)}")
@@ -363,28 +435,41 @@ class Grader:
 
     def network(self) -> Record:
         name = "nn: MLP(3, [4, 4, 1])"
-        if not self.discovery.get("nn"):
-            return record(name, "skip", diagnosis="no nn.py beside the engine")
+        if not self.discovery.get("nn") and not self.nn_file:
+            return record(
+                name,
+                "skip",
+                diagnosis="no MLP class in the engine's file nor in a module beside it; name its file with --nn FILE",
+            )
         from micrograd.engine import Value
         from micrograd.nn import MLP
 
-        nin, nouts = NN_SIZES
+        nin, sizes = NN_SIZES
+        asked = {"nin": nin, "hidden": list(sizes[:-1]), "nout": sizes[-1], "nn_file": self.nn_file}
+        plan = self.run({"job": "nn_plan", **asked}, 30.0)
+        if not plan.get("ok"):
+            error, _, at = plan.get("error", "").partition(" at ")
+            return record(name, "fail", "", error, f"importing the MLP's module raised {error}", at)
+        if "missing" in plan:
+            return record(name, "skip", diagnosis=plan["missing"])
+        nouts, call = plan["nouts"], plan["call"]
         rng = random.Random(7)
         shape = MLP(nin, list(nouts), seed=0).export_weights()
         nested = [[[rng.uniform(-1, 1) for _ in row] for row in layer] for layer in shape]
         weights = [w for layer in nested for row in layer for w in row]
         X = [[rng.uniform(-2, 2) for _ in range(nin)] for _ in range(5)]
         coefficients = [rng.uniform(-1, 1) for _ in X]
-        job = {"job": "nn", "nin": nin, "nouts": list(nouts), "weights": weights, "X": X, "coefficients": coefficients}
+        job = {"job": "nn", **asked, "weights": weights, "X": X, "coefficients": coefficients}
         reply = self.run(job, 30.0)
         if not reply.get("ok"):
-            return record(name, "fail", "", reply.get("error", ""), "building, running or differentiating the MLP raised")
+            error, _, at = reply.get("error", "").partition(" at ")
+            return record(name, "fail", call, error, f"building, running or differentiating {call} raised {error}", at)
         if "missing" in reply:
             return record(name, "skip", diagnosis=reply["missing"])
         if reply.get("count") != len(weights) or "outputs" not in reply:
             return record(
                 name, "fail", f"{len(weights)} parameters", f"{reply.get('count')} parameters",
-                "parameters() must return every weight and bias of every neuron",
+                f"{call}: parameters() must return every weight and bias of every neuron",
             )  # fmt: skip
         for activation in ("relu", "tanh"):
             model = MLP.from_weights(nested, activation=activation)
@@ -410,7 +495,7 @@ class Grader:
             return record(
                 name, "fail", "every grad 0 after zero_grad()", got, "MLP.zero_grad() must set every parameter's grad to 0"
             )
-        return record(name, "pass", expected, got, f"activation identified as {activation}")
+        return record(name, "pass", expected, got, f"{call} in {plan['file']}: activation identified as {activation}")
 
 
 # --- helpers ---
@@ -492,10 +577,11 @@ def _expression(nodes: list[Node]) -> Expression:
 
 def _tame(expr: Expression, inputs: Mapping[str, float]) -> bool:
     """Every intermediate value finite, below 1e6 and away from relu's kink, log's and division's poles."""
-    from comparisons.judge.agreement import node_values
+    from backends.micrograd_backend import FUNCTIONS
+    from micrograd.engine import Value
 
     try:
-        values = node_values(expr, inputs)
+        values = expr.evaluate_all({name: Value(inputs[name]) for name in expr.inputs}, FUNCTIONS)
         want = reference(expr, inputs)
     except (ArithmeticError, ValueError):
         return False

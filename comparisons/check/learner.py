@@ -1,13 +1,17 @@
 """The child process that imports a learner's engine and runs the checker's jobs on it (standard library only).
 
 Run as `python -I learner.py TARGET CLASS BACKWARD`: it imports the learner's module, finds the constructor, the data
-and grad attributes and the backward method by duck typing, and answers JSON jobs read from stdin, one line per job,
-on a private copy of stdout (the learner's own prints go to stderr). It never imports this project: learner code and
+and grad attributes, the backward method and the MLP (in the engine's file or a module beside it) by duck typing,
+reads what the source says where an error needs it (the children attribute backward reads and __init__ stores, the
+`self.grad = ...` lines), and answers JSON jobs read from a private pipe, one line per job, on another (the
+learner's own prints go to stdout and stderr). It never imports this project: learner code and
 the checker share no process, so an endless loop or a crash ends here and the checker goes on.
 """
 
 from __future__ import annotations
 
+import ast
+import builtins
 import difflib
 import importlib
 import importlib.util
@@ -17,6 +21,7 @@ import json
 import os
 import re
 import sys
+import textwrap
 import time
 import traceback
 from collections.abc import Callable
@@ -122,7 +127,13 @@ class Engine:
             hints["div"] = "__div__ is Python 2's name; Python 3 calls __truediv__ (and __rtruediv__)"
         where = {op: self.where(name) for op, name in {**DUNDERS, **self.functions}.items() if self.ops.get(op)}
         where["backward"] = self.where(self.backward_name)
+        where["__eq__"] = self.where("__eq__") if "__eq__" in vars(self.cls) else None
         where["class"] = _source_line(self.cls)
+        for op, wanted in {**DUNDERS, **{f: names[0] for f, names in FUNCTION_NAMES.items()}}.items():
+            if not self.ops.get(op) and op not in hints:  # __tanh__ for tanh, backwardpropagation for backward, ...
+                near = _near_name(wanted, candidates)
+                if near:
+                    hints[op] = f"there is a {near}: did you mean {wanted}? (the checker calls {_call_of(op, wanted)})"
         twins = (self.make(1.0), self.make(1.0))
         merged = _try(lambda: bool(twins[0] == twins[1]) and len({twins[0], twins[1]}) == 1) is True
         return {
@@ -141,14 +152,44 @@ class Engine:
             "shadowed": shadowed,
             "shadowing_lines": self.shadowing_lines() if shadowed else [],
             "nn": self.nn_module_name,
+            "children_mismatch": _children_mismatch(self.cls, self.backward_name),
+            "number_children": self.number_children(),
+            "assignments": self.assignments(),
         }
+
+    def number_children(self) -> dict[str, str] | None:
+        """x**3's children hold the number 3 (`(self, other)` where `(self,)` belongs): the line that puts it there."""
+        if not self.ops["pow"] or not self.children_attr:
+            return None
+        out = _try(lambda: self.make(2.0) ** 3)
+        kids = _try(lambda: list(getattr(out, self.children_attr or "")))
+        if not kids or all(isinstance(k, self.cls) for k in kids):
+            return None
+        method = vars(next(k for k in self.cls.__mro__ if "__pow__" in vars(k)))["__pow__"]
+        params = list(inspect.signature(method).parameters)
+        exponent = params[1] if len(params) > 1 else "other"
+        pattern = re.compile(rf"\(\s*self\s*,\s*{re.escape(exponent)}\s*,?\s*\)")
+        found = _find_line(method, lambda text: pattern.search(text) and not text.lstrip().startswith("def "))
+        return {"where": found[0], "line": found[1], "exponent": exponent} if found else None
+
+    def assignments(self) -> dict[str, dict[str, str]]:
+        """For each op, the first line of its code that sets an input's gradient with `=` (`self.grad = ...`), not `+=`."""
+        grad = re.escape(self.grad_attr)
+        pattern = re.compile(rf"^\s*(?!out\b)[A-Za-z_]\w*(\[[^\]]*\])?\s*\.\s*{grad}\s*=(?!=)")
+        found: dict[str, dict[str, str]] = {}
+        for op, name in {**DUNDERS, **self.functions}.items():
+            method = next((vars(k)[name] for k in self.cls.__mro__ if name in vars(k)), None) if self.ops.get(op) else None
+            line = _find_line(method, pattern.search) if method is not None else None
+            if line:
+                found[op] = {"where": line[0], "line": line[1], "method": name}
+        return found
 
 
 # --- import and discovery ---
 
 
 def _import_target(target: str) -> tuple[Any, str | None]:
-    """Import `path/to/engine.py`, a folder holding engine.py, or `package.module`; also say where nn.py is."""
+    """Import `path/to/engine.py`, a folder holding engine.py, or `package.module`; also say where the MLP is."""
     path = Path(target)
     if path.is_dir():
         if not (path / "engine.py").is_file():
@@ -164,26 +205,82 @@ def _import_target(target: str) -> tuple[Any, str | None]:
             package_parts.insert(0, folder.name)
             folder = folder.parent
         sys.path[:0] = [str(folder)] + ([str(path.parent)] if package_parts else [])
+        if not package_parts and _relative_imports(path):  # a package without __init__.py: import it as folder.engine
+            package_parts, folder = [path.parent.name], path.parent.parent
+            sys.path.insert(0, str(folder))
         name = ".".join([*package_parts, path.stem])
-        nn_name = ".".join([*package_parts, "nn"]) if (path.parent / "nn.py").is_file() and path.stem != "nn" else None
     else:
         if not re.fullmatch(r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*", target):
             raise LoadError(f"{target!r} is neither a .py file, a folder nor a module name like package.engine")
-        sys.path.insert(0, os.getcwd())
+        sys.path.insert(0, os.environ.get("CHECK_FOLDER") or os.getcwd())  # where the user started the check
         name = target
-        nn_name = name.rpartition(".")[0] + ".nn" if "." in name else None
     top = name.partition(".")[0]
     if top in sys.modules or top in sys.stdlib_module_names:
         raise LoadError(f"{top} is the name of a module of Python's own; rename your {top}.py (or folder) to import it")
     try:
         module = importlib.import_module(name)
     except SyntaxError as exc:
-        raise LoadError(f"{_shown(exc.filename or name)}:{exc.lineno}: syntax error: {exc.msg}") from None
+        raise LoadError(_syntax_error(exc, name)) from None
     except BaseException as exc:  # SystemExit, KeyboardInterrupt from learner code too
         raise LoadError(f"importing {name} raised {_exception(exc)}{_at(exc)}") from None
-    if nn_name is not None and not _module_exists(nn_name):
-        nn_name = None
-    return module, nn_name
+    return module, _find_network(module)
+
+
+def _relative_imports(path: Path) -> bool:
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+    except (SyntaxError, ValueError):
+        return False
+    return any(isinstance(node, ast.ImportFrom) and node.level > 0 for node in ast.walk(tree))
+
+
+NEWER_SYNTAX = ("f-string: expecting", "f-string: unmatched", "f-string expression part cannot include", "f-string: single")
+
+
+def _syntax_error(exc: SyntaxError, name: str) -> str:
+    """file:line and why; for syntax that only a newer Python reads (3.12's f-strings), which Python it needs."""
+    where = f"{_shown(exc.filename or name)}:{exc.lineno}"
+    if sys.version_info < (3, 12) and (exc.msg or "").startswith(NEWER_SYNTAX):
+        this = f"{sys.version_info.major}.{sys.version_info.minor}"
+        return (
+            f"{where}: needs Python 3.12, this is {this} (an f-string that reuses its quotes, or holds a backslash or a "
+            f"comment, is new in 3.12; {this} says: {exc.msg}); run the check under Python 3.12, or change that f-string"
+        )
+    return f"{where}: syntax error: {exc.msg}"
+
+
+MLP_NAMES = re.compile(r"^class\s+(MLP|Mlp|MultiLayerPerceptron|NeuralNet(?:work)?|Network)\b", re.M)
+
+
+def _network_class(module: Any) -> type | None:
+    """The module's multi-layer perceptron: a class named like one (MLP first) that can be called."""
+    classes = [v for n, v in vars(module).items() if isinstance(v, type) and MLP_NAMES.match(f"class {n}")]
+    classes.sort(key=lambda c: c.__name__ != "MLP")
+    return next((c for c in classes if _defined(c, "__call__")), None)
+
+
+def _find_network(module: Any) -> str | None:
+    """Where the MLP is, by duck typing: the engine's own module, else a module beside it whose source defines a class
+    called MLP and is nn.py or imports the engine (read as text first: a module is imported only when it holds one)."""
+    if _network_class(module) is not None:
+        return str(module.__name__)
+    file = _source_file(module)
+    if not file:
+        return None
+    folder, prefix = Path(file).parent, module.__name__.rpartition(".")[0]
+    beside = sorted(folder.glob("*.py"), key=lambda f: (f.name != "nn.py", f.name))
+    for candidate in beside:
+        if candidate.resolve() == Path(file).resolve() or candidate.name == "__init__.py":
+            continue
+        try:
+            text = candidate.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        stem = re.escape(Path(file).stem)
+        builds_on_engine = re.search(rf"^\s*(from\s+[\w.]*\b{stem}\s+import|import\s+[\w.]*\b{stem}\b)", text, re.M)
+        if MLP_NAMES.search(text) and (candidate.name == "nn.py" or builds_on_engine):
+            return ".".join(filter(None, [prefix, candidate.stem]))
+    return None
 
 
 def _module_exists(name: str) -> bool:
@@ -237,15 +334,82 @@ def _find_backward(cls: type, requested: str) -> str:
     for name in names:
         if callable(getattr(cls, name, None)):
             return name
-    methods = [n for n in dir(cls) if callable(getattr(cls, n, None)) and not n.startswith("__")]
-    close = difflib.get_close_matches(names[0], methods, n=1, cutoff=0.6)
-    hint = f"; did you mean {close[0]}? (--backward {close[0]})" if close else "; name it with --backward NAME"
+    methods = [n for n in dir(cls) if callable(getattr(cls, n, None)) and not _is_standard(n)]
+    close = next((found for wanted in names if (found := _near_name(wanted, methods))), None)
+    close = close or next(iter(difflib.get_close_matches(names[0], methods, n=1, cutoff=0.6)), None)
+    hint = f"; did you mean {close}? (--backward {close})" if close else "; name it with --backward NAME"
     tried = requested or ", ".join(BACKWARD_NAMES)
     raise LoadError(f"{cls.__name__} has no backward method (looked for {tried}){hint}")
 
 
 def _defined(cls: type, name: str) -> bool:
     return any(name in vars(klass) and vars(klass)[name] is not None for klass in cls.__mro__[:-1])
+
+
+def _near_name(wanted: str, candidates: list[str]) -> str | None:
+    """A name that is `wanted` misspelled, wrapped in underscores (__tanh__) or lengthened (backwardpropagation)."""
+    bare = wanted.strip("_").lower()
+    for name in candidates:
+        other = name.strip("_").lower()
+        if other == bare or (len(bare) >= 6 and other.startswith(bare)):
+            return name
+    close = difflib.get_close_matches(wanted, candidates, n=1, cutoff=0.7)
+    return close[0] if close else None
+
+
+def _call_of(op: str, name: str) -> str:
+    return f"x.{name}()" if op in FUNCTION_NAMES else name
+
+
+def _find_line(function: Any, matches: Callable[[str], Any]) -> tuple[str, str] | None:
+    """('file:line', the line's text) of the first line of `function`'s source that `matches`."""
+    function = getattr(function, "__func__", function)
+    try:
+        lines, first = inspect.getsourcelines(function)
+        file = inspect.getsourcefile(function) or "?"
+    except (TypeError, OSError):
+        return None
+    for offset, text in enumerate(lines):
+        if matches(text):
+            return f"{_shown(file)}:{first + offset}", text.strip()
+    return None
+
+
+CHILDREN_LIKE = re.compile(r"prev|child|parent|input|operand|src|_from|deps", re.I)
+
+
+def _children_mismatch(cls: type, backward_name: str) -> dict[str, str] | None:
+    """backward reads the children as one attribute (`v._prev`) while __init__ stores them as another (`self.prev`):
+    both places, or None. Read from the source of the two methods (and the functions backward calls by name)."""
+    init = next((vars(k)["__init__"] for k in cls.__mro__[:-1] if "__init__" in vars(k)), None)
+    backward = getattr(cls, backward_name, None)
+    written = _attributes(init, ast.Store, only_self=True)
+    read = _attributes(backward, ast.Load)
+    known = {n for k in cls.__mro__[:-1] for n in vars(k)}
+    stray = {n: at for n, at in read.items() if CHILDREN_LIKE.search(n) and n not in written and n not in known}
+    stored = {n: at for n, at in written.items() if CHILDREN_LIKE.search(n)}
+    if not stray or not stored:
+        return None
+    (read_name, read_at), (written_name, written_at) = next(iter(stray.items())), next(iter(stored.items()))
+    return {"read": read_name, "read_at": read_at, "written": written_name, "written_at": written_at}
+
+
+def _attributes(function: Any, context: type, only_self: bool = False) -> dict[str, str]:
+    """attribute name -> 'file:line' of its first use in `function`'s source, read (ast.Load) or written (ast.Store)."""
+    function = getattr(function, "__func__", function)
+    try:
+        lines, first = inspect.getsourcelines(function)
+        file = inspect.getsourcefile(function) or "?"
+        tree = ast.parse(textwrap.dedent("".join(lines)))
+    except (TypeError, OSError, SyntaxError):
+        return {}
+    found: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.ctx, context) and node.attr not in found:
+            if only_self and not (isinstance(node.value, ast.Name) and node.value.id == "self"):
+                continue
+            found[node.attr] = f"{_shown(file)}:{first + node.lineno - 1}"
+    return dict(sorted(found.items(), key=lambda item: int(item[1].rsplit(":", 1)[1])))
 
 
 CLASS_INTERNALS = ("__dict__", "__weakref__", "__module__", "__qualname__", "__slots__", "__annotations__")
@@ -433,14 +597,79 @@ def job_deep(engine: Engine, job: dict[str, Any]) -> dict[str, Any]:
     return {"depths": results}
 
 
-def job_nn(engine: Engine, job: dict[str, Any]) -> dict[str, Any]:
-    """MLP(nin, nouts), every parameter set in parameters() order, the outputs on each input, the loss sum(c_i * out_i),
-    every parameter's gradient after backward, and after zero_grad()."""
-    nn = importlib.import_module(engine.nn_module_name or "")
-    mlp_class = getattr(nn, "MLP", None)
+def _network_module(engine: Engine, job: dict[str, Any]) -> Any:
+    """The module holding the MLP: the file the job names (--nn FILE), else the one discovery found."""
+    file = job.get("nn_file")
+    if not file:
+        return importlib.import_module(engine.nn_module_name or "")
+    path = Path(file).resolve()
+    if not path.is_file():
+        raise LoadError(f"there is no file {file} (--nn)")
+    if str(path.parent) not in sys.path:
+        sys.path.insert(0, str(path.parent))  # for its own imports of modules beside it
+    loaded = sys.modules.get(path.stem)
+    if loaded is not None and os.path.realpath(getattr(loaded, "__file__", None) or "") == str(path):
+        return loaded
+    spec = importlib.util.spec_from_file_location(path.stem, path)  # by its path: another nn.py may be loaded already
+    if spec is None or spec.loader is None:
+        raise LoadError(f"{file} cannot be imported (--nn)")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        raise LoadError(_syntax_error(exc, path.stem)) from None
+    return module
+
+
+def _network_call(mlp_class: type, nin: int, hidden: list[int], nout: int) -> tuple[tuple[Any, ...], list[int], str]:
+    """How to build the MLP, as its constructor's signature reads: (arguments, the layer sizes they give, the call shown).
+    MLP(nin, nouts) gets MLP(3, [4, 4, 1]); MLP(n_in, n_hidden, n_out) gets MLP(3, 4, 1), or MLP(3, [4, 4], 1) when
+    its hidden argument is a list (a plural name or a list annotation)."""
+    name = mlp_class.__name__
+    try:
+        parameters = list(inspect.signature(mlp_class).parameters.values())
+    except (TypeError, ValueError):
+        parameters = []
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    required = [p for p in positional if p.default is p.empty]
+    if len(required) <= 2 <= len(positional):
+        return (nin, [*hidden, nout]), [*hidden, nout], f"{name}({nin}, {[*hidden, nout]})"
+    if len(required) == 3:
+        second = required[1]
+        annotation = str(second.annotation).lower()
+        listed = second.name.endswith(("s", "sizes", "layers")) or "list" in annotation or "sequence" in annotation
+        if listed:
+            return (nin, list(hidden), nout), [*hidden, nout], f"{name}({nin}, {list(hidden)}, {nout})"
+        return (nin, hidden[0], nout), [hidden[0], nout], f"{name}({nin}, {hidden[0]}, {nout})"
+    shown = ", ".join(p.name for p in parameters) or "?"
+    raise LoadError(
+        f"{name}({shown}): the checker builds an MLP as {name}(nin, nouts), like {name}({nin}, {[*hidden, nout]}), "
+        f"or {name}(n_in, n_hidden, n_out), like {name}({nin}, {hidden[0]}, {nout})"
+    )
+
+
+def job_nn_plan(engine: Engine, job: dict[str, Any]) -> dict[str, Any]:
+    """Which MLP class will be built and how: {"call", "nouts", "file"}, or {"missing": why}."""
+    module = _network_module(engine, job)
+    mlp_class = _network_class(module)
     if mlp_class is None:
-        return {"missing": "nn.py has no MLP"}
-    model = mlp_class(job["nin"], list(job["nouts"]))
+        return {"missing": f"{module.__name__} has no MLP class"}
+    try:
+        _, nouts, call = _network_call(mlp_class, job["nin"], list(job["hidden"]), job["nout"])
+    except LoadError as exc:
+        return {"missing": str(exc)}
+    return {"call": call, "nouts": nouts, "file": _shown(_source_file(mlp_class) or "?")}
+
+
+def job_nn(engine: Engine, job: dict[str, Any]) -> dict[str, Any]:
+    """The MLP built as its signature reads, every parameter set in parameters() order, the outputs on each input, the
+    loss sum(c_i * out_i), every parameter's gradient after backward, and after zero_grad()."""
+    mlp_class = _network_class(_network_module(engine, job))
+    if mlp_class is None:
+        return {"missing": "no MLP class"}
+    arguments, _, _ = _network_call(mlp_class, job["nin"], list(job["hidden"]), job["nout"])
+    model = mlp_class(*arguments)
     params = getattr(model, "parameters", None)
     if params is None:
         close = difflib.get_close_matches("parameters", dir(model), n=1, cutoff=0.7)
@@ -473,7 +702,7 @@ def job_nn(engine: Engine, job: dict[str, Any]) -> dict[str, Any]:
     return {"outputs": outputs, "loss": engine.data(loss), "grads": grads, "zeroed": zeroed, "count": len(params)}
 
 
-JOBS = {"expr": job_expr, "deep": job_deep, "nn": job_nn}
+JOBS = {"expr": job_expr, "deep": job_deep, "nn": job_nn, "nn_plan": job_nn_plan}
 _protocol: io.TextIOWrapper | None = None
 
 
@@ -483,13 +712,28 @@ def _send(message: dict[str, Any]) -> None:
     _protocol.flush()
 
 
+def _open_channel() -> tuple[io.TextIOWrapper, io.TextIOWrapper]:
+    """The checker's private pipes, named by fd in the environment: replies out, jobs in (the engine's prints go to
+    stdout and stderr, which the checker keeps apart; the checker rejects any line here that is not a reply)."""
+    replies = io.TextIOWrapper(os.fdopen(int(os.environ.pop("CHECK_REPLY_FD")), "wb"), encoding="utf-8")
+    jobs = io.TextIOWrapper(os.fdopen(int(os.environ.pop("CHECK_JOB_FD")), "rb"), encoding="utf-8")
+    return replies, jobs
+
+
+class _NotebookMagics:
+    """What `get_ipython()` returns here: a notebook exported to .py keeps its magics as calls
+    (`get_ipython().run_line_magic('matplotlib', 'inline')`, `.system('pip install ...')`); outside Jupyter they
+    raise NameError at import. Here each one does nothing, so the engine in the file can be checked."""
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        return lambda *args, **kwargs: None
+
+
 def main() -> None:
     global _protocol
-    # the protocol gets its own copy of stdout; fd 1 (the learner's print) goes to stderr
-    _protocol = io.TextIOWrapper(os.fdopen(os.dup(1), "wb"), encoding="utf-8")
-    os.dup2(2, 1)
-    sys.stdout = io.TextIOWrapper(os.fdopen(1, "wb", closefd=False), encoding="utf-8", line_buffering=True)
+    _protocol, jobs = _open_channel()
     target, class_name, backward_name = sys.argv[1:4]
+    builtins.get_ipython = _NotebookMagics  # type: ignore[attr-defined]
     try:
         engine = Engine(target, class_name, backward_name)
         described = engine.describe()
@@ -500,7 +744,7 @@ def main() -> None:
         _send({"kind": "load_error", "message": f"discovering {target} raised {_exception(exc)}{_at(exc)}"})
         return
     _send({"kind": "ready", "discovery": described})
-    for line in sys.stdin:
+    for line in jobs:
         job = json.loads(line)
         try:
             reply = {"kind": "result", "ok": True, **JOBS[job["job"]](engine, job)}

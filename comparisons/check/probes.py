@@ -10,8 +10,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from comparisons.judge.agreement import close
-
 CHECK_RTOL, CHECK_ATOL = 1e-7, 1e-10  # a learner's engine may round differently (tanh through exp): bugs are far bigger
 REVERSE_OPS = {"radd": "__radd__", "rsub": "__rsub__", "rmul": "__rmul__", "rdiv": "__rtruediv__"}
 OP_NAMES = {
@@ -76,6 +74,7 @@ class Probe:
     strict: bool = False  # numbers are not wrapped by the checker: the probe is about the engine doing it
     sum_of: tuple[str, ...] = ()  # sum([...]) of these inputs instead of `source` (which then says the same)
     checks: str = ""  # what a pass shows, in a few words
+    tolerated: str = ""  # an exception that is information here, not a failure (exp(800) raising OverflowError)
     diagnose: Diagnose = field(default=lambda got, want: None)
 
 
@@ -85,8 +84,18 @@ def num(x: Any) -> str:
     return "None" if x is None else str(x)
 
 
+def close(a: float, b: float, rtol: float = CHECK_RTOL, atol: float = CHECK_ATOL) -> bool:
+    """|a - b| <= max(atol, rtol * max(|a|, |b|)); nan agrees only with nan, inf only with inf of the same sign. (The
+    judge's rule, restated here so that the checker imports nothing that needs mpmath: a plain install runs it.)"""
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    if math.isinf(a) or math.isinf(b):
+        return a == b
+    return abs(a - b) <= max(atol, rtol * max(abs(a), abs(b)))
+
+
 def same(a: Any, b: float) -> bool:
-    return isinstance(a, float) and close(a, b, CHECK_RTOL, CHECK_ATOL)
+    return isinstance(a, float) and close(a, b)
 
 
 def grad(got: Observed, name: str) -> Any:
@@ -139,9 +148,14 @@ def error_diagnosis(got: Observed) -> str | None:
     return error_cause(got) or f"raised {got.error.split(' at ')[0]}"
 
 
+NUMBER_ERRORS = tuple(
+    f"'{kind}' object {what}" for kind in ("int", "float") for what in ("has no attribute", "is not subscriptable")
+) + ("unsupported operand type(s) for +: 'int'", "unsupported operand type(s) for *: 'int'", "not supported between")
+
+
 def wrapping_error(got: Observed) -> bool:
-    return raised(got, "has no attribute", "object is not subscriptable", "unsupported operand type(s) for +: 'int'",
-                  "unsupported operand type(s) for *: 'int'", "not supported between")  # fmt: skip
+    """The exception a plain number gives where a Value was expected (a Value's own missing attribute is not one)."""
+    return raised(got, *NUMBER_ERRORS)
 
 
 # --- the diagnoses, one per probe ---
@@ -252,8 +266,9 @@ def _two_closures(got: Observed, want: Expected) -> str | None:
     g, x = grad(got, "x"), 0.5
     if same(g, math.exp(x)) or same(g, 2 * x):
         return (
-            "only one of exp(x) and x**2 sent its gradient to x: one backward closure replaced the other because a "
-            "closure was stored on the input (self._backward = ...) instead of on out"
+            "only one of exp(x) and x**2 sent its gradient to x: either a closure was stored on the input "
+            "(self._backward = ...) instead of on out, so one replaced the other, or one op's backward sets x's gradient "
+            "with `self.grad = ...` where `+=` belongs"
         )
     return None
 
@@ -264,8 +279,8 @@ def _tanh(x: float) -> Diagnose:
             return None
         t = math.tanh(x)
         if same(grad(got, "x"), 1 - t):
-            return "d tanh(x)/dx is 1 - tanh(x)**2: the square is missing"
-        return f"d tanh(x)/dx = 1 - tanh(x)**2 = {1 - t * t:.6g} at x = {x:g}"
+            return f"d tanh(x)/dx at x = {x:g} came out as 1 - tanh(x) = {1 - t:.6g}: the square is missing, 1 - tanh(x)**2"
+        return f"d tanh(x)/dx = 1 - tanh(x)**2 = {1 - t * t:.6g} at x = {x:g}, not {num(grad(got, 'x'))}"
 
     return diagnose
 
@@ -281,18 +296,62 @@ def _tanh_far(got: Observed, want: Expected) -> str | None:
     return None
 
 
+def _reused(expression: str, method: str) -> Diagnose:
+    """f(x)*x: x reaches the product twice, directly and through f; `=` in f's backward drops the direct f(x)."""
+
+    def diagnose(got: Observed, want: Expected) -> str | None:
+        if got.error:
+            return None
+        x = 0.5
+        direct = want.value / x  # f(x), what x receives from the product
+        if same(grad(got, "x"), want.grads["x"] - direct):
+            return (
+                f"{expression} gave d/dx = {num(grad(got, 'x'))}, without the {num(direct)} that x gets from the product: "
+                f"{method}'s backward overwrites x's gradient (`self.grad = ...`); write `self.grad += ...`"
+            )
+        return None
+
+    return diagnose
+
+
+def _sigmoid_far(got: Observed, want: Expected) -> str | None:
+    why = "1/(1 + exp(-x)) computes exp(800) at x = -800, beyond float range (exp overflows above x = 709.78)"
+    if raised(got, "OverflowError"):
+        return f"sigmoid(-800) raised OverflowError: {why}; for x < 0 compute exp(x)/(1 + exp(x)) instead"
+    if isinstance(got.value, float) and math.isnan(got.value):
+        return f"sigmoid(-800) is nan: {why}; for x < 0 compute exp(x)/(1 + exp(x)) instead"
+    return None
+
+
+def _exp_far(got: Observed, want: Expected) -> str | None:
+    if isinstance(got.value, float) and math.isfinite(got.value):
+        return (
+            f"exp(800) gave {num(got.value)}, a finite number: the exponent is clipped somewhere; exp(800) is beyond float "
+            "range and is inf (math.exp raises OverflowError there: return float('inf') instead of clipping)"
+        )
+    if isinstance(got.value, float) and math.isnan(got.value):
+        return "exp(800) is nan: it is inf (math.exp raises OverflowError above x = 709.78: return float('inf') there)"
+    return None
+
+
+OVERFLOW_TOLERATED = "OverflowError"  # exp(800) raising as math.exp does: information, not a failure
+
+
 def _relu(x: float) -> Diagnose:
     def diagnose(got: Observed, want: Expected) -> str | None:
         if got.error:
             return None
         gx, y = grad(got, "x"), 3.0
         if x < 0 and same(got.value, x * y):
-            return "relu returned x for a negative x: relu(x) = max(0, x)"
+            return f"relu({x:g}) returned {x:g}, a negative x: relu(x) = max(0, x)"
         if x < 0 and same(gx, y):
-            return "relu passed the gradient through where x < 0: its local derivative is 1 where x > 0 and 0 elsewhere"
+            return f"relu passed the gradient through at x = {x:g} < 0: its local derivative is 1 where x > 0 and 0 elsewhere"
         if x > 0 and same(gx, 1.0):
-            return "relu's backward drops the gradient arriving from above: multiply by out.grad, (out.data > 0) * out.grad"
-        return "d relu(x)/dx is 1 where x > 0, 0 elsewhere, times the gradient arriving from above"
+            return (
+                f"relu's backward drops the gradient arriving from above (d/dx is 1 at x = {x:g}, should be {num(y)}): "
+                "multiply by out.grad, (out.data > 0) * out.grad"
+            )
+        return f"d relu(x)/dx is 1 where x > 0, 0 elsewhere, times the gradient arriving from above (x = {x:g})"
 
     return diagnose
 
@@ -300,6 +359,11 @@ def _relu(x: float) -> Diagnose:
 _rmul = _reverse("rmul", "return self * other", 2.0 - 3.0, "other + (-self), that is 2 - x")
 _rsub = _reverse("rsub", "return other + (-self)", 0.5 - 2.0, "self - other, that is x - 2")
 _rdiv = _reverse("rdiv", "return other * self**-1", 4.0, "self / other, that is x / 1")
+
+REUSED = (
+    ("tanh", "tanh(x)*x", "tanh"), ("exp", "exp(x)*x", "exp"), ("sigmoid", "sigmoid(x)*x", "sigmoid"),
+    ("relu", "relu(x)*x", "relu"), ("log", "log(x)*x", "log"), ("neg", "(-x)*x", "__neg__"),
+)  # fmt: skip
 
 PROBES: tuple[Probe, ...] = (
     Probe("x*x", "x*x", {"x": 3.0}, "mul", ("mul",), checks="a node used twice adds both gradients (+=)", diagnose=_x_times_x),
@@ -425,7 +489,19 @@ PROBES: tuple[Probe, ...] = (
         checks="relu passes the incoming gradient where x > 0",
         diagnose=_relu(2.0),
     ),
-)
+    *(  # each one-input op with its input reused: `=` in its backward drops what x gets from the product
+        Probe(source, source, {"x": 0.5}, op, (op, "mul"), checks=f"{op} adds to x's gradient", diagnose=_reused(source, method))
+        for op, source, method in REUSED
+    ),
+    Probe(
+        "sigmoid(x) at -800", "sigmoid(x)", {"x": -800.0}, "sigmoid", ("sigmoid",), checks="no overflow far from 0",
+        diagnose=_sigmoid_far,
+    ),
+    Probe(
+        "exp(x) at 800", "exp(x)", {"x": 800.0}, "exp", ("exp",), checks="beyond float range: inf", tolerated=OVERFLOW_TOLERATED,
+        diagnose=_exp_far,
+    ),
+)  # fmt: skip
 
 SPECIAL_CHECKS = {
     "root grad seeded": "backward() seeds the root's grad with 1",

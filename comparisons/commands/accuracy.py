@@ -2,8 +2,9 @@
 
 Each op (every primitive, and a few composites) is sampled at a fixed set of points over its domain, its hard regions
 included (tanh near 0 and in its tails, exp near overflow, log near 1, pow near 0); the truth is comparisons.judge.truth's,
-rounded to the dtype. Each row gives the largest error (with the input that shows it, as Zimmermann et al. tabulate
-libms) and the median. Points where the truth is undefined are left out; the sample is the same on every run.
+rounded to the dtype, and every number is classed by the one verdict (comparisons.judge.verdict). Each row gives the
+largest error (with the input that shows it, as Zimmermann et al. tabulate libms), the median, and the class and why
+of its worst point. Points where the truth is undefined are left out; the sample is the same on every run.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import argparse
 import random
 import statistics
 import sys
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,10 +23,13 @@ import backends
 from backends.base import Backend
 from backends.expr import Expression, parse
 from comparisons.commands import cli
-from comparisons.judge import dtypes
-from comparisons.judge.truth import truth
+from comparisons.commands.runs import run_backends
+from comparisons.judge import dtypes, verdict
 
-COLUMNS = ("op", "quantity", "backend", "dtype", "max_ulps", "median_ulps", "worst_input", "got", "truth", "points")
+COLUMNS = (
+    "op", "quantity", "backend", "dtype", "max_ulps", "median_ulps", "worst_input", "got", "truth", "points", "class",
+    "why", "classes",
+)  # fmt: skip
 RANDOM_POINTS = 24  # per op, besides its hard regions
 
 
@@ -133,37 +138,39 @@ def sample(op: Op, dtype: str) -> list[dict[str, float]]:
     return [{k: dtypes.round_to(v, dtype) for k, v in point.items()} for point in op.sample(rng, dtype)]
 
 
+SEVERITY = ("accurate", "inaccurate_agreeing", "known", "raised", "unexplained")  # a row's class: its worst point's
+
+
 def atlas(
     chosen: Mapping[str, Backend], dtype: str, tick: Callable[[], None] | None = None, ops: tuple[Op, ...] = OPS
 ) -> list[dict[str, object]]:
-    """One row per op, quantity ("value" or "grad": every input's gradient together) and backend."""
+    """One row per op, quantity ("value" or "grad": every input's gradient together) and backend: the largest and the
+    median ulps, and the class and why of its worst point (comparisons.judge.verdict, every backend judged together
+    at each point), with how many points fell in each class."""
     rows: list[dict[str, object]] = []
     for op in ops:
         expr, points = op.expression, sample(op, dtype)
-        exact = [truth(expr, p) for p in points]
-        for name, backend in chosen.items():
-            fn = backend.compile(expr, dtype)
-            errors: dict[str, list[tuple[float, dict[str, float], float, float]]] = {"value": [], "grad": []}
-            for point, t in zip(points, exact):
-                got = fn(point)
-                pairs = [("value", got.value, t.value.value)]
-                pairs += [("grad", got.grads[k], t.grads[k].value) for k in expr.inputs]
-                for quantity, value, true in pairs:
-                    if true is None:
-                        continue
-                    true = dtypes.round_to(true, dtype)
-                    u = dtypes.ulps(value, true, dtype)
-                    if u is not None:
-                        errors[quantity].append((u, point, value, true))
-            for quantity, found in errors.items():
-                if not found:
+        judged = [verdict.judge(expr, p, dtype, results) for p, results in zip(points, run_backends(expr, points, chosen, dtype))]
+        for name in chosen:
+            found: dict[str, list[tuple[dict[str, Any], dict[str, float]]]] = {"value": [], "grad": []}
+            for point, records in zip(points, judged):
+                for r in records:
+                    if r["backend"] == name and r["class"] != "undefined":
+                        found["value" if r["quantity"] == "value" else "grad"].append((r, point))
+            for quantity, mine in found.items():
+                if not mine:
                     continue
-                worst = max(found, key=lambda e: e[0])
+                worst_class = max(mine, key=lambda e: SEVERITY.index(e[0]["class"]))[0]["class"]
+                worst = max((e for e in mine if e[0]["class"] == worst_class), key=lambda e: e[0]["ulps"] or 0.0)
+                distances = [e[0]["ulps"] for e in mine if e[0]["ulps"] is not None]
+                counts = Counter(e[0]["class"] for e in mine)
                 rows.append({
                     "op": op.name, "quantity": quantity, "backend": name, "dtype": dtype,
-                    "max_ulps": worst[0], "median_ulps": statistics.median(e[0] for e in found),
+                    "max_ulps": max(distances, default=None), "median_ulps": statistics.median(distances) if distances else None,
                     "worst_input": ", ".join(f"{k}={v!r}" for k, v in worst[1].items()),
-                    "got": worst[2], "truth": worst[3], "points": len(found),
+                    "got": worst[0]["value"], "truth": worst[0]["truth"], "points": len(mine),
+                    "class": worst_class, "why": worst[0]["why"],
+                    "classes": ", ".join(f"{c} {counts[c]}" for c in SEVERITY if counts[c]),
                 })  # fmt: skip
             if tick:
                 tick()

@@ -97,7 +97,8 @@ def run(args: argparse.Namespace) -> int:
         out.print(f"skipped {name}: {why}", style="yellow", markup=False)
     for line in render.verdict_lines(records, args.max_ulps, args.dtype):
         out.print(line, markup=False)
-    for name in sorted({r["rule"] for r in records if r["rule"] and r["rule"] != verdict.ILL_CONDITIONED}):
+    named = {r["rule"] for r in records if r["rule"] and r["rule"] != verdict.ILL_CONDITIONED}
+    for name in sorted(named | set(runs.catalogued_here(expr, point, args.dtype))):
         out.print(f"known divergence {name}: {runs.divergence_explanation(name)}", style="cyan", markup=False)
     bad = runs.failures(records, args.strict)
     if bad:

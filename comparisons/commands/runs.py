@@ -34,6 +34,7 @@ from comparisons.judge.rules import ERROR_RULES, RULES
 Record = dict[str, Any]
 Tick = Callable[[], None]  # called once per unit of work done, to move a progress bar
 
+TRAINING_NO_TRUTH = "not determined: no certified truth of a whole training run here, only agreement with micrograd"
 WARMUP_STEPS = 2  # calls or training steps counted as warm-up, not timed: tinygrad's TinyJit runs, captures, then replays
 # a timing sample repeats a fast call until it lasts this long, so the timer's resolution does not matter
 MIN_SAMPLE_SECONDS = 1e-3
@@ -173,6 +174,14 @@ def assert_judged(
     return records
 
 
+def catalogued_here(expr: Expression, point: Mapping[str, float], dtype: str = "float64") -> list[str]:
+    """The names of the catalog's divergences documented for exactly this expression and point."""
+    entries = FLOAT32_DIVERGENCES if dtype == "float32" else DIVERGENCES
+    here = [d for d in entries if d.expression == expr and d.inputs.keys() == point.keys()]
+    at_point = [d for d in here if all(same_number(dtypes.round_to(d.inputs[k], dtype), point[k]) for k in point)]
+    return list(dict.fromkeys(d.name for d in at_point))
+
+
 def divergence_explanation(name: str) -> str:
     """The explanation of a catalog entry (float64 or float32) or of a rule, by name."""
     entries = {d.name: d.explanation for d in (*DIVERGENCES, *FLOAT32_DIVERGENCES)}
@@ -192,17 +201,20 @@ def gradient_records(
 
 
 def divergence_records(divergences: Iterable[Divergence], backend_names: Sequence[str], tick: Tick = _nothing) -> list[Record]:
-    """Each known divergence run live: what every backend gives now, beside what the catalog documents."""
+    """Each known divergence run live: what every backend gives now, beside what the catalog documents, each number
+    classed against the truth by the one verdict (so a backend that gives the exact value is accurate there)."""
     records = []
     for divergence in divergences:
+        expr, point, dtype = divergence.expression, dict(divergence.inputs), divergence.dtype
+        (results,) = run_backends(expr, [point], {name: backends.get(name) for name in backend_names}, dtype)
+        verdicts = {r["backend"]: r for r in verdict.judge(expr, point, dtype, results) if r["quantity"] == divergence.quantity}
         for name in backend_names:
-            live, error = math.nan, ""
-            try:
-                result = backends.get(name).value_and_grad(divergence.expression, divergence.inputs, divergence.dtype)
-                live = result.value if divergence.quantity == "value" else result.grads[divergence.quantity.removeprefix("grad:")]
-            except Exception as exc:  # a backend that raises on these inputs is itself a finding to show, not a crash
-                error = f"{type(exc).__name__}: {exc}"
+            result, error = results[name], ""
+            live = result[divergence.quantity] if not isinstance(result, str) else math.nan
+            if isinstance(result, str):  # a backend that raises on these inputs is itself a finding to show
+                error = result
             documented = divergence.gives.get(name, math.nan)
+            judged_here = verdicts[name]
             records.append(
                 {
                     "case": divergence.name,
@@ -212,6 +224,9 @@ def divergence_records(divergences: Iterable[Divergence], backend_names: Sequenc
                     "value": live,
                     "documented": documented,
                     "as_documented": name in divergence.gives and not error and same_number(live, documented),
+                    "truth": judged_here["truth"],
+                    "class": judged_here["class"],
+                    "why": judged_here["why"],
                     "error": error,
                     "source": divergence.source,
                     "explanation": divergence.explanation,
@@ -261,6 +276,7 @@ def training_records(spec: TrainSpec, backend_names: Sequence[str], tick: Tick =
         for quantity, values, reference in (("loss", losses, ref_losses), ("accuracy", accuracies, ref_accuracies)):
             for step, (value, ref) in enumerate(zip(values, reference)):
                 abs_err = abs(value - ref)
+                ok = close(value, ref)
                 records.append(
                     {
                         "backend": name,
@@ -270,7 +286,10 @@ def training_records(spec: TrainSpec, backend_names: Sequence[str], tick: Tick =
                         "reference": ref,
                         "abs_err": abs_err,
                         "rel_err": abs_err / abs(ref) if ref else abs_err,
-                        "ok": close(value, ref),
+                        "ok": ok,
+                        # a training run has no certified truth: agreement with micrograd is all there is to go on
+                        "class": "undefined" if ok else "unexplained",
+                        "why": TRAINING_NO_TRUTH if ok else f"deviates from micrograd's {quantity}; {TRAINING_NO_TRUTH}",
                     }
                 )
     return records, [t for t in timings if t["backend"] in backend_names]
