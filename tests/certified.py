@@ -5,15 +5,19 @@ It evaluates a `backends.expr.Expression` exactly where that is simple and rigor
 - A value is an exact `Fraction` while only + - * / and small integer powers of rationals made it (inputs and
   literals are floats, hence rationals), or `exp(0)`, `log(1)`, `tanh(0)`, `sigmoid(0)`, `relu` of an exact number.
   Otherwise it is an `mpmath.iv` interval that encloses the exact real number; every function below is monotone
-  on the pieces it is evaluated on, so enclosing the ends encloses the whole.
+  on the pieces it is evaluated on, so enclosing the ends encloses the whole. mpmath's exp, expm1, log and integer
+  powers are widened by 16 units in the last place (they are not always rigorous), and interval ends are negated
+  exactly (mpf's own -x rounds to mpmath's global precision).
 - Gradients are forward mode: one pass per input, the tangent of a node that does not depend on the input is a
   structural zero (None) and contributes nothing; every other local derivative must be defined.
 - The precision doubles from 64 bits until each quantity's enclosure rounds to one float of the dtype (rounding
   written here: nearest-even, subnormals, overflow to inf), or the budget is spent ("not determined").
 
 Undefined is decided only where the mathematics is: division by an exact zero, log of a number <= 0, 0**0, 0 to a
-negative power, a negative base to a non-integer power, relu's derivative at exactly 0, the derivative of 0**b with
-b < 1 (infinite), and the derivative in the exponent of a negative base (not real nearby). An exact zero rounds to
+negative power, a negative base to a non-integer power; for a gradient also relu's kink at exactly 0, the slope of
+0**b with b < 1 (infinite) and the slope in the exponent of a negative base (not real nearby), each where its
+argument moves. With a slope of exactly 0 inside, relu's kink passes 0 on (relu is 1-Lipschitz); the other two are
+"not determined" then (the argument may be constant nearby, like x/x, or not, like x*x). An exact zero rounds to
 +0.0; a negative number too small for the dtype rounds to -0.0. Huge or tiny intermediates are ordinary numbers.
 """
 
@@ -42,6 +46,10 @@ Real = Any  # Fraction (exact) or an mpmath.iv interval (mpmath has no types)
 
 class Undefined(Exception):
     """The mathematics gives no real number here; the message says why."""
+
+
+class Undecidable(Exception):
+    """No precision can decide this from the point alone: the quantity is "not determined"."""
 
 
 class Unsure(Exception):
@@ -407,8 +415,8 @@ def _values(expr: Expression, inputs: dict[str, Fraction]) -> list[Real]:
     return vals
 
 
-def _pow_base_derivative(a: Real, b: Real, v: Real) -> Real:
-    """d(a**b)/da where a**b = v is defined."""
+def _pow_base_derivative(a: Real, b: Real, v: Real, ta: Real) -> Real:
+    """d(a**b)/da where a**b = v is defined; `ta` is the base's tangent (it decides the infinite slope at 0)."""
     n = exact_integer(b) if isinstance(b, Fraction) else None
     if n is not None:
         if n == 0:
@@ -427,19 +435,28 @@ def _pow_base_derivative(a: Real, b: Real, v: Real) -> Real:
             else:
                 raise Unsure("cannot tell whether the exponent is below 1")
         if below:
-            raise Undefined("the derivative of 0 ** b for b < 1 is infinite")
+            _unless_flat(ta, "the derivative of 0 ** b for b < 1 is infinite")
         return Fraction(0)
     return div(mul(b, v), a)
 
 
-def _pow_exponent_derivative(a: Real, v: Real) -> Real:
-    """d(a**b)/db where a**b = v is defined."""
+def _pow_exponent_derivative(a: Real, v: Real, tb: Real) -> Real:
+    """d(a**b)/db where a**b = v is defined; `tb` is the exponent's tangent."""
     sa = sign(a)
     if sa == 0:
         return Fraction(0)  # 0 ** p is 0 for every p near b > 0
     if sa < 0:
-        raise Undefined("a negative base has no real power at non-integer exponents nearby")
+        _unless_flat(tb, "a negative base has no real power at the non-integer exponents nearby")
+        return Fraction(0)
     return mul(v, log(a))
+
+
+def _unless_flat(t: Real, reason: str) -> None:
+    """Undefined(reason) where the argument moves (tangent nonzero). With an exactly zero tangent the argument may be
+    constant nearby (x/x) or not (x*x); that cannot be told from the point, so the quantity is not determined."""
+    if sign(t) != 0:
+        raise Undefined(reason)
+    raise Undecidable(f"{reason} where the argument moves; here its slope is exactly 0")
 
 
 def _tangents(expr: Expression, vals: list[Real], name: str) -> Real | None:
@@ -465,12 +482,14 @@ def _tangents(expr: Expression, vals: list[Real], name: str) -> Real | None:
             second = neg(div(mul(vals[k], ts[1]), args[1])) if ts[1] is not None else None
             t = _sum(first, second)
         elif n.op == "pow":
-            a_part = mul(_pow_base_derivative(args[0], args[1], vals[k]), ts[0]) if ts[0] is not None else None
-            b_part = mul(_pow_exponent_derivative(args[0], vals[k]), ts[1]) if ts[1] is not None else None
+            a, b = args
+            a_part = mul(_pow_base_derivative(a, b, vals[k], ts[0]), ts[0]) if ts[0] is not None else None
+            b_part = mul(_pow_exponent_derivative(a, vals[k], ts[1]), ts[1]) if ts[1] is not None else None
             t = _sum(a_part, b_part)
         elif n.op == "relu":
             s = sign(args[0])
-            if s == 0:
+            # relu is 1-Lipschitz and relu(0) = 0: at the kink with a zero slope inside, the slope outside is 0 too
+            if s == 0 and (ts[0] is None or sign(ts[0]) != 0):
                 raise Undefined("relu's derivative at exactly 0 (the kink)")
             t = ts[0] if s > 0 else Fraction(0)
         elif n.op == "exp":
@@ -495,7 +514,8 @@ def _sum(x: Real | None, y: Real | None) -> Real | None:
 
 def enclosures(expr: Expression, inputs: dict[str, float], bits: int) -> dict[str, tuple[Any, Any] | str]:
     """Each quantity ("value", "grad:NAME") at `bits` of working precision: (lo, hi) enclosing the exact number
-    (Fractions when exact, else mpf), "undefined: ..." or "unsure: ..." as text."""
+    (Fractions when exact, else mpf), or text: "undefined: why", "undecidable: why" (at any precision) or
+    "unsure: why" (a higher precision may decide)."""
     names = [n.name for n in expr.nodes if n.op == "input"]
     point = {name: Fraction(inputs[name]) for name in names}
     out: dict[str, tuple[Any, Any] | str] = {}
@@ -504,19 +524,24 @@ def enclosures(expr: Expression, inputs: dict[str, float], bits: int) -> dict[st
     try:
         try:
             vals = _values(expr, point)
-        except (Undefined, Unsure) as exc:
-            text = f"{'undefined' if isinstance(exc, Undefined) else 'unsure'}: {exc}"
+        except (Undefined, Undecidable, Unsure) as exc:
+            text = _reason(exc)
             return {"value": text, **{f"grad:{name}": text for name in names}}
         out["value"] = _ends(vals[-1])
         for name in names:
             try:
                 t = _tangents(expr, vals, name)
                 out[f"grad:{name}"] = _ends(Fraction(0) if t is None else t)
-            except (Undefined, Unsure) as exc:
-                out[f"grad:{name}"] = f"{'undefined' if isinstance(exc, Undefined) else 'unsure'}: {exc}"
+            except (Undefined, Undecidable, Unsure) as exc:
+                out[f"grad:{name}"] = _reason(exc)
     finally:
         iv.prec = saved
     return out
+
+
+def _reason(exc: Exception) -> str:
+    kind = {Undefined: "undefined", Undecidable: "undecidable"}.get(type(exc), "unsure")
+    return f"{kind}: {exc}"
 
 
 def _ends(x: Real) -> tuple[Any, Any]:
@@ -543,6 +568,8 @@ def certify(expr: Expression, inputs: dict[str, float], dtype: str = "float64", 
             if isinstance(got, str):
                 if got.startswith("undefined"):
                     result[key] = Certified("undefined", None, got.removeprefix("undefined: "))
+                elif got.startswith("undecidable"):
+                    result[key] = Certified("not determined", None, got.removeprefix("undecidable: "))
                 elif bits * 2 > max_bits:
                     result[key] = Certified("not determined", None, f"{got.removeprefix('unsure: ')} at {bits} bits")
                 continue

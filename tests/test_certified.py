@@ -184,6 +184,12 @@ def test_reference_kinks_and_infinite_slopes() -> None:
     assert _ref("x ** 0.5", x=0.0)["grad:x"].status == "undefined"
     assert _ref("x ** 1.5", x=0.0)["grad:x"].value == 0.0
     assert _ref("(-2.0) ** x", x=3.0)["value"].value == -8.0
+    assert _ref("(-2.0) ** x", x=3.0)["grad:x"].status == "undefined"  # (-2)**p is not real for p near 3
+    assert _ref("relu(x * x) + x", x=0.0)["grad:x"].value == 1.0  # the kink is hit with slope 0: relu(x*x) = x*x
+    flat = "not determined"  # an argument with slope exactly 0 may be constant nearby (x/x) or not (x*x)
+    assert _ref("(x - x) ** 0.5 + x", x=2.0)["value"].value == 2.0
+    assert _ref("(x - x) ** 0.5 + x", x=2.0)["grad:x"].status == flat
+    assert _ref("(-2.0) ** (x / x)", x=3.0)["grad:x"].status == flat
 
 
 def test_reference_does_not_trust_mpmath_iv_exp_near_0() -> None:
