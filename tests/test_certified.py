@@ -267,8 +267,42 @@ ISSUE_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("source", "point", "dtype"), ISSUE_CASES)
-def test_truth_agrees_with_the_reference_on_the_issue_cases(source: str, point: dict[str, float], dtype: str) -> None:
+# Disagreements the random programs and the audit found, each pinned (the reference's reasoning in the comment).
+PINNED = [
+    # -sech(x)**2 underflows from below: the float is -0.0, not 0.0
+    ("((x / x) - tanh(x)) - (0.5 * (0.25 + (-1.0)))", {"x": -9.034542144696138e21}, "float64"),
+    # a product of three numbers that underflows negative in float32: -0.0
+    (
+        "(x * y) * z",
+        {"x": _float32(-39.45627975463867), "y": _float32(3.157085768270421e-19), "z": _float32(4.9176201411074746e-39)},
+        "float32",
+    ),
+    # relu(relu(y)) is 0 for every y near -0.25: its slope is 0, though the outer relu sits on its kink
+    (
+        "t0 = sigmoid(y) / (1.5 + 1.5); t1 = x * 1.0152854388243419e-38; "
+        "(t0 ** relu(relu(y))) / (t1 ** (((-35.32011032104492) * t1) * (t0 + x)))",
+        {"x": 2.0, "y": -0.25},
+        "float32",
+    ),
+    ("relu(relu((-x))) * y", {"x": 1.0, "y": -4.906057715851923e-150}, "float64"),
+    # relu(x*x) is x*x: slope 0 at 0, though relu sits on its kink
+    ("(relu((x * x)) - 1.0000000150474662e+30) / relu((exp(x) / exp(x)))", {"x": 0.0}, "float32"),
+    ("relu(x * x) + x", {"x": 0.0}, "float64"),
+    # d/dx exp(x)**x = 2x exp(x*x): both terms of the power's derivative
+    ("relu(exp(x)) ** (x * 1.0)", {"x": 1.534160379301017e-308}, "float64"),
+    # sigmoid'(t) / y with t = 2 - log(y): -e**-2 (the reference itself once got this wrong)
+    ("sigmoid((((x + 0.0) - log(y)) + x))", {"x": 1.0, "y": 1.468194024704506e-243}, "float64"),
+    # (x - 5e-324) ** 1e-323 is just above 1, not an integer: a negative base to it is undefined
+    (
+        "(tanh((y + x)) ** ((x - 5e-324) ** (5e-324 * 2.0))) * z",
+        {"x": 4.313090095727654, "y": -5.09069554572503, "z": -1.10474074079371e-176},
+        "float64",
+    ),
+]
+
+
+@pytest.mark.parametrize(("source", "point", "dtype"), ISSUE_CASES + PINNED)
+def test_truth_agrees_with_the_reference_on_named_cases(source: str, point: dict[str, float], dtype: str) -> None:
     assert compare(parse(source), point, dtype) == []
 
 
