@@ -605,7 +605,7 @@ def same_float(ref: Certified, value: float | None) -> bool:
 def mismatch(ref: Certified, status: str, value: float | None) -> str | None:
     """The kind of disagreement between the reference and the judge's quantity, or None when they agree."""
     if ref.status == "determined" and status == "determined" and not same_float(ref, value):
-        return "different floats"
+        return "zero of the other sign" if value == 0 and ref.value == 0 else "different floats"
     if ref.status == "determined" and status == "undefined":
         return "judge undefined, reference determined"
     if ref.status == "undefined" and status == "determined":

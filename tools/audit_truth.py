@@ -100,6 +100,8 @@ def audit(programs: int, dtype: str, seed: int, with_backends: bool, out: Any = 
             status, value, reason = (q.status, q.value, q.reason) if q is not None else ("missing", None, "")
             counts[f"truth {status}"] += 1
             kind = mismatch(ref, status, value) or ("missing in the truth" if q is None else None)
+            if kind and "undefined" in kind:  # which rule: the reason of the side that says undefined
+                kind = f"{kind}: {_rule(ref.reason if ref.status == 'undefined' else reason)}"
             if kind:
                 kinds[kind] += 1
                 examples.setdefault(kind, []).append(
@@ -130,6 +132,11 @@ def audit(programs: int, dtype: str, seed: int, with_backends: bool, out: Any = 
     return {"counts": counts, "kinds": kinds, "examples": examples}
 
 
+def _rule(reason: str) -> str:
+    """The head of a reason ("relu has a kink at 0: no derivative..." -> "relu has a kink at 0")."""
+    return reason.split(":")[0].split(" (")[0][:60]
+
+
 def _point_text(point: dict[str, float]) -> str:
     return " ".join(f"{k}={v!r}" for k, v in point.items())
 
@@ -155,14 +162,14 @@ def _print_summary(
     truth_kinds = {k: n for k, n in kinds.items() if k != "right backends blamed"}
     print(f"  truth mismatches         {sum(truth_kinds.values())}", file=out)
     for kind, n in sorted(truth_kinds.items()):
-        print(f"    {kind:<36}{n}", file=out)
+        print(f"    {n:>6}  {kind}", file=out)
     if with_backends:
         print(f"  backend records          {counts['backend records']}", file=out)
         print(f"  records equal to the certified float  {counts['right backend records']}", file=out)
         print(f"  right backends blamed    {kinds['right backends blamed']}", file=out)
         for key, n in sorted(counts.items()):
             if key.startswith("blamed as "):
-                print(f"    {key:<36}{n}", file=out)
+                print(f"    {n:>6}  {key}", file=out)
     per = max(programs, 1)
     timing = f"reference {1000 * ref_s / per:.1f} ms, truth {1000 * judge_s / per:.1f} ms"
     if with_backends:
