@@ -292,6 +292,10 @@ PINNED = [
     ("relu(exp(x)) ** (x * 1.0)", {"x": 1.534160379301017e-308}, "float64"),
     # sigmoid'(t) / y with t = 2 - log(y): -e**-2 (the reference itself once got this wrong)
     ("sigmoid((((x + 0.0) - log(y)) + x))", {"x": 1.0, "y": 1.468194024704506e-243}, "float64"),
+    # x ** y for x < 0 is not real at the non-integer y near 0: its slope in y is undefined, not x**y * log|x|
+    ("(((x ** y) - 1.0000000150474662e+30) * y) * z", {"x": -2.5386526584625244, "y": 0.0, "z": 49.393959045410156}, "float32"),
+    # z ** x with z < 0 is defined at integer x only, so no slope in x, even multiplied by (x - x) = 0
+    ("(((z ** x) * (x - x)) * tanh(x)) * y", {"x": 1.0, "y": 1.3969598887747887, "z": -39.30814570187273}, "float64"),
     # (x - 5e-324) ** 1e-323 is just above 1, not an integer: a negative base to it is undefined
     (
         "(tanh((y + x)) ** ((x - 5e-324) ** (5e-324 * 2.0))) * z",
