@@ -14,10 +14,12 @@ It evaluates a `backends.expr.Expression` exactly where that is simple and rigor
   written here: nearest-even, subnormals, overflow to inf), or the budget is spent ("not determined").
 
 Undefined is decided only where the mathematics is: division by an exact zero, log of a number <= 0, 0**0, 0 to a
-negative power, a negative base to a non-integer power; for a gradient also relu's kink at exactly 0, the slope of
-0**b with b < 1 (infinite) and the slope in the exponent of a negative base (not real nearby), each where its
-argument moves. With a slope of exactly 0 inside, relu's kink passes 0 on (relu is 1-Lipschitz); the other two are
-"not determined" then (the argument may be constant nearby, like x/x, or not, like x*x). An exact zero rounds to
+negative power, a negative base to a non-integer power; for a gradient also a relu kink hit at exactly 0 where the
+slopes on the two sides differ (one-sided slopes by forward mode in both directions: relu(x) at 0 is undefined,
+relu(x)**3 and relu(x - x) have slope 0), the slope of 0**b with b < 1 (infinite), a base at 0 that goes below 0
+on one side under a power that is not a fixed integer (x**1.5 at 0), and the slope in the exponent of a negative
+base (not real nearby), these where their argument moves; with an argument of slope exactly 0 they are "not
+determined" (the argument may be constant nearby, like x/x, or not, like x*x). An exact zero rounds to
 +0.0; a negative number too small for the dtype rounds to -0.0. Huge or tiny intermediates are ordinary numbers.
 """
 
@@ -451,6 +453,15 @@ def _pow_exponent_derivative(a: Real, v: Real, tb: Real) -> Real:
     return mul(v, log(a))
 
 
+def _below_zero(b: Real, tb: Real | None) -> None:
+    """0 ** b whose base goes below 0 on this side: real there only for a fixed integer exponent."""
+    if tb is None:
+        if not (isinstance(b, Fraction) and b.denominator == 1):
+            raise Undefined("0 ** b with b not an integer: the base goes below 0 on one side, where it is not real")
+    else:
+        _unless_flat(tb, "0 ** b: the base goes below 0 on one side while the exponent moves")
+
+
 def _unless_flat(t: Real, reason: str) -> None:
     """Undefined(reason) where the argument moves (tangent nonzero). With an exactly zero tangent the argument may be
     constant nearby (x/x) or not (x*x); that cannot be told from the point, so the quantity is not determined."""
@@ -459,15 +470,16 @@ def _unless_flat(t: Real, reason: str) -> None:
     raise Undecidable(f"{reason} where the argument moves; here its slope is exactly 0")
 
 
-def _tangents(expr: Expression, vals: list[Real], name: str) -> Real | None:
-    """d(result)/d(name) by forward mode; None when the result does not depend on name."""
+def _tangents(expr: Expression, vals: list[Real], name: str, direction: int, kinks: list[int]) -> Real | None:
+    """The one-sided derivative of the result as `name` moves by `direction` (+1 or -1), by forward mode; None when
+    the result does not depend on name. Each relu met exactly at its kink is appended to `kinks`."""
     tan: list[Real | None] = []
     for k, n in enumerate(expr.nodes):
         ts = [tan[i] for i in n.args]
         args = [vals[i] for i in n.args]
         t: Real | None = None
         if n.op == "input":
-            t = Fraction(1) if n.name == name else None
+            t = Fraction(direction) if n.name == name else None
         elif n.op == "const" or all(x is None for x in ts):
             t = None
         elif n.op == "neg":
@@ -483,14 +495,16 @@ def _tangents(expr: Expression, vals: list[Real], name: str) -> Real | None:
             t = _sum(first, second)
         elif n.op == "pow":
             a, b = args
+            if isinstance(a, Fraction) and a == 0 and ts[0] is not None and sign(ts[0]) < 0:
+                _below_zero(b, ts[1])
             a_part = mul(_pow_base_derivative(a, b, vals[k], ts[0]), ts[0]) if ts[0] is not None else None
             b_part = mul(_pow_exponent_derivative(a, vals[k], ts[1]), ts[1]) if ts[1] is not None else None
             t = _sum(a_part, b_part)
         elif n.op == "relu":
             s = sign(args[0])
-            # relu is 1-Lipschitz and relu(0) = 0: at the kink with a zero slope inside, the slope outside is 0 too
-            if s == 0 and (ts[0] is None or sign(ts[0]) != 0):
-                raise Undefined("relu's derivative at exactly 0 (the kink)")
+            if s == 0:  # at the kink the one-sided slope is max(slope inside, 0)
+                kinks.append(k)
+                s = sign(ts[0])
             t = ts[0] if s > 0 else Fraction(0)
         elif n.op == "exp":
             t = mul(vals[k], ts[0])
@@ -530,13 +544,25 @@ def enclosures(expr: Expression, inputs: dict[str, float], bits: int) -> dict[st
         out["value"] = _ends(vals[-1])
         for name in names:
             try:
-                t = _tangents(expr, vals, name)
-                out[f"grad:{name}"] = _ends(Fraction(0) if t is None else t)
+                out[f"grad:{name}"] = _ends(_gradient(expr, vals, name))
             except (Undefined, Undecidable, Unsure) as exc:
                 out[f"grad:{name}"] = _reason(exc)
     finally:
         iv.prec = saved
     return out
+
+
+def _gradient(expr: Expression, vals: list[Real], name: str) -> Real:
+    """d(result)/d(name): the slope to the right, which must be minus the slope to the left where a relu kink is hit
+    (relu(x) at 0 has slopes 1 and 0: undefined; relu(x)**3, relu(x - x) or relu(x) - relu(x) have slope 0)."""
+    kinks: list[int] = []
+    right = _tangents(expr, vals, name, 1, kinks)
+    left = _tangents(expr, vals, name, -1, [])  # also where the left side leaves the domain (x**1.5 at 0)
+    if right is None or left is None:
+        return Fraction(0)
+    if kinks and sign(add(right, left)) != 0:
+        raise Undefined("relu's kink at exactly 0: the slopes on the two sides differ")
+    return right
 
 
 def _reason(exc: Exception) -> str:

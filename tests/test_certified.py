@@ -182,7 +182,10 @@ def test_reference_kinks_and_infinite_slopes() -> None:
     relu = _ref("relu(x) + y", x=0.0, y=2.0)
     assert relu["value"].value == 2.0 and relu["grad:y"].value == 1.0 and relu["grad:x"].status == "undefined"
     assert _ref("x ** 0.5", x=0.0)["grad:x"].status == "undefined"
-    assert _ref("x ** 1.5", x=0.0)["grad:x"].value == 0.0
+    assert _ref("x ** 1.5", x=0.0)["grad:x"].status == "undefined"  # not real for x < 0
+    assert _ref("relu(x) ** 1.5", x=0.0)["grad:x"].value == 0.0  # relu(x)**1.5 is 0 on the left, x**1.5 on the right
+    assert _ref("relu(x) + relu(-x)", x=0.0)["grad:x"].status == "undefined"  # |x|: slopes 1 and -1
+    assert _ref("relu(x) - relu(x)", x=0.0)["grad:x"].value == 0.0
     assert _ref("(-2.0) ** x", x=3.0)["value"].value == -8.0
     assert _ref("(-2.0) ** x", x=3.0)["grad:x"].status == "undefined"  # (-2)**p is not real for p near 3
     assert _ref("relu(x * x) + x", x=0.0)["grad:x"].value == 1.0  # the kink is hit with slope 0: relu(x*x) = x*x
