@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-APT_PACKAGES := clang graphviz python3-venv chromium  # tinygrad's CPU device compiles with clang; draw_dot renders with
-# graphviz's dot; the asv dashboard test drives Debian's chromium (through playwright from pip, which downloads no browser)
+APT_PACKAGES := clang graphviz python3-venv chromium nodejs  # tinygrad's CPU device compiles with clang; draw_dot renders with
+# graphviz's dot; the asv dashboard test drives Debian's chromium (through playwright from pip, which downloads no browser);
+# tests/test_json_strict.py parses every JSON with node's JSON.parse
 # The system's own python3 (Debian 12: 3.11.2): `make test` reruns the parser and engine tests under it when it is
 # another version than .venv's, in a small venv of its own (pytest and hypothesis only: those tests need no framework).
 SYSTEM_PYTHON ?= /usr/bin/python3
@@ -36,7 +37,7 @@ $(STAMP): pyproject.toml constraints.txt constraints-cuda.txt tools/torch_build.
 system-packages:
 	@missing=""; command -v clang >/dev/null || missing="$$missing clang"; command -v dot >/dev/null || missing="$$missing graphviz"; \
 	if ! $(PYTHON) -c 'import ensurepip' 2>/dev/null; then missing="$$missing python3-venv"; fi; \
-	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; command -v node >/dev/null || missing="$$missing nodejs"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else echo "Missing Debian packages:$$missing. Install them with: sudo apt-get install -y$$missing" >&2; \

@@ -99,4 +99,4 @@ def print_report(out: Console, report: Report, target: str) -> None:
 
 
 def render_json(report: Report) -> str:
-    return json.dumps(report.records, indent=1) + "\n"
+    return json.dumps(report.records, indent=1, allow_nan=False) + "\n"  # strict JSON: every field is text
