@@ -4,13 +4,14 @@ Run with .venv's python. It writes the constraints file pip installs with to CON
 arguments on stdout and the one line that says which build and why on stderr. The rules:
 - cpu (the default): the CPU wheel of the pinned version (constraints.txt's `torch===X+cpu`) where pip's own settings
   already offer it (a find-links folder or an index in `pip config list`), else from PyTorch's CPU index
-  (CPU_INDEX) where it answers; where neither does, exit 2 with one line that says so: never a silent fall back to
-  PyPI's CUDA build, which is several GB.
+  (CPU_INDEX, or $TORCH_CPU_INDEX: a mirror of it) where it answers; where neither does, exit 2 with one line that
+  says so: never a silent fall back to PyPI's CUDA build, which is several GB.
 - cuda: PyPI's build (constraints-cuda.txt replaces constraints.txt's torch line), about 2.7 GB of wheels.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -19,8 +20,8 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CPU_INDEX = "https://download.pytorch.org/whl/cpu"
-CUDA_WHEELS = "about 2.7 GB of wheels from PyPI, a 5.9 GB venv"  # constraints-cuda.txt's header, the README's table
+CPU_INDEX = os.environ.get("TORCH_CPU_INDEX", "https://download.pytorch.org/whl/cpu")
+CUDA_WHEELS = "about 2.7 GB of wheels from PyPI"  # the sum of PyPI's listed sizes: constraints-cuda.txt's header
 
 
 def torch_pin(constraints: str) -> str:
