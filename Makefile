@@ -84,6 +84,20 @@ $(ORIGINAL)/micrograd/engine.py:
 notebooks: setup
 	$(PY) notebooks/execute.py
 
+# JupyterLab on notebooks/: installs the notebook extra once (jupyterlab, pinned), registers this venv's Python as the
+# Jupyter kernel `micrograd-bench` for any front end (ipykernel install --user: ~/.local/share/jupyter/kernels), then
+# serves until Ctrl-C. LAB_ARGS: more options for jupyter lab, e.g. LAB_ARGS="--no-browser --port=8899".
+LAB_ARGS ?=
+LAB_STAMP := $(VENV)/.lab-installed
+
+lab: setup $(LAB_STAMP)
+	$(PY) -m ipykernel install --user --name micrograd-bench --display-name "Python (micrograd-bench)"
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
+
+$(LAB_STAMP): $(STAMP) pyproject.toml constraints.txt
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[notebook]"
+	touch $@
+
 # asv: record the last ASV_COMMITS commits of main into .asv/results, then publish the dashboard to .asv/html,
 # pointed at the scripts vendored in vendor/asv-www/ (it works offline). asv-check: the regression gate, HEAD vs HEAD^.
 ASV := $(VENV)/bin/asv
