@@ -7,6 +7,7 @@ is interrupted leaves the previous files whole. The one module that imports pand
 from __future__ import annotations
 
 import functools
+import io
 import json
 import math
 import os
@@ -19,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO, cast
 
 import pandas as pd
 from rich import box
@@ -308,8 +309,9 @@ def read_records(path: Path | str) -> pd.DataFrame:
 
 
 def markdown(df: pd.DataFrame) -> str:
-    def cell(x: Any) -> str:
-        return (repr(x) if isinstance(x, float) else str(x)).replace("|", "\\|").replace("\n", " ")
+    def cell(x: Any) -> str:  # None (nothing there, as in truth_note) is an empty cell
+        text = "" if x is None else repr(x) if isinstance(x, float) else str(x)
+        return text.replace("|", "\\|").replace("\n", " ")
 
     lines = ["| " + " | ".join(map(cell, df.columns)) + " |", "|" + "---|" * len(df.columns)]
     lines += ["| " + " | ".join(map(cell, row)) + " |" for row in df.itertuples(index=False)]
@@ -381,8 +383,35 @@ def sigint_held(message: str = "") -> Iterator[None]:
 
 
 def console(width: int = 100) -> Console:
-    """stdout, `width` columns wide when it is not a terminal (a file, a pipe); a terminal's own width otherwise."""
-    return Console(width=None if sys.stdout.isatty() else width, highlight=False, emoji=False)  # `grad:x:` is no emoji
+    """stdout, `width` columns wide when it is not a terminal (a file, a pipe), and then without the spaces rich pads
+    each line with; a terminal's own width otherwise."""
+    if sys.stdout.isatty():
+        return Console(highlight=False, emoji=False)  # `grad:x:` is no emoji
+    stream = cast(TextIO, WithoutTrailingSpaces(sys.stdout))  # a TextIOBase: write, flush and isatty are what rich uses
+    return Console(file=stream, width=width, highlight=False, emoji=False)
+
+
+class WithoutTrailingSpaces(io.TextIOBase):
+    """A text stream that writes each line to `stream` with its trailing spaces removed (a line is held until its
+    newline comes, or a flush)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.pending = ""
+
+    def write(self, text: str) -> int:
+        *lines, self.pending = (self.pending + text).split("\n")
+        if lines:
+            self.stream.write("".join(line.rstrip(" ") + "\n" for line in lines))
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.write(self.pending.rstrip(" "))
+        self.pending = ""
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return False
 
 
 def rich_table(
