@@ -405,9 +405,10 @@ class WithoutTrailingSpaces(io.TextIOBase):
             self.stream.write("".join(line.rstrip(" ") + "\n" for line in lines))
         return len(text)
 
-    def flush(self) -> None:
-        self.stream.write(self.pending.rstrip(" "))
-        self.pending = ""
+    def flush(self) -> None:  # the line so far, less the spaces at its end: they go out only if more text follows
+        text = self.pending.rstrip(" ")
+        self.stream.write(text)
+        self.pending = self.pending[len(text) :]
         self.stream.flush()
 
     def isatty(self) -> bool:

@@ -66,3 +66,20 @@ def test_tables_have_no_trailing_spaces(args: list[str]) -> None:
     lines = proc.stdout.splitlines()
     assert len(lines) > 5 and any("─" in line for line in lines)  # a table was printed
     assert [line for line in lines if line != line.rstrip()] == []
+
+
+def test_a_flush_mid_line_keeps_the_spaces_that_more_text_follows() -> None:
+    """rich flushes after each print; a line split by a flush loses only the spaces at its very end."""
+    import io
+
+    from comparisons.render import WithoutTrailingSpaces
+
+    out = io.StringIO()
+    stream = WithoutTrailingSpaces(out)
+    stream.write("a  b   ")
+    stream.flush()
+    assert out.getvalue() == "a  b"
+    stream.write(" c  \nd  ")
+    stream.flush()
+    stream.write("\n")
+    assert out.getvalue() == "a  b    c\nd\n"
