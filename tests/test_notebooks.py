@@ -7,14 +7,21 @@ runs), so a saved output can never make a test pass.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import psutil
 import pytest
 
 from micrograd import demo
@@ -257,12 +264,6 @@ def test_make_lab_registers_the_kernel_and_serves_the_notebooks(tmp_path: Path) 
     page answers 200; then it is stopped. HOME is a temporary folder, so the kernel spec and the server's runtime file
     land there; the test waits on that file, with a deadline, never a fixed sleep. The venv's set-up is taken as
     done (`-o` its stamp): this is about what `make lab` adds."""
-    import json
-    import shutil
-    import signal
-    import time
-    import urllib.request
-
     if shutil.which("make") is None:
         pytest.skip("no make")
     venv = Path(sys.prefix)
@@ -288,9 +289,9 @@ def test_make_lab_registers_the_kernel_and_serves_the_notebooks(tmp_path: Path) 
             tick()
         info: dict[str, Any] = {}
         while "token" not in info:  # the file may be caught half written
-            try:
+            with contextlib.suppress(json.JSONDecodeError):
                 info = json.loads(servers[0].read_text())
-            except json.JSONDecodeError:
+            if "token" not in info:
                 tick()
         with urllib.request.urlopen(f"{info['url']}lab?token={info['token']}", timeout=30) as response:
             assert response.status == 200
@@ -302,5 +303,8 @@ def test_make_lab_registers_the_kernel_and_serves_the_notebooks(tmp_path: Path) 
         if lab.poll() is None:
             os.killpg(lab.pid, signal.SIGTERM)
         lab.wait(timeout=60)
+        if "pid" in info:  # the server itself, which outlives make by its shutdown
+            with contextlib.suppress(psutil.NoSuchProcess):
+                psutil.Process(info["pid"]).wait(timeout=60)
         log.close()
     assert not sorted(runtime.glob("jpserver-*.json")), "the server did not stop"
