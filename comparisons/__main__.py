@@ -27,9 +27,8 @@ examples:
 
 Exit status: 0 every backend agrees with micrograd within tolerance (rel {rtol:g} or abs {atol:g}; micrograd itself
 against finite differences), 1 something disagrees beyond it (known divergences do not count), 2 bad usage.
-JSON writes nan and infinity as NaN and Infinity. Read it back bit for bit with pandas.DataFrame(json.load(file)) or
-pandas.read_json(file, precise_float=True, dtype=False): without precise_float, read_json rounds the last digits;
-without dtype=False, it guesses types (a column of whole numbers becomes int, and -0.0 loses its sign)."""
+JSON is strict (JSON.parse and jq read it): nan, inf and -inf are the strings "nan", "inf" and "-inf". Read records
+back bit for bit with comparisons.render.read_records(path), a pandas DataFrame with those strings as numbers again."""
 
 
 def build_parser(prog: str) -> Parser:

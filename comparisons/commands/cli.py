@@ -33,7 +33,23 @@ class Parser(argparse.ArgumentParser):
         hint = ""
         if "required: expression" in message or re.search(r"unrecognized arguments: (.* )?-[^-]", message):
             hint = " (an expression that starts with '-' needs parentheses, like '(-x)*y', or `--` before it)"
+        elif found := re.search(r"unrecognized arguments: .*?(--[\w-]+)", message):
+            hint = self.commands_taking(found.group(1))
         raise UsageError(f"{message}{hint}; see `{self.prog} --help`")
+
+    def commands_taking(self, option: str) -> str:
+        """' (OPTION belongs to the commands a, b: PROG a OPTION ...)' where some commands take it, else ''."""
+        commands = [
+            name
+            for action in self._actions
+            if isinstance(action, argparse._SubParsersAction)
+            for name, parser in action.choices.items()
+            if option in parser._option_string_actions
+        ]
+        if not commands:
+            return ""
+        which = "the command" if len(commands) == 1 else "the commands"
+        return f" ({option} belongs to {which} {', '.join(commands)}, after its name: {self.prog} {commands[0]} {option} ...)"
 
 
 # --- argument types: each raises ArgumentTypeError with what was wrong and what would be right ---
