@@ -4,6 +4,7 @@ gradient judged against the certified truth."""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -46,11 +47,20 @@ def add_parser(commands: Any) -> None:
         help="compute in float64 (default) or float32 (torch, jax and tinygrad: micrograd computes in float64 only, "
         "so in float32 the truth is the reference; the inputs are rounded to float32 and ulps are float32's)",
     )  # fmt: skip
+    grad.add_argument(
+        "--batch", type=Path, metavar="FILE",
+        help="answer many expressions in one process: FILE (or - for standard input) holds JSON Lines, one "
+        '{"source": "x*y", "inputs": {"x": 2, "y": 3}} per line (optionally "dtype"); each answer is one JSON line, '
+        f'{{"line": N, "records": [...]}} or {{"line": N, "error": "..."}}, written as it is done (at most '
+        f"{MAX_BATCH_LINES:,} lines)",
+    )  # fmt: skip
     cli.add_common(grad, formats=True)
     grad.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.batch is not None:
+        return run_batch(args)
     source, words = cli.read_expression(args)
     try:
         expr = backends.parse(source)
@@ -108,3 +118,61 @@ def run(args: argparse.Namespace) -> int:
     elif all(r["class"] in ("accurate", "undefined") for r in records):
         out.print(f"{', '.join(names)}: every number accurate (or the truth undefined)", style="green")
     return status
+
+
+MAX_BATCH_LINES = 10_000
+MAX_BATCH_LINE_CHARS = 250_000  # an expression (MAX_SOURCE_CHARS) and its inputs
+
+
+def run_batch(args: argparse.Namespace) -> int:
+    """`grad --batch FILE`: JSON Lines in, JSON Lines out, one line each, streamed; the frameworks are imported and
+    every expression judged in this one process. A line that is not a good request gets {"line", "error"} and the
+    run goes on; exit 1 when some record counts as a failure (as `grad` exits), 2 when FILE cannot be read."""
+    if args.expression is not None or args.inputs or args.file is not None:
+        raise UsageError("--batch takes its expressions from FILE: give no expression, NAME=VALUE or -f beside it")
+    names, skipped = cli.chosen_backends(args)
+    from comparisons import render
+    from comparisons.commands import runs
+    from comparisons.judge import verdict
+
+    try:
+        stream = sys.stdin if str(args.batch) == "-" else args.batch.open(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"--batch {args.batch}: cannot read it ({exc.strerror}); give a readable JSON Lines file") from None
+    failed = False
+    with stream:
+        for number, line in enumerate(iter(lambda: stream.readline(MAX_BATCH_LINE_CHARS + 1), ""), 1):
+            if number > MAX_BATCH_LINES:
+                raise UsageError(f"--batch {args.batch}: more than {MAX_BATCH_LINES:,} lines; split the file")
+            if not line.strip():
+                continue
+            try:
+                expr, inputs, dtype = _request(line)
+                chosen = cli.without_reference(names, skipped)[0] if dtype == "float32" else names
+                records = runs.judged(expr, inputs, chosen, dtype, accurate_ulps=args.max_ulps)
+            except (ValueError, backends.ExpressionError, UsageError) as exc:
+                answer: dict[str, object] = {"line": number, "error": str(exc)[: cli.QUOTE_CHARS * 2]}
+            else:
+                failed = failed or verdict.exit_status(records, args.strict) == 1
+                answer = {"line": number, "records": [{k: v for k, v in r.items() if k != "case"} for r in records]}
+            sys.stdout.write(render.json_value(answer) + "\n")
+            sys.stdout.flush()
+    return 1 if failed else 0
+
+
+def _request(line: str) -> tuple[backends.Expression, dict[str, float], str]:
+    """One --batch line: the parsed expression, its checked inputs, its dtype; ValueError saying what is wrong."""
+    if len(line) > MAX_BATCH_LINE_CHARS:
+        raise ValueError(f"the line is longer than {MAX_BATCH_LINE_CHARS:,} characters")
+    try:
+        request = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON ({exc.msg} at column {exc.colno}); write {{\"source\": ..., \"inputs\": {{...}}}}") from None
+    good = isinstance(request, dict) and isinstance(request.get("source"), str) and isinstance(request.get("inputs", {}), dict)
+    if not good:
+        raise ValueError('each line is an object {"source": "x*y", "inputs": {"x": 2, "y": 3}}')
+    dtype = request.get("dtype", "float64")
+    if dtype not in ("float64", "float32"):
+        raise ValueError(f"dtype {str(dtype)[:20]!r} is not float64 or float32")
+    expr = backends.parse(request["source"])
+    return expr, expr.check_inputs(request.get("inputs", {})), dtype
