@@ -87,7 +87,8 @@ class Expression:
         missing = [name for name in self.inputs if name not in values]
         if missing:
             raise ExpressionError(f"no value given for input {', '.join(missing)} (inputs: {', '.join(self.inputs)})")
-        unknown = [name for name in values if name not in self.inputs]
+        known = set(self.inputs)  # a set: a tuple scanned once per name would be quadratic in the number of inputs
+        unknown = [name for name in values if name not in known]
         if unknown:
             raise ExpressionError(
                 f"{', '.join(map(repr, unknown))} is not an input of this expression (inputs: {', '.join(self.inputs)})"

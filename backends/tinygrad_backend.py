@@ -57,13 +57,15 @@ class TinygradBackend(Backend):
                 f"adapter compiles (at most {MAX_POWER_TOWER}: each level is a kernel of its own, seconds apiece)"
             )
 
+        position = {name: k for k, name in enumerate(expr.inputs)}  # a dict: inputs.index() would be quadratic
+
         def value_and_grads(xs: Any) -> Any:
             # the leaves are views of one input tensor on the device: a Tensor made from a bare Python number
             # would be a constant, which tinygrad never differentiates
             vals: list[Any] = []
             for i, node in enumerate(expr.nodes):
                 if node.op == "input":
-                    vals.append(xs[expr.inputs.index(node.name)])
+                    vals.append(xs[position[node.name]])
                 elif node.op == "const":
                     vals.append(node.value)
                 elif node.op == "neg":

@@ -56,6 +56,9 @@ FD_DECADES = 4
 FD_RTOL = 1e-6
 FD_SAFETY = 10.0
 FD_NOISE = 100.0
+# Finite differences run the forward pass dozens of times per input, so their cost grows with inputs x nodes: past
+# FD_MAX_INPUTS inputs they are skipped (they judge nothing; fd is then None and fd_note says so).
+FD_MAX_INPUTS = 64
 _FD_SHRINK = 1.6
 _FD_TABLEAU = 10
 _EPS = sys.float_info.epsilon
@@ -93,9 +96,12 @@ def finite_differences_with_bounds(
     """Ridders-extrapolated central differences of micrograd's float64 forward, and for each input the absolute
     error the estimate can be trusted to (add FD_RTOL * |gradient| for the rest).
 
+    Past FD_MAX_INPUTS inputs: no estimates ({}, {}; see fd_note).
     No step crosses a kink (relu), a pole (division) or a domain edge (log, pow): a step after which any such
     branch differs from the one taken at x is shrunk, so the estimate never straddles one.
     """
+    if len(expr.inputs) > FD_MAX_INPUTS:
+        return {}, {}
     vals = node_values(expr, inputs)
     out = vals[-1]
     if isinstance(out, Value):
@@ -171,6 +177,16 @@ def _ridders(central: Callable[[float], float | None], h: float, h_min: float) -
         if abs(column[-1] - previous[-1]) >= 2 * error:  # higher orders only amplify rounding now
             break
     return best, error, h_first, h
+
+
+def fd_note(expr: Expression) -> str:
+    """One line saying that the finite differences were skipped for this expression (too many inputs), or ""."""
+    if len(expr.inputs) <= FD_MAX_INPUTS:
+        return ""
+    return (
+        f"finite differences skipped: {len(expr.inputs):,} inputs, more than {FD_MAX_INPUTS} (they are information "
+        "only; the verdicts come from micrograd and the truth)"
+    )
 
 
 def finite_differences(expr: Expression | str, inputs: Mapping[str, float], step: float = FD_STEP) -> dict[str, float]:
@@ -255,7 +271,7 @@ def compare(
     for backend_name in backend_names:
         result = ref if backend_name == backends.REFERENCE else backends.get(backend_name).compile(expr)(inputs)
         quantities: list[tuple[str, float, float, float | None, float | None]] = [("value", result.value, ref.value, None, None)]
-        quantities += [(f"grad:{x}", result.grads[x], ref.grads[x], fd[x], fd_bounds[x]) for x in expr.inputs]
+        quantities += [(f"grad:{x}", result.grads[x], ref.grads[x], fd.get(x), fd_bounds.get(x)) for x in expr.inputs]
         for quantity, value, reference, fd_value, fd_bound in quantities:
             abs_err, rel_err = errors(value, reference)
             fd_abs_err, fd_rel_err = errors(value, fd_value) if fd_value is not None else (None, None)
