@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
 
     from comparisons import render
     from comparisons.commands import runs
-    from comparisons.judge.agreement import cancellation, failures
+    from comparisons.judge.agreement import cancellation, failures, fd_note
 
     point = inputs  # where the backends compute: in float32, the inputs rounded to it
     if args.dtype == "float32":
@@ -77,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise UsageError(f"{exc} (--dtype float64)") from None
 
-    records = runs.compare_each(expr, inputs, names, dtype=args.dtype)
+    records, cannot = runs.cannot_run(runs.compare_each(expr, inputs, names, dtype=args.dtype))
+    names, skipped = [name for name in names if name not in cannot], {**skipped, **cannot}
     records = runs.label_divergences(cli.retolerate(records, args) if args.dtype == "float64" else records, expr, inputs)
     df = render.frame(records, render.GRADIENT_COLUMNS).drop(columns="case")
     unexplained = [r for r in records if not r["ok"] and not r.get("divergence")]
@@ -94,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
     render.print_gradients(out, df, f"{shown}   at {at}", args.dtype)
     for name, why in skipped.items():
         out.print(f"skipped {name}: {why}", style="yellow", markup=False)
+    if note := fd_note(expr):
+        out.print(note, style="yellow", markup=False)
     for line in render.accuracy_lines(df, args.max_ulps, cancellation(expr, point), args.dtype):
         out.print(line, markup=False)
     known = {r["divergence"] for r in records if not r["ok"] and r.get("divergence")}

@@ -57,9 +57,16 @@ def compare_each(
     for name in backend_names:
         try:
             records += compare(expr, inputs, [name], case=case)
+        except backends.CannotRun as exc:  # the framework's own limit: a skip (quantity "skipped"), not a verdict
+            records.append({**_error_record(case, name, str(exc)), "quantity": "skipped", "ok": True})
         except Exception as exc:  # a framework (or the finite differences) failing on these inputs is a finding to show
             records.append(_error_record(case, name, f"{type(exc).__name__}: {exc}"))
     return records
+
+
+def cannot_run(records: list[Record]) -> tuple[list[Record], dict[str, str]]:
+    """The records without compare_each's skips, and {backend: why it could not run this expression}."""
+    return [r for r in records if r["quantity"] != "skipped"], {r["backend"]: r["error"] for r in records if r["quantity"] == "skipped"}
 
 
 def _error_record(case: str | None, backend: str, error: str) -> Record:
