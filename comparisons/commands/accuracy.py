@@ -185,6 +185,7 @@ def add_parser(commands: Any) -> None:
     accuracy.add_argument("--png", type=Path, metavar="FILE", help="write the heatmap there (a .png)")
     accuracy.add_argument("--format", choices=("table", "json", "csv"), default="table", help="(default: table)")
     cli.add_backend_and_dtype(accuracy, "both")
+    cli.add_budget(accuracy, None)
     accuracy.set_defaults(run=run)
 
 

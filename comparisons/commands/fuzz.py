@@ -18,7 +18,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import backends
@@ -458,19 +457,23 @@ def add_parser(commands: Any) -> None:
     fuzz.add_argument(
         "--shrink", type=cli.whole_number, default=5, metavar="N", help="shrink at most N findings, 0 for none (default: 5)"
     )
-    fuzz.add_argument("--out", type=Path, metavar="DIR", help="also write records (CSV), summary (JSON), entries there")
+    fuzz.add_argument("--out", type=cli.folder, metavar="DIR", help="also write records (CSV), summary (JSON), entries there")
     fuzz.add_argument(
         "--format", choices=("table", "json", "csv"), default="table",
         help="table for people; json: one summary object (counts per class, the findings); csv: every quantity's "
         "record (default: table)",
     )  # fmt: skip
     cli.add_backend_and_dtype(fuzz, "float64")
+    cli.add_budget(fuzz, "cases x points x backends", cli.FUZZ_MAX_WORK)
     fuzz.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from comparisons import render
 
+    cli.within_budget(
+        cli.fuzz_work(args, len(cli.requested_backends(args) or backends.names())), "cases x points x backends", args
+    )
     if args.out:
         cli.writable_folder(args.out)
     dtypes = args.dtype or ["float64"]

@@ -44,6 +44,7 @@ def add_parser(commands: Any) -> None:
         "so in float32 the truth is the reference; the inputs are rounded to float32 and ulps are float32's)",
     )  # fmt: skip
     cli.add_common(grad, formats=True)
+    cli.add_budget(grad, "nodes x backends", cli.GRAD_MAX_WORK)
     grad.set_defaults(run=run)
 
 
@@ -63,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         example = " ".join(f"{name}=1.5" for name in expr.inputs[:10]) + (" ..." if len(expr.inputs) > 10 else "")
         raise UsageError(f"{exc}; give every input as NAME=VALUE: {example}") from None
     names, skipped = cli.chosen_backends(args)
+    cli.within_budget(cli.grad_work(expr, len(names)), "nodes x backends", args)
     if args.dtype == "float32":
         names, skipped = cli.without_reference(names, skipped)
 
@@ -89,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         return status
 
     out = render.console()
-    shown = source if len(source) <= cli.QUOTE_CHARS else source[: cli.QUOTE_CHARS - 3] + "..."
+    shown = cli.clip(source)
     at = " ".join(f"{k}={v!r}" for k, v in list(inputs.items())[:10])
     at += "".join(f" ({k} in float32: {point[k]!r})" for k in list(inputs)[:10] if point[k] != inputs[k])
     render.print_gradients(out, df, f"{shown}   at {at}", args.dtype)

@@ -66,7 +66,8 @@ def compare_each(
 
 def cannot_run(records: list[Record]) -> tuple[list[Record], dict[str, str]]:
     """The records without compare_each's skips, and {backend: why it could not run this expression}."""
-    return [r for r in records if r["quantity"] != "skipped"], {r["backend"]: r["error"] for r in records if r["quantity"] == "skipped"}
+    skips = {r["backend"]: r["error"] for r in records if r["quantity"] == "skipped"}
+    return [r for r in records if r["quantity"] != "skipped"], skips
 
 
 def _error_record(case: str | None, backend: str, error: str) -> Record:
