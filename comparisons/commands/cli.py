@@ -219,7 +219,8 @@ def progress_bar() -> Iterator[Callable[[str, int], Callable[[], None]]]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     columns = (TextColumn("{task.description:<12}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+    console = Console(stderr=True)  # not a terminal (a file, a pipe): no bar, and so no blank line left behind
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as progress:
 
         def task(description: str, total: int) -> Callable[[], None]:
             task_id = progress.add_task(description, total=total)

@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         inputs = expr.check_inputs(cli.parse_inputs(words))
     except backends.ExpressionError as exc:
-        example = " ".join(f"{name}=1.5" for name in expr.inputs[:10]) + (" ..." if len(expr.inputs) > 10 else "")
+        example = " ".join(f"{cli.clip(name)}=1.5" for name in expr.inputs[:10]) + (" ..." if len(expr.inputs) > 10 else "")
         raise UsageError(f"{exc}; give every input as NAME=VALUE: {example}") from None
     names, skipped = cli.chosen_backends(args)
     cli.within_budget(cli.grad_work(expr, len(names)), "nodes x backends", args)
