@@ -330,7 +330,13 @@ SIGNALS = [
         "interrupted, nothing written",
         mode="signal:SIGTERM:commands.runs.compare_each",
     ),
-    Case("signals", ("grad", "x*2", "x=1", "--timeout", "1", *MG), REFUSED, "--timeout 1", mode="signal::commands.runs.compare_each"),
+    Case(
+        "signals",
+        ("grad", "x*2", "x=1", "--timeout", "1", *MG),
+        REFUSED,
+        "--timeout 1",
+        mode="signal::commands.runs.compare_each",
+    ),
     Case(
         "signals",
         ("train", "--steps", "2", "--samples", "8", "--plot", "{tmp}/loss.png", *MG),
