@@ -375,7 +375,7 @@ def writable_folder(folder: Path, option: str = "--out") -> Path:
         probe.unlink()
     except OSError as exc:
         raise UsageError(
-            f"{option} {clip(str(folder))}: cannot write in the folder {clip(str(folder))} ({exc.strerror or exc}); "
+            f"{option} {clip(str(folder))}: cannot write there ({exc.strerror or exc}); "
             f"choose another, e.g. {option} {'/tmp/results' if option == '--out' else '/tmp/loss.png'}"
         ) from None
     return folder
