@@ -14,6 +14,7 @@ import errno
 import io
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -239,7 +240,7 @@ ARGUMENTS = [
     arguments("grad", "x", "x=1", "--timeout", "nan"),
     arguments("grad", "x", "x=1", "--timeout", "abc"),
     arguments("grad", "x", "x=1", "--out", "/tmp/x"),
-    arguments("grad", "-f", "/nonexistent/expression.txt", "x=1", says="cannot read"),
+    arguments("grad", "-f", "{tmp}/missing/expression.txt", "x=1", says="cannot read"),
     arguments("grad", "-f", "/", "x=1", says="cannot read"),
     arguments("grad", "-f", "/dev/zero", "x=1", says="200,000"),
     arguments("grad", "-f", "/dev/null", "x=1", says="empty"),
@@ -263,7 +264,7 @@ ARGUMENTS = [
     arguments("train", "--samples", "0"),
     arguments("train", "--batch-size", "0"),
     arguments("train", "--plot", "loss.txt"),
-    arguments("train", "--plot", "/nonexistent/folder/loss.png", says="--plot"),
+    arguments("train", "--plot", "{tmp}/missing/loss.png", says="--plot"),
     arguments("train", "--plot", ""),
     arguments("fuzz", "--n", "0"),
     arguments("fuzz", "--n", "-1"),
@@ -280,10 +281,10 @@ ARGUMENTS = [
     arguments("report", "--bogus"),
     arguments("--quick", "--out", "", says="empty folder"),
     arguments("accuracy", "--png", "heatmap.txt"),
-    arguments("accuracy", "--png", "/nonexistent/heatmap.png"),
+    arguments("accuracy", "--png", "{tmp}/missing/heatmap.png", says="no folder"),
     arguments("accuracy", "--format", "xml"),
     arguments("check", "", says="give the engine"),
-    arguments("check", "/nonexistent/engine.py"),
+    arguments("check", "{tmp}/missing/engine.py"),
     arguments("check", "x" * 150_000),
 ]
 
@@ -375,9 +376,9 @@ ENVIRONMENT = [
     environment("grad", "x*2", "x=1", *MG, env={"TERM": "dumb"}),
     environment("grad", "x*2", "x=1", *MG, env={"NO_COLOR": "1"}),
     environment("grad", "x*2", "x=1", *MG, env={"FORCE_COLOR": "1"}),
-    environment("grad", "x*2", "x=1", *MG, env={"HOME": "/nonexistent"}),
-    environment("grad", "x*2", "x=1", *MG, env={"TMPDIR": "/nonexistent"}),
-    environment("train", "--steps", "2", "--samples", "8", "--plot", "{tmp}/l.png", *MG, env={"MPLCONFIGDIR": "/nonexistent"}),
+    environment("grad", "x*2", "x=1", *MG, env={"HOME": "{tmp}/missing"}),
+    environment("grad", "x*2", "x=1", *MG, env={"TMPDIR": "{tmp}/missing"}),
+    environment("train", "--steps", "2", "--samples", "8", "--plot", "{tmp}/l.png", *MG, env={"MPLCONFIGDIR": "{tmp}/missing"}),
     environment("grad", "x*2", "x=1", *MG, env={"PYTHONHASHSEED": "123"}, sub=True),
 ]
 
@@ -414,7 +415,7 @@ def as_program(argv: tuple[str, ...], stdin: io.TextIOBase | None) -> Iterator[N
 def run_in_process(case: Case, argv: tuple[str, ...], monkeypatch: pytest.MonkeyPatch, tmp: Path) -> Outcome:
     """main() as the program runs it, stdout and stderr into files (or the fault the case names)."""
     for name, text in case.env.items():
-        monkeypatch.setenv(name, text)
+        monkeypatch.setenv(name, text.replace("{tmp}", str(tmp)))
     out_path, err_path = tmp / "stdout", tmp / "stderr"
     if case.mode == "stdout-full":
         stdout = open("/dev/full", "w", encoding="utf-8")  # noqa: SIM115 (closed below)
@@ -456,7 +457,8 @@ import importlib, os, sys, time
 module_name, _, function = os.environ["PAUSE_IN"].rpartition(".")
 module = importlib.import_module("comparisons." + module_name)
 def paused(*args, **kwargs):
-    open(os.environ["PAUSED"], "w").close()
+    with open(os.environ["PAUSED"], "w") as file:
+        file.write(f"{os.getpid()}\\n")
     for _ in range(12_000):
         time.sleep(0.01)
     sys.exit(99)
@@ -466,13 +468,17 @@ sys.exit(main())
 """
 
 
+TIME = shutil.which("time", path="/usr/bin:/bin")  # GNU time: the run's own CPU time and peak memory
+
+
 def run_subprocess(case: Case, argv: tuple[str, ...], tmp: Path) -> Outcome:
-    """A real process: its exit status, output, and its own CPU time and peak memory (os.wait4). A redirection
-    (subprocess:>&-) is the shell's, which then execs Python in its place (the same process)."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), **case.env}
-    out_path, err_path = tmp / "stdout", tmp / "stderr"
+    """A real process: its exit status, output, CPU time and peak memory. GNU time starts it and reports both (a
+    process forked from this large test process would count this one's memory as its own); without GNU time, os.wait4
+    gives the CPU time and memory is not judged. A redirection (subprocess:>&-) is the shell's, which then execs."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **{k: v.replace("{tmp}", str(tmp)) for k, v in case.env.items()}}
+    out_path, err_path, usage_path = tmp / "stdout", tmp / "stderr", tmp / "usage"
     command = [sys.executable, "-m", "comparisons", *argv]
-    signum, pause_in = None, ""
+    signum = None
     if case.mode.startswith("signal:"):
         _, name, pause_in = case.mode.split(":")
         signum = getattr(signal, name) if name else None
@@ -481,28 +487,35 @@ def run_subprocess(case: Case, argv: tuple[str, ...], tmp: Path) -> Outcome:
     redirect = case.mode.partition(":")[2] if case.mode.startswith("subprocess") else ""
     if redirect:
         command = ["sh", "-c", f'exec "$@" {redirect}', "sh", *command]
+    if TIME:  # outside the redirection, which would otherwise give time's own output file the closed descriptor
+        command = [TIME, "-o", str(usage_path), "-f", "%e %U %S %M", *command]
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         stdout = subprocess.PIPE if case.mode == "sigpipe" else out
         proc = subprocess.Popen(command, cwd=tmp, env=env, stdin=subprocess.DEVNULL, stdout=stdout, stderr=err)
         if case.mode == "sigpipe" and proc.stdout is not None:
             proc.stdout.close()  # the reader leaves before anything is written (`... | head -c 0`)
         if signum is not None:  # without one (--timeout), the run's own alarm ends it: the pause makes sure it must
-            wait_for(tmp / "paused", proc)
-            proc.send_signal(signum)
+            os.kill(wait_for(tmp / "paused", proc), signum)
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
+    cpu_seconds, megabytes = cpu(usage), 0.0
+    if TIME:
+        *_, user, system, kilobytes = usage_path.read_text().split()[-4:]
+        cpu_seconds, megabytes = float(user) + float(system), int(kilobytes) / 1024
     stdout_text = out_path.read_text(errors="replace")
-    return Outcome(proc.returncode, stdout_text, err_path.read_text(errors="replace"), cpu(usage), usage.ru_maxrss / 1024)
+    return Outcome(proc.returncode, stdout_text, err_path.read_text(errors="replace"), cpu_seconds, megabytes)
 
 
-def wait_for(path: Path, proc: subprocess.Popen[bytes]) -> None:
-    """Until the run has written `path` (it waits there); fails if the run ended first. A poll, never a deadline."""
-    while not path.exists():
+def wait_for(path: Path, proc: subprocess.Popen[bytes]) -> int:
+    """Until the run has written `path` (it waits there), then the process id it wrote there; fails if the run ended
+    first. A poll, never a deadline."""
+    while not path.exists() or not path.read_text().endswith("\n"):
         try:
             proc.wait(timeout=0.05)
         except subprocess.TimeoutExpired:
             continue
         raise AssertionError(f"the run ended before its pause: exit {proc.returncode}")
+    return int(path.read_text())
 
 
 @pytest.mark.parametrize("case", CORPUS, ids=lambda case: case.id)
@@ -513,6 +526,9 @@ def test_every_hostile_input_ends_in_one_line_or_a_result(case: Case, tmp_path: 
     else:
         monkeypatch.chdir(tmp_path)
         outcome = run_in_process(case, argv, monkeypatch, tmp_path)
+    if log := os.environ.get("HOSTILE_CPU_LOG"):  # for the record: each case's CPU seconds and memory
+        with open(log, "a", encoding="utf-8") as file:
+            file.write(f"{outcome.cpu_seconds:.3f}\t{outcome.megabytes:.0f}\t{case.category}\t{case.id}\n")
     lines = outcome.stderr.splitlines()
     shown = f"exit {outcome.status}, stderr {outcome.stderr[:2000]!r}"
     assert outcome.status in case.expect, shown

@@ -303,6 +303,8 @@ def read_expression(args: argparse.Namespace) -> tuple[str, list[str]]:
             return read_capped(sys.stdin, "standard input"), words
         except UnicodeDecodeError:
             raise UsageError("standard input is not UTF-8 text; give the expression as UTF-8") from None
+        except OSError as exc:
+            raise UsageError(f"cannot read standard input ({exc.strerror}); pipe the expression in") from None
     return args.expression, words
 
 
