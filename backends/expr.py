@@ -18,7 +18,7 @@ import sys
 import threading
 import unicodedata
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +30,8 @@ _SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}
 MAX_SOURCE_CHARS = 200_000
 MAX_NODES = 50_000
 MAX_NESTING = 100  # parentheses, calls and unary minus inside one another
+_MAX_LITERAL_DIGITS = 4_300  # Python's own limit on an int literal's digits (sys.get_int_max_str_digits)
+_LONG_LITERAL = re.compile(r"(?<![\w.])\d{4301,}")
 
 
 class ExpressionError(ValueError):
@@ -85,12 +87,16 @@ class Expression:
         """The input values as floats, in input order; ExpressionError for a missing, unknown or non-finite one."""
         values = _normalized(values)
         missing = [name for name in self.inputs if name not in values]
+        known = set(self.inputs)  # a set: a tuple scanned once per name would be quadratic in the number of inputs
+        unknown = [name for name in values if name not in known]
         if missing:
-            raise ExpressionError(f"no value given for input {', '.join(missing)} (inputs: {', '.join(self.inputs)})")
-        unknown = [name for name in values if name not in self.inputs]
+            raise ExpressionError(
+                f"no value given for input {_names(missing)}{_lookalikes([*missing, *unknown])} (inputs: {_names(self.inputs)})"
+            )
         if unknown:
             raise ExpressionError(
-                f"{', '.join(map(repr, unknown))} is not an input of this expression (inputs: {', '.join(self.inputs)})"
+                f"{_names(unknown, quoted=True)} is not an input of this expression{_lookalikes(unknown)} "
+                f"(inputs: {_names(self.inputs)})"
             )
         out = {}
         for name in self.inputs:
@@ -189,6 +195,15 @@ def parse(source: str) -> Expression:
     try:
         tree = _parse_tree(source)
     except SyntaxError as exc:
+        if long_literal := _LONG_LITERAL.search(source):  # Python's own advice (sys.set_int_max_str_digits) is no help here
+            at = long_literal.start()
+            line, column = source.count("\n", 0, at) + 1, at - (source.rfind("\n", 0, at) + 1) + 1
+            raise ExpressionError(
+                f"the literal of {len(long_literal.group()):,} digits is too long (at most {_MAX_LITERAL_DIGITS:,}); "
+                "write a number with an exponent, like 1.5e300",
+                line,
+                column,
+            ) from None
         raise ExpressionError(f"syntax error: {exc.msg}", exc.lineno, exc.offset) from None
     except UnicodeEncodeError as exc:
         line = source.count("\n", 0, exc.start) + 1
@@ -374,6 +389,35 @@ def _normalized(values: Mapping[str, Any]) -> dict[str, Any]:
             raise ExpressionError(f"input {key} is given twice ({name!r} is the same name as {key!r})")
         out[key] = v
     return out
+
+
+MAX_NAMES_SHOWN, MAX_NAME_CHARS = 10, 100  # a message lists at most this many names, each cut to this length
+
+
+def _names(names: Sequence[object], quoted: bool = False) -> str:
+    """Names as a message lists them: the first MAX_NAMES_SHOWN, each cut to MAX_NAME_CHARS, control and bidi
+    characters escaped (never echoed raw), and how many more there are."""
+    shown = []
+    for name in names[:MAX_NAMES_SHOWN]:
+        text = name if isinstance(name, str) else repr(name)
+        text = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+        text = text if len(text) <= MAX_NAME_CHARS else text[: MAX_NAME_CHARS - 3] + "..."
+        shown.append(f"'{text}'" if quoted else text)
+    more = len(names) - len(shown)
+    return ", ".join(shown) + (f" and {more:,} more" if more > 0 else "")
+
+
+def _lookalikes(names: Sequence[object]) -> str:
+    """ "; х is U+0445 CYRILLIC SMALL LETTER HA, not an ASCII letter" for the first name with a non-ASCII letter (a
+    Cyrillic х beside a Latin x reads the same), or "" when every name is ASCII."""
+    for name in names:
+        if isinstance(name, str) and not name.isascii():
+            ch = next(c for c in name if not c.isascii())
+            what = unicodedata.name(ch, "a character without a name")
+            return (
+                f"; {_names([name])} holds {ch if ch.isprintable() else ascii(ch)} (U+{ord(ch):04X} {what}), not an ASCII letter"
+            )
+    return ""
 
 
 def _is_finite(v: float) -> bool:

@@ -349,10 +349,13 @@ def staged_files(folder: Path, stale: Sequence[str] = ()) -> Iterator[Path]:
     without an exception, they replace their namesakes in `folder` together, and the files named in `stale` are
     removed, with Ctrl-C held off meanwhile; the temporary folder is removed either way. So an interrupted run leaves
     the previous files whole, and no debris.
-    A Ctrl-C that arrives while the files move is raised after they are in place, with a message that says so."""
+    A Ctrl-C that arrives while the files move is raised after they are in place, with a message that says so.
+    The staging folder's name holds this process's id (.partial-PID-XXXX): one left by a run that was killed (its
+    process is gone) is removed here, by the next run into the folder; a live run's is left alone."""
     with sigint_held():
         folder.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=folder))
+        remove_leftovers(folder)
+        staging = Path(tempfile.mkdtemp(prefix=f".partial-{os.getpid()}-", dir=folder))
     try:
         yield staging
     except BaseException:
@@ -367,20 +370,47 @@ def staged_files(folder: Path, stale: Sequence[str] = ()) -> Iterator[Path]:
         staging.rmdir()
 
 
+def remove_leftovers(folder: Path) -> None:
+    """Remove the staging folders in `folder` whose run is gone (killed before it could clean up)."""
+    for path in folder.glob(".partial-*"):
+        pid = path.name.split("-")[1]
+        if path.is_dir() and not (pid.isdigit() and _alive(int(pid))):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, and belongs to someone else
+        return True
+    return True
+
+
+HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGALRM)  # Ctrl-C, a kill, --timeout's alarm
+
+
 @contextmanager
 def sigint_held(message: str = "") -> Iterator[None]:
-    """Ctrl-C (SIGINT) held off for the block: one that arrives is raised as KeyboardInterrupt(message) after it."""
+    """Ctrl-C (SIGINT), SIGTERM and --timeout's SIGALRM held off for the block. A SIGINT or SIGTERM that arrives is
+    raised as KeyboardInterrupt(message) after it; an alarm goes to its own handler then, unless `message` says the
+    files are in place (the run is done: too late to time out)."""
     if threading.current_thread() is not threading.main_thread():  # only the main thread may set a handler
         yield
         return
     received: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    previous = {signum: signal.signal(signum, lambda signum, frame: received.append(signum)) for signum in HELD_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
-    if received:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if any(signum != signal.SIGALRM for signum in received):
         raise KeyboardInterrupt(message) if message else KeyboardInterrupt
+    alarm = previous[signal.SIGALRM]
+    if received and not message and callable(alarm):
+        alarm(signal.SIGALRM, None)
 
 
 # --- the terminal ---

@@ -55,6 +55,7 @@ def add_parser(commands: Any) -> None:
         f"{MAX_BATCH_LINES:,} lines)",
     )  # fmt: skip
     cli.add_common(grad, formats=True)
+    cli.add_budget(grad, "nodes x backends", cli.GRAD_MAX_WORK)
     grad.set_defaults(run=run)
 
 
@@ -73,15 +74,17 @@ def run(args: argparse.Namespace) -> int:
     try:
         inputs = expr.check_inputs(cli.parse_inputs(words))
     except backends.ExpressionError as exc:
-        example = " ".join(f"{name}=1.5" for name in expr.inputs[:10]) + (" ..." if len(expr.inputs) > 10 else "")
+        example = " ".join(f"{cli.clip(name)}=1.5" for name in expr.inputs[:10]) + (" ..." if len(expr.inputs) > 10 else "")
         raise UsageError(f"{exc}; give every input as NAME=VALUE: {example}") from None
     names, skipped = cli.chosen_backends(args)
+    cli.within_budget(cli.grad_work(expr, len(names)), "nodes x backends", args)
     if args.dtype == "float32":
         names, skipped = cli.without_reference(names, skipped)
 
     from comparisons import render
     from comparisons.commands import runs
     from comparisons.judge import verdict
+    from comparisons.judge.agreement import fd_note
 
     point = inputs  # where the backends compute: in float32, the inputs rounded to it
     if args.dtype == "float32":
@@ -91,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"{exc} (--dtype float64)") from None
 
     records = runs.judged(expr, inputs, names, args.dtype, accurate_ulps=args.max_ulps)
+    records, cannot = runs.cannot_run(records)
+    names, skipped = [name for name in names if name not in cannot], {**skipped, **cannot}
     records = cli.retolerate(records, args)
     status = verdict.exit_status(records, args.strict)
     df = render.frame(records, render.GRADIENT_COLUMNS).drop(columns="case")
@@ -99,12 +104,14 @@ def run(args: argparse.Namespace) -> int:
         return status
 
     out = render.console()
-    shown = source if len(source) <= cli.QUOTE_CHARS else source[: cli.QUOTE_CHARS - 3] + "..."
+    shown = cli.clip(source)
     at = " ".join(f"{k}={v!r}" for k, v in list(inputs.items())[:10])
     at += "".join(f" ({k} in float32: {point[k]!r})" for k in list(inputs)[:10] if point[k] != inputs[k])
     render.print_gradients(out, df, f"{shown}   at {at}", args.dtype)
     for name, why in skipped.items():
         out.print(f"skipped {name}: {why}", style="yellow", markup=False)
+    if note := fd_note(expr):
+        out.print(note, style="yellow", markup=False)
     for line in render.verdict_lines(records, args.max_ulps, args.dtype):
         out.print(line, markup=False)
     named = {r["rule"] for r in records if r["rule"] and r["rule"] != verdict.ILL_CONDITIONED}
