@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import ast
 import math
-from fractions import Fraction
 import random
 import time
+from fractions import Fraction
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -138,7 +138,7 @@ def test_constants_are_not_folded_and_unused_assignments_dropped():
     ops = [n.op for n in parse("relu(-2) + tanh(0) * x").nodes]
     assert ops == ["const", "relu", "const", "tanh", "input", "mul", "add"]
     # `-2` is the literal -2 (as Python reads it), and the text form reads back as the same graph
-    assert [(n.op, n.value) for n in parse("-2 * x").nodes][0] == ("const", -2.0)
+    assert (parse("-2 * x").nodes[0].op, parse("-2 * x").nodes[0].value) == ("const", -2.0)
     assert parse(str(parse("x*(exp(1e-12) - 1)/1e-12"))) == parse("x*(exp(1e-12) - 1)/1e-12")
 
 
