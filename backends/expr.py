@@ -101,7 +101,7 @@ class Expression:
         lifted: frozenset[int] | None = self.__dict__.get("_lifted")
         if lifted is None:
             from_constants = [False] * len(self.nodes)  # computed from constants alone
-            found = set()
+            found: set[int] = set()
             for i, n in enumerate(self.nodes):
                 if n.args and all(self.nodes[a].op == "const" or from_constants[a] for a in n.args):
                     from_constants[i] = True
@@ -349,7 +349,9 @@ class _Compiler:
     def leaf_or_op(self, node: ast.expr, args: list[int]) -> int:
         if _negative_literal(node):  # `-2` is the number -2, as Python reads it, not an operation on 2
             assert isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Constant)
-            return self.add(Node("const", value=-float(node.operand.value)), node)
+            literal = node.operand.value
+            assert isinstance(literal, int | float)
+            return self.add(Node("const", value=-float(literal)), node)
         if isinstance(node, ast.Constant):
             v = node.value
             if isinstance(v, bool) or not isinstance(v, int | float):

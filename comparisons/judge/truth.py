@@ -139,7 +139,7 @@ def enclosures(expr: Expression | str, inputs: Mapping[str, float], bits: int) -
         elif isinstance(v, Fraction):
             out[key] = (v, v)
         else:
-            out[key] = (mpmath.mpf(v[0]), mpmath.mpf(v[1]))
+            out[key] = (mpmath.mp.make_mpf(v[0]), mpmath.mp.make_mpf(v[1]))  # exactly, not rounded to 53 bits
     return out
 
 
@@ -291,7 +291,9 @@ class _Pass:
     """Forward and reverse pass at `bits` bits: the outcome of every quantity ({"value": ..., "grad:NAME": ...}).
     With `perturb`, every operation's result goes through it (the Monte Carlo runs)."""
 
-    def __init__(self, expr: Expression, point: Mapping[str, float], bits: int, perturb: Callable[[Number], Number] | None = None):
+    def __init__(
+        self, expr: Expression, point: Mapping[str, float], bits: int, perturb: Callable[[Number], Number] | None = None
+    ):
         self.expr, self.point, self.prec, self.perturb = expr, point, bits, perturb
         self.same = _structure(expr)  # equal ids: the same operations on the same arguments, so the same number
 
@@ -456,7 +458,7 @@ class _Pass:
         integer = _integer(b)
         if integer is not None:
             size = max(a.numerator.bit_length(), a.denominator.bit_length()) if isinstance(a, Fraction) else POWER_BITS
-            if abs(integer) * size < POWER_BITS:
+            if isinstance(a, Fraction) and abs(integer) * size < POWER_BITS:
                 return a**integer  # exactly (a is not 0 here)
             if 0 < integer < 2**32:
                 return _number(libmpi.mpi_pow_int(_interval(a, self.prec), integer, self.prec))
@@ -470,7 +472,8 @@ class _Pass:
             raise Unsettled("a base could not be told from 0")
         if sa < 0:
             if isinstance(b, Fraction) or not _holds_integer(b):
-                raise Undefined(f"a negative base to a non-integer power ({_text_number(a)}**{_text_number(b)}) is not a real number")
+                power = f"({_text_number(a)})**{_text_number(b)}"
+                raise Undefined(f"a negative base to a non-integer power ({power}) is not a real number")
             raise Unsettled("an exponent of a negative base could not be told from an integer")
         return self.exp(self.mul(b, self.log(a)))
 
@@ -591,7 +594,7 @@ def _widen(x: Raw, direction: int, prec: int) -> Raw:
     elementary function that mpmath computed `prec + 16` bits deep."""
     if not x[1]:
         return x  # 0 or an infinity
-    sign, man, exp, bc = x
+    _, _, exp, bc = x
     step = (0, 1, exp + bc - prec, 1)
     rnd = libmp.round_floor if direction < 0 else libmp.round_ceiling
     moved: Raw = libmp.mpf_add(x, step if direction > 0 else libmp.mpf_neg(step), prec + 16, rnd)
