@@ -13,7 +13,7 @@ Undefined only where the mathematics is: log of a number <= 0, a divisor that is
 power, relu's kink exactly hit (its derivative), a negative base to a non-integer power, an infinite slope (x**0.5 at
 0). Whether that happens is decided rigorously too: exactly for an exact value, by an enclosure that excludes the other
 case otherwise. Huge and tiny numbers are no reason: exponents are unbounded, and where a value is too large to
-compute (exp(exp(1e300))) its enclosure has an infinite end ([2**(2**60), +inf]), still rigorous, and an overflow of
+compute (exp(exp(1e300))) its enclosure has an infinite end ([2**(2**8192), +inf]), still rigorous, and an overflow of
 the dtype is the value inf. A zero adjoint sends nothing back, even through a kink (relu(x)*y at y = 0: d/dx = 0).
 
 Each quantity also gets its `condition` and `noise`: how much rounding moves an evaluation of this same formula (Monte
@@ -46,7 +46,13 @@ MAX_BITS = 8192  # the budget: the last precision tried ...
 TIME_BUDGET_S = 20.0  # ... and the time after which no higher precision is started
 FRACTION_BITS = 20_000  # an exact Fraction larger than this (numerator and denominator bits) becomes an interval
 POWER_BITS = 20_000  # an integer power computed exactly only while its result stays below this many bits
-CAP = libmp.from_int(2**60)  # exp, tanh, cosh of an argument beyond +-CAP are bounded by their value at CAP
+# exp, tanh and cosh are computed for arguments up to CAP in size (mpmath then works with about 4,096 more bits);
+# beyond it exp and cosh are bounded by powers of two (2**x < e**x < 2**(2x) for x > 0), while the bound's exponent
+# stays below HUGE, and by 0 or inf past that (exp(exp(1e300)) is in [2**HUGE, inf]); tanh by its value at CAP and 1
+CAP = libmp.from_int(2**4096)
+HUGE = 2**8192
+_HUGE, _MINUS_HUGE = libmp.from_int(HUGE), libmp.from_int(-HUGE)
+_TWO_TO_HUGE, _TWO_TO_MINUS_HUGE = libmp.from_man_exp(1, HUGE), libmp.from_man_exp(1, -HUGE)
 MONTE_CARLO_RUNS = 3
 UNIT_ROUNDOFF = 2.0**-53
 _FORMATS = {"float64": (53, -1074, 1024), "float32": (24, -149, 128)}  # significand bits, smallest exponent, overflow
@@ -174,9 +180,12 @@ def _settle(
     """Passes at doubling precision until every quantity rounds to one float of `dtype` (or is undefined), or the
     budget is spent; the outcomes of the last pass, its forward values, and its precision."""
     started, bits = time.monotonic(), START_BITS
+    settled: dict[str, Outcome] = {}  # a quantity settled at some precision stays settled: every enclosure holds it
     while True:
         outcomes, forward = _Pass(expr, dict(inputs), bits).run()
+        outcomes.update(settled)
         open_ = [k for k, v in outcomes.items() if not isinstance(v, Undefined) and _round_settled(v, dtype) is None]
+        settled = {k: v for k, v in outcomes.items() if k not in open_}
         if not open_ or bits * 2 > MAX_BITS or time.monotonic() - started > TIME_BUDGET_S:
             for k in open_:
                 v = outcomes[k]
@@ -386,21 +395,30 @@ class _Pass:
     def neg(self, a: Number) -> Number:
         return -a if isinstance(a, Fraction) else libmpi.mpi_neg(a)
 
-    def increasing(self, f: Callable[[Raw, int, str], Raw], a: Number, below: Raw, above: Raw) -> Number:
+    def increasing(
+        self,
+        f: Callable[[Raw, int, str], Raw],
+        a: Number,
+        below: Raw,
+        above: Raw,
+        beyond: Callable[[Raw, str], Raw] | None = None,
+    ) -> Number:
         """An increasing function f on the interval a, f taking (number, precision, rounding): each end computed with
-        directed rounding 16 bits further and widened by one unit of the precision; an end beyond +-CAP is bounded by
-        f(+-CAP) on one side and by f's limit (`below` at -inf, `above` at +inf) on the other."""
+        directed rounding 16 bits further and widened by one unit of the precision. An end beyond +-CAP is bounded by
+        `beyond(end, rounding)` where given, else by f(+-CAP) on one side and by f's limit (`below` at -inf, `above`
+        at +inf) on the other."""
         lo, hi = _interval(a, self.prec)
-        p = self.prec + 16
+        p, low = self.prec + 16, libmp.mpf_neg(CAP)
 
         def end(x: Raw, rnd: str) -> Raw:
+            if beyond is not None and (libmp.mpf_gt(x, CAP) or libmp.mpf_lt(x, low)):
+                return beyond(x, rnd)
             if rnd == libmp.round_floor:
-                if libmp.mpf_lt(x, libmp.mpf_neg(CAP)):
+                if libmp.mpf_lt(x, low):
                     return below
                 return _widen(f(CAP if libmp.mpf_gt(x, CAP) else x, p, rnd), -1, self.prec)
             if libmp.mpf_gt(x, CAP):
                 return above
-            low = libmp.mpf_neg(CAP)
             return _widen(f(low if libmp.mpf_lt(x, low) else x, p, rnd), 1, self.prec)
 
         return _number((end(lo, libmp.round_floor), end(hi, libmp.round_ceiling)))
@@ -408,7 +426,7 @@ class _Pass:
     def exp(self, a: Number) -> Number:
         if isinstance(a, Fraction) and a == 0:
             return _ONE
-        return self.increasing(libmp.mpf_exp, a, libmp.fzero, libmp.finf)
+        return self.increasing(libmp.mpf_exp, a, libmp.fzero, libmp.finf, _exp_beyond)
 
     def log(self, a: Number) -> Number:
         sign = _sign(a)
@@ -441,7 +459,7 @@ class _Pass:
         if isinstance(a, Fraction) and a == 0:
             return _ONE
         lo, hi = libmpi.mpi_abs(_interval(a, self.prec))
-        return self.increasing(_cosh, (lo, hi), libmp.fone, libmp.finf)
+        return self.increasing(_cosh, (lo, hi), libmp.fone, libmp.finf, _cosh_beyond)
 
     def power(self, a: Number, b: Number) -> Number:
         """a**b: exact for exact integer powers, exp(b log a) otherwise; undefined where the mathematics is."""
@@ -577,6 +595,31 @@ class _Pass:
         if sign < 0:
             raise Undefined(f"({_text_number(a)})**y is not real for y near {_text_number(b)}: no derivative in the exponent")
         return self.mul(out, self.log(a))
+
+
+def _power_of_two(exponent: Raw, rnd: str) -> Raw:
+    """2**exponent rounded to an integer exponent in the direction rnd; 0 or inf past +-HUGE."""
+    if libmp.mpf_gt(exponent, _HUGE):
+        return libmp.finf if rnd == libmp.round_ceiling else _TWO_TO_HUGE
+    if libmp.mpf_lt(exponent, _MINUS_HUGE):
+        return libmp.fzero if rnd == libmp.round_floor else _TWO_TO_MINUS_HUGE
+    return libmp.from_man_exp(1, libmp.to_int(exponent, rnd))
+
+
+def _exp_beyond(x: Raw, rnd: str) -> Raw:
+    """A bound of e**x for |x| > CAP: 2**x < e**x < 2**(2x) for x > 0, and 2**(2x) < e**x < 2**x for x < 0."""
+    twice = libmp.mpf_shift(x, 1)
+    positive = libmp.mpf_sign(x) > 0
+    if rnd == libmp.round_floor:
+        return _power_of_two(x if positive else twice, rnd)
+    return _power_of_two(twice if positive else x, rnd)
+
+
+def _cosh_beyond(x: Raw, rnd: str) -> Raw:
+    """A bound of cosh(x) for x > CAP: e**x/2 < cosh(x) < e**x."""
+    if rnd == libmp.round_floor:
+        return libmp.mpf_shift(_exp_beyond(x, rnd), -1)
+    return _exp_beyond(x, rnd)
 
 
 def _tanh(x: Raw, prec: int, rnd: str) -> Raw:
@@ -749,7 +792,7 @@ def _text_mpf(x: Any) -> str:
     if mpmath.isinf(x):
         return "inf" if x > 0 else "-inf"
     if x != 0 and abs(mpmath.log10(abs(x))) > 1000:
-        return f"{'-' if x < 0 else ''}10**{int(mpmath.floor(mpmath.log10(abs(x)))):.3g}"
+        return f"{'-' if x < 0 else ''}10**{mpmath.nstr(mpmath.floor(mpmath.log10(abs(x))), 3)}"
     text: str = mpmath.nstr(x, 3)
     return text
 
