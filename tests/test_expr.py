@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import backends
 from backends.expr import (
     FUNCTIONS,
     MAX_NESTING,
@@ -528,3 +529,20 @@ def test_random_programs_compute_what_an_interpreter_computes() -> None:
         assert got == _interpret(source, inputs), source
         checked += 1
     assert checked > 400
+
+
+@pytest.mark.parametrize("backend", backends.names())
+def test_every_backend_computes_operations_on_constants_itself(backend: str) -> None:
+    """Nothing is folded before a backend sees the program: each computes exp(1e-12) - 1, 0.0**0.0 and 0.0**-1.0 on
+    its own scalars (a bare float would make torch.exp raise, and Python's 0.0**-1.0 raise ZeroDivisionError)."""
+    if backend not in backends.select([backend])[0]:
+        pytest.skip(f"{backend} cannot run here")
+    dtypes = ["float64"] if backend == "micrograd" else ["float64", "float32"]
+    for dtype in dtypes:
+        run = backends.get(backend).compile
+        assert run(parse("x + 0.0**0.0"), dtype)({"x": 1.0}) == backends.Gradients(2.0, {"x": 1.0})  # 0**0 = 1 by convention
+        assert run(parse("x + 0.0**-1.0"), dtype)({"x": 1.0}).value == math.inf
+        # exp(1e-12) - 1 rounded in the dtype, then scaled back up: 1 + 5e-13 in exact arithmetic, a rounding error
+        # of the dtype's epsilon / 1e-12 here (9e-5 in float64; in float32 exp(1e-12) rounds to 1, so 0)
+        got = run(parse("x*(exp(1e-12) - 1)/1e-12"), dtype)({"x": 1.0})
+        assert got.value == got.grads["x"] and abs(got.value - 1) <= (2.3e-4 if dtype == "float64" else 1.0)
