@@ -60,6 +60,7 @@ class TinygradBackend(Backend):
         # the exponent's nan branch and raises "cannot convert float NaN to integer"; such an exponent is made
         # contiguous (computed in a kernel of its own), which gives the same numbers and no crash
         own_kernel, tower = _power_towers(expr)
+        lifted = expr.lifted_constants
         if tower > MAX_POWER_TOWER:
             raise ValueError(
                 f"tinygrad: a tower of {tower} powers with computed exponents (like x**y**z**...) is more than this "
@@ -81,8 +82,8 @@ class TinygradBackend(Backend):
             for i, node in enumerate(expr.nodes):
                 if node.op == "input":
                     vals.append(xs[position[node.name]])
-                elif node.op == "const":
-                    vals.append(node.value)
+                elif node.op == "const":  # an operation on constants alone runs on tensors of the dtype
+                    vals.append(Tensor(node.value, dtype=native) if i in lifted else node.value)
                 elif node.op == "neg":
                     vals.append(-vals[node.args[0]])
                 elif node.op in BINARY:
