@@ -510,7 +510,8 @@ CLASS_STYLE = {
 
 
 def class_text(c: Any) -> Text:
-    return Text(str(c), style=CLASS_STYLE.get(str(c), ""))
+    """A class as the table shows it: inaccurate_agreeing may break at its underscore, as two words."""
+    return Text(str(c).replace("inaccurate_agreeing", "inaccurate agreeing"), style=CLASS_STYLE.get(str(c), ""))
 
 
 def truth_text(truth: Any, note: Any) -> str:

@@ -612,7 +612,7 @@ def _tame(expr: Expression, inputs: Mapping[str, float]) -> bool:
     from micrograd.engine import Value
 
     try:
-        values = expr.evaluate_all({name: Value(inputs[name]) for name in expr.inputs}, FUNCTIONS)
+        values = expr.evaluate_all({name: Value(inputs[name]) for name in expr.inputs}, FUNCTIONS, Value)
         want = reference(expr, inputs)
     except (ArithmeticError, ValueError):
         return False

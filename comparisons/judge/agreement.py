@@ -56,8 +56,9 @@ def close(a: float, b: float, rtol: float = GRAD_RTOL, atol: float = GRAD_ATOL) 
 
 
 def node_values(expr: Expression, inputs: Mapping[str, float]) -> list[Value | float]:
-    """micrograd's forward pass, every node kept (constants stay floats), the same ops as `Expression.evaluate`."""
-    return expr.evaluate_all({name: Value(inputs[name]) for name in expr.inputs}, MICROGRAD_FUNCTIONS)
+    """micrograd's forward pass, every node kept (a constant stays a float, but for an operation on constants alone,
+    where it is a Value), the same ops as `Expression.evaluate`."""
+    return expr.evaluate_all({name: Value(inputs[name]) for name in expr.inputs}, MICROGRAD_FUNCTIONS, Value)
 
 
 def _data(v: Value | float) -> float:

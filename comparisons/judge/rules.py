@@ -426,7 +426,20 @@ def _overflow_all_agree(s: Situation) -> bool:
     return s.all_agree and any(math.isinf(v) for v in s.values)
 
 
+def _overflow_times_zero(s: Situation) -> bool:
+    """A gradient that is nan where the exact one is a number, with an intermediate that overflowed to inf."""
+    return math.isnan(s.got) and s.truth is not None and math.isfinite(s.truth) and any(math.isinf(v) for v in s.values)
+
+
 RULES: tuple[Rule, ...] = (
+    Rule(
+        "overflow_times_zero_gradient",
+        "An intermediate overflows to inf (exp(999)), and the backward pass multiplies it by a local derivative that "
+        "is exactly 0 (d(y**0)/dy, relu' below 0): IEEE's inf * 0 is nan, where the exact gradient, a finite number "
+        "times 0, is 0. A backend that skips the zero (torch selects it) gives the exact 0.",
+        _overflow_times_zero,
+        quantities="grad",
+    ),
     Rule(
         "tinygrad_deep_chain_gradient_float32",
         "tinygrad's float32 gradient through tanh or sigmoid nested 40 deep or more is 0 once that path's "
