@@ -29,7 +29,7 @@ from comparisons.judge import dtypes
 from comparisons.judge.agreement import GRAD_RTOL, close
 from comparisons.judge.catalog import DIVERGENCES, FLOAT32_DIVERGENCES, same_number
 from comparisons.judge.rules import explain, explain_error
-from comparisons.judge.truth import Truth, truth
+from comparisons.judge.truth import Quantity, Truth, truth
 
 CLASSES = ("accurate", "inaccurate_agreeing", "known", "undefined", "raised", "unexplained")
 ACCURATE_ULPS = 16.0  # the fixed allowance of "accurate": a few ulps per transcendental library call (XLA's tanh: 6)
@@ -79,7 +79,7 @@ def _classed(
     quantity: str,
     got: float | None,
     error: str,
-    q: Any,
+    q: Quantity,
     exact: Truth,
     given: Mapping[str, float],
     accurate_ulps: float,
@@ -137,7 +137,7 @@ def _ruled(
     return rule.name if rule else ""
 
 
-def _inaccuracy(exact: Truth, q: Any, dtype: str) -> str:
+def _inaccuracy(exact: Truth, q: Quantity, dtype: str) -> str:
     """Why a formula is inaccurate here: how far rounding alone moves it, its condition, where it cancels."""
     parts = []
     noise = q.noise_ulps_in(dtype)
