@@ -3,32 +3,47 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-APT_PACKAGES := clang graphviz python3-venv chromium bubblewrap  # bwrap sandboxes `check`'s learner code; tinygrad's CPU device compiles with clang; draw_dot renders with
-# graphviz's dot; the asv dashboard test drives Debian's chromium (through playwright from pip, which downloads no browser)
+APT_PACKAGES := clang graphviz python3-venv chromium nodejs bubblewrap  # tinygrad's CPU device compiles with clang;
+# draw_dot renders with graphviz's dot; the asv dashboard test drives Debian's chromium (through playwright from pip,
+# which downloads no browser); tests/test_json_strict.py parses every JSON with node's JSON.parse; bwrap sandboxes
+# `check`'s learner code
 # The system's own python3 (Debian 12: 3.11.2): `make test` reruns the parser and engine tests under it when it is
 # another version than .venv's, in a small venv of its own (pytest and hypothesis only: those tests need no framework).
 SYSTEM_PYTHON ?= /usr/bin/python3
 SYSTEM_VENV := .venv-system
 SYSTEM_TEST_PACKAGES := pytest hypothesis mpmath  # what those tests import (mpmath: the truth, via tests/strategies.py)
 
-.PHONY: setup system-packages demo test test-system-python lint readme notebooks asv-record asv-publish asv-preview asv-check clean
+.PHONY: setup system-packages demo test test-system-python lint readme notebooks lab asv-record asv-publish asv-preview asv-check clean FORCE
 
-setup: $(STAMP) system-packages
+# TORCH=cpu (the default): torch's CPU build, from a wheel pip already finds or PyTorch's CPU index, else a one-line
+# stop; TORCH=cuda: PyPI's CUDA build (about 2.7 GB of wheels). tools/torch_build.py chooses and says which in one line.
+# The stamp records the choice: a later `make test` keeps it, and another TORCH= reinstalls.
+TORCH ?= $(or $(shell cat $(STAMP) 2>/dev/null),cpu)
+ifneq ($(TORCH),$(or $(shell cat $(STAMP) 2>/dev/null),$(TORCH)))
+$(STAMP): FORCE
+endif
+FORCE:
 
-$(STAMP): pyproject.toml constraints.txt
+setup: $(STAMP)
+
+# system packages first: python3 -m venv itself needs Debian's python3-venv
+$(STAMP): pyproject.toml constraints.txt constraints-cuda.txt tools/torch_build.py | system-packages
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
-	touch $@
+	$(PY) -m pip install --quiet --upgrade -c constraints.txt pip
+	@args=$$($(PY) tools/torch_build.py $(TORCH) $(VENV)/constraints-used.txt) || exit 2; \
+	echo "$(PY) -m pip install --quiet $$args -e \".[dev]\""; $(PY) -m pip install --quiet $$args -e ".[dev]"
+	echo $(TORCH) > $@
 
+# Root installs what is missing with apt-get; anyone else gets the sudo line, and a stop when python3-venv is missing.
 system-packages:
 	@missing=""; command -v clang >/dev/null || missing="$$missing clang"; command -v dot >/dev/null || missing="$$missing graphviz"; \
-	if [ -x $(SYSTEM_PYTHON) ] && ! $(SYSTEM_PYTHON) -c 'import ensurepip' 2>/dev/null; then missing="$$missing python3-venv"; fi; \
-	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	if ! $(PYTHON) -c 'import ensurepip' 2>/dev/null; then missing="$$missing python3-venv"; fi; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; command -v node >/dev/null || missing="$$missing nodejs"; \
 	command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
-	  else echo "Missing Debian packages:$$missing. Install them with: sudo apt-get install$$missing" >&2; fi; \
+	  else echo "Missing Debian packages:$$missing. Install them with: sudo apt-get install -y$$missing" >&2; \
+	    case "$$missing" in *python3-venv*) exit 1;; esac; fi; \
 	fi
 
 demo: setup
@@ -70,6 +85,20 @@ $(ORIGINAL)/micrograd/engine.py:
 # run every notebook in notebooks/ top to bottom in a fresh kernel and save it with its outputs (after editing one)
 notebooks: setup
 	$(PY) notebooks/execute.py
+
+# JupyterLab on notebooks/: installs the notebook extra once (jupyterlab, pinned), registers this venv's Python as the
+# Jupyter kernel `micrograd-bench` for any front end (ipykernel install --user: ~/.local/share/jupyter/kernels), then
+# serves until Ctrl-C. LAB_ARGS: more options for jupyter lab, e.g. LAB_ARGS="--no-browser --port=8899".
+LAB_ARGS ?=
+LAB_STAMP := $(VENV)/.lab-installed
+
+lab: setup $(LAB_STAMP)
+	$(PY) -m ipykernel install --user --name micrograd-bench --display-name "Python (micrograd-bench)"
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
+
+$(LAB_STAMP): $(STAMP) pyproject.toml constraints.txt
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[notebook]"
+	touch $@
 
 # asv: record the last ASV_COMMITS commits of main into .asv/results, then publish the dashboard to .asv/html,
 # pointed at the scripts vendored in vendor/asv-www/ (it works offline). asv-check: the regression gate, HEAD vs HEAD^.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 
-from backends.base import Backend, BackendUnavailable, Gradients, Trainer
+from backends.base import Backend, BackendUnavailable, CannotRun, Gradients, Trainer
 from backends.expr import Expression, ExpressionError, parse
 from backends.training import SpecError, TrainResult, TrainSpec
 from micrograd._install import pip_install
@@ -66,6 +66,7 @@ __all__ = [
     "REFERENCE",
     "Backend",
     "BackendUnavailable",
+    "CannotRun",
     "Expression",
     "ExpressionError",
     "Gradients",

@@ -7,8 +7,12 @@ an adapter for float32 (`compile(expr, dtype="float32")`; micrograd computes in 
 
 from __future__ import annotations
 
+import os
+import sys
+import tempfile
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from backends.expr import Expression, parse
@@ -25,6 +29,49 @@ def check_dtype(backend_name: str, dtype: str, supported: tuple[str, ...] = DTYP
 
 class BackendUnavailable(RuntimeError):
     """A backend cannot run here; the message says how to fix that."""
+
+
+class CannotRun(RuntimeError):
+    """A framework's own limit (a compiler's nesting limit, a recursion limit) stops it from running one expression:
+    a skip with the reason, never a verdict on the framework's numbers."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(f"cannot run this expression here: {reason}")
+
+
+def function_depth(expr: Expression) -> int:
+    """The most functions (relu tanh exp log sigmoid) nested in one another on a path to the result."""
+    longest = [0] * len(expr.nodes)
+    for i, node in enumerate(expr.nodes):
+        inner = max((longest[a] for a in node.args), default=0)
+        longest[i] = inner + (node.op in ("relu", "tanh", "exp", "log", "sigmoid"))
+    return longest[-1] if longest else 0
+
+
+@contextmanager
+def stderr_captured() -> Iterator[Callable[[], str]]:
+    """File descriptor 2 sent to a temporary file for the block (a compiler the framework runs writes there, and its
+    lines would land in the terminal); yields a function that reads what was written."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield lambda: (sink.seek(0), sink.read().decode("utf-8", "replace"))[1]
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def depth(expr: Expression) -> int:
+    """The longest chain of operations from an input to the result (a 2,000-deep tanh chain: 2,000), in one pass."""
+    longest = [0] * len(expr.nodes)
+    for i, node in enumerate(expr.nodes):
+        if node.args:
+            longest[i] = 1 + max(longest[a] for a in node.args)
+    return longest[-1] if longest else 0
 
 
 @dataclass(frozen=True)

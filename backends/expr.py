@@ -18,7 +18,7 @@ import sys
 import threading
 import unicodedata
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +30,8 @@ _SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}
 MAX_SOURCE_CHARS = 200_000
 MAX_NODES = 50_000
 MAX_NESTING = 100  # parentheses, calls and unary minus inside one another
+_MAX_LITERAL_DIGITS = 4_300  # Python's own limit on an int literal's digits (sys.get_int_max_str_digits)
+_LONG_LITERAL = re.compile(r"(?<![\w.])\d{4301,}")
 
 
 class ExpressionError(ValueError):
@@ -59,20 +61,33 @@ class Expression:
         self.inputs: tuple[str, ...] = tuple(n.name for n in nodes if n.op == "input")
         self.source = source if source is not None else _to_source(nodes)
 
-    def evaluate(self, leaves: Mapping[str, Any], functions: Mapping[str, Callable[[Any], Any]]) -> Any:
+    def evaluate(
+        self,
+        leaves: Mapping[str, Any],
+        functions: Mapping[str, Callable[[Any], Any]],
+        constant: Callable[[float], Any] | None = None,
+    ) -> Any:
         """Run the graph with any number type: `leaves` maps input names to native values (tensors,
         Values, tracers), `functions` maps relu/tanh/exp/log/sigmoid to native functions. Arithmetic uses
-        the native objects' own operators; constants are Python floats."""
-        return self.evaluate_all(leaves, functions)[-1]
+        the native objects' own operators; constants are Python floats, as a user writes `2*x`, except in an
+        operation whose arguments are all constants (`exp(1e-12) - 1`): there `constant` lifts each literal
+        to the backend's own scalar of its dtype, so that the backend computes that operation itself."""
+        return self.evaluate_all(leaves, functions, constant)[-1]
 
-    def evaluate_all(self, leaves: Mapping[str, Any], functions: Mapping[str, Callable[[Any], Any]]) -> list[Any]:
+    def evaluate_all(
+        self,
+        leaves: Mapping[str, Any],
+        functions: Mapping[str, Callable[[Any], Any]],
+        constant: Callable[[float], Any] | None = None,
+    ) -> list[Any]:
         """Like `evaluate`, but the value of every node, in node order (the last is the result)."""
+        lift = self.lifted_constants if constant is not None else frozenset()
         vals: list[Any] = []
-        for n in self.nodes:
+        for i, n in enumerate(self.nodes):
             if n.op == "input":
                 vals.append(leaves[n.name])
             elif n.op == "const":
-                vals.append(n.value)
+                vals.append(constant(n.value) if constant is not None and i in lift else n.value)
             elif n.op == "neg":
                 vals.append(-vals[n.args[0]])
             elif n.op in BINARY:
@@ -81,16 +96,35 @@ class Expression:
                 vals.append(functions[n.op](vals[n.args[0]]))
         return vals
 
+    @property
+    def lifted_constants(self) -> frozenset[int]:
+        """The constants that are an argument of an operation computed from constants alone (`exp(1e-12)`,
+        `0.0**0.0`): a backend evaluates those with its own scalars, where Python floats would differ or raise."""
+        lifted: frozenset[int] | None = self.__dict__.get("_lifted")
+        if lifted is None:
+            from_constants = [False] * len(self.nodes)  # computed from constants alone
+            found: set[int] = set()
+            for i, n in enumerate(self.nodes):
+                if n.args and all(self.nodes[a].op == "const" or from_constants[a] for a in n.args):
+                    from_constants[i] = True
+                    found.update(a for a in n.args if self.nodes[a].op == "const")
+            lifted = self._lifted = frozenset(found)
+        return lifted
+
     def check_inputs(self, values: Mapping[str, Any]) -> dict[str, float]:
         """The input values as floats, in input order; ExpressionError for a missing, unknown or non-finite one."""
         values = _normalized(values)
         missing = [name for name in self.inputs if name not in values]
+        known = set(self.inputs)  # a set: a tuple scanned once per name would be quadratic in the number of inputs
+        unknown = [name for name in values if name not in known]
         if missing:
-            raise ExpressionError(f"no value given for input {', '.join(missing)} (inputs: {', '.join(self.inputs)})")
-        unknown = [name for name in values if name not in self.inputs]
+            raise ExpressionError(
+                f"no value given for input {_names(missing)}{_lookalikes([*missing, *unknown])} (inputs: {_names(self.inputs)})"
+            )
         if unknown:
             raise ExpressionError(
-                f"{', '.join(map(repr, unknown))} is not an input of this expression (inputs: {', '.join(self.inputs)})"
+                f"{_names(unknown, quoted=True)} is not an input of this expression{_lookalikes(unknown)} "
+                f"(inputs: {_names(self.inputs)})"
             )
         out = {}
         for name in self.inputs:
@@ -189,6 +223,15 @@ def parse(source: str) -> Expression:
     try:
         tree = _parse_tree(source)
     except SyntaxError as exc:
+        if long_literal := _LONG_LITERAL.search(source):  # Python's own advice (sys.set_int_max_str_digits) is no help here
+            at = long_literal.start()
+            line, column = source.count("\n", 0, at) + 1, at - (source.rfind("\n", 0, at) + 1) + 1
+            raise ExpressionError(
+                f"the literal of {len(long_literal.group()):,} digits is too long (at most {_MAX_LITERAL_DIGITS:,}); "
+                "write a number with an exponent, like 1.5e300",
+                line,
+                column,
+            ) from None
         raise ExpressionError(f"syntax error: {exc.msg}", exc.lineno, exc.offset) from None
     except UnicodeEncodeError as exc:
         line = source.count("\n", 0, exc.start) + 1
@@ -306,6 +349,8 @@ class _Compiler:
     def children(self, node: ast.expr) -> list[ast.expr]:
         if isinstance(node, ast.BinOp) and type(node.op) in _AST_BINARY:
             return [node.left, node.right]
+        if _negative_literal(node):
+            return []
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
             return [node.operand]
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS:
@@ -317,6 +362,11 @@ class _Compiler:
         raise _error(node, _describe_forbidden(node))
 
     def leaf_or_op(self, node: ast.expr, args: list[int]) -> int:
+        if _negative_literal(node):  # `-2` is the number -2, as Python reads it, not an operation on 2
+            assert isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Constant)
+            literal = node.operand.value
+            assert isinstance(literal, int | float)
+            return self.add(Node("const", value=-float(literal)), node)
         if isinstance(node, ast.Constant):
             v = node.value
             if isinstance(v, bool) or not isinstance(v, int | float):
@@ -336,6 +386,14 @@ class _Compiler:
             return args[0] if isinstance(node.op, ast.UAdd) else self.add(Node("neg", tuple(args)), node)
         assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)  # children() let nothing else through
         return self.add(Node(node.func.id, tuple(args)), node)
+
+
+def _negative_literal(node: ast.expr) -> bool:
+    """`-` written directly before a finite int or float literal."""
+    if not (isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant)):
+        return False
+    v = node.operand.value
+    return isinstance(v, int | float) and not isinstance(v, bool) and _is_finite(v)
 
 
 def _statement(stmt: ast.stmt) -> str:
@@ -376,6 +434,35 @@ def _normalized(values: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+MAX_NAMES_SHOWN, MAX_NAME_CHARS = 10, 100  # a message lists at most this many names, each cut to this length
+
+
+def _names(names: Sequence[object], quoted: bool = False) -> str:
+    """Names as a message lists them: the first MAX_NAMES_SHOWN, each cut to MAX_NAME_CHARS, control and bidi
+    characters escaped (never echoed raw), and how many more there are."""
+    shown = []
+    for name in names[:MAX_NAMES_SHOWN]:
+        text = name if isinstance(name, str) else repr(name)
+        text = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+        text = text if len(text) <= MAX_NAME_CHARS else text[: MAX_NAME_CHARS - 3] + "..."
+        shown.append(f"'{text}'" if quoted else text)
+    more = len(names) - len(shown)
+    return ", ".join(shown) + (f" and {more:,} more" if more > 0 else "")
+
+
+def _lookalikes(names: Sequence[object]) -> str:
+    """ "; х is U+0445 CYRILLIC SMALL LETTER HA, not an ASCII letter" for the first name with a non-ASCII letter (a
+    Cyrillic х beside a Latin x reads the same), or "" when every name is ASCII."""
+    for name in names:
+        if isinstance(name, str) and not name.isascii():
+            ch = next(c for c in name if not c.isascii())
+            what = unicodedata.name(ch, "a character without a name")
+            return (
+                f"; {_names([name])} holds {ch if ch.isprintable() else ascii(ch)} (U+{ord(ch):04X} {what}), not an ASCII letter"
+            )
+    return ""
+
+
 def _is_finite(v: float) -> bool:
     try:
         return math.isfinite(float(v))
@@ -396,14 +483,11 @@ def _error(node: ast.AST, reason: str) -> ExpressionError:
 
 
 def _finish(nodes: list[Node], source: str | None, at: ast.stmt | None, result: int | None = None) -> Expression:
-    """Fold constant subexpressions and keep what `result` (default: the last node) depends on, with `result` last.
-    Inputs the result does not depend on stay (before it), so their gradient is 0 rather than an unknown name."""
+    """Keep what `result` (default: the last node) depends on, with `result` last; every operation written stays a
+    node (nothing is folded: each backend and the truth see the program as written). Inputs the result does not
+    depend on stay (before it), so their gradient is 0 rather than an unknown name."""
     where = (at.lineno, at.col_offset + 1) if at is not None else (None, None)
     result = len(nodes) - 1 if result is None else result
-    nodes = list(nodes)
-    for i, n in enumerate(nodes):
-        if n.op not in ("input", "const") and all(nodes[a].op == "const" for a in n.args):
-            nodes[i] = Node("const", value=_fold(n.op, [nodes[a].value for a in n.args], where))
     live = {result}
     for i in range(result, -1, -1):
         if i in live:
@@ -419,17 +503,6 @@ def _finish(nodes: list[Node], source: str | None, at: ast.stmt | None, result: 
         remap[i] = len(kept)
         kept.append(Node(n.op, tuple(remap[a] for a in n.args), n.value, n.name))
     return Expression(tuple(kept), source)
-
-
-def _fold(op: str, values: list[float], where: tuple[int | None, int | None]) -> float:
-    """A constant subexpression, computed once with the reference engine's semantics; it must be finite."""
-    from micrograd.engine import Value
-
-    a = [Value(v) for v in values]
-    out = (-a[0] if op == "neg" else BINARY[op](a[0], a[1]) if op in BINARY else getattr(a[0], op)()).data
-    if not math.isfinite(out):
-        raise ExpressionError(f"a constant part of the expression ({op} of {values}) is {out}, not a finite number", *where)
-    return out
 
 
 def _to_source(nodes: tuple[Node, ...]) -> str:

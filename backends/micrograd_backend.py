@@ -22,7 +22,7 @@ class MicrogradBackend(Backend):
 
         def value_and_grad(inputs: Mapping[str, float]) -> Gradients:
             leaves = {name: Value(inputs[name]) for name in expr.inputs}
-            out = expr.evaluate(leaves, FUNCTIONS)
+            out = expr.evaluate(leaves, FUNCTIONS, Value)  # an operation on constants alone runs on Values too
             out.backward()
             return Gradients(out.data, {name: leaf.grad for name, leaf in leaves.items()})
 

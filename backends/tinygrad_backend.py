@@ -12,12 +12,21 @@ import shutil
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from backends.base import Backend, BackendUnavailable, Gradients, Trainer, check_dtype
+from backends.base import Backend, BackendUnavailable, CannotRun, Gradients, Trainer, check_dtype, function_depth, stderr_captured
 from backends.expr import BINARY, Expression
 from backends.training import TrainSpec, from_matrices, to_matrices
 from micrograd._install import pip_install
 
 MAX_POWER_TOWER = 8
+# clang refuses brackets nested more than 256 deep, and the one kernel of a chain of functions can nest them: a bare
+# tanh chain 100 deep compiles (2 s) and 200 deep fails (4 s; 2,000 deep: 70 s), while the catalog's tanh_chain (250
+# nested, with additions between) compiles. So clang's refusal is caught (CannotRun) whatever the depth, and past
+# this many nested functions, where trying only costs time, the expression is skipped before trying
+MAX_FUNCTION_DEPTH = 500
+# every input's gradient is a padded view of the one input tensor, and the kernel that sums them grows with the inputs:
+# a sum of 500 inputs takes 17 s, 1,000 take 23 s, 5,000 take 90 s and 3.6 GB (mostly clang), so past this many the
+# expression is skipped before trying
+MAX_INPUTS = 1_000
 
 
 class TinygradBackend(Backend):
@@ -51,11 +60,20 @@ class TinygradBackend(Backend):
         # the exponent's nan branch and raises "cannot convert float NaN to integer"; such an exponent is made
         # contiguous (computed in a kernel of its own), which gives the same numbers and no crash
         own_kernel, tower = _power_towers(expr)
+        lifted = expr.lifted_constants
         if tower > MAX_POWER_TOWER:
             raise ValueError(
                 f"tinygrad: a tower of {tower} powers with computed exponents (like x**y**z**...) is more than this "
                 f"adapter compiles (at most {MAX_POWER_TOWER}: each level is a kernel of its own, seconds apiece)"
             )
+        if len(expr.inputs) > MAX_INPUTS:
+            raise CannotRun(
+                f"tinygrad's gradient kernel grows with the inputs, and {len(expr.inputs):,} are more than {MAX_INPUTS:,}"
+            )
+        if (nested := function_depth(expr)) > MAX_FUNCTION_DEPTH:
+            raise CannotRun(f"clang nests brackets at most 256 deep, and {nested:,} nested functions need more")
+
+        position = {name: k for k, name in enumerate(expr.inputs)}  # a dict: inputs.index() would be quadratic
 
         def value_and_grads(xs: Any) -> Any:
             # the leaves are views of one input tensor on the device: a Tensor made from a bare Python number
@@ -63,9 +81,9 @@ class TinygradBackend(Backend):
             vals: list[Any] = []
             for i, node in enumerate(expr.nodes):
                 if node.op == "input":
-                    vals.append(xs[expr.inputs.index(node.name)])
-                elif node.op == "const":
-                    vals.append(node.value)
+                    vals.append(xs[position[node.name]])
+                elif node.op == "const":  # an operation on constants alone runs on tensors of the dtype
+                    vals.append(Tensor(node.value, dtype=native) if i in lifted else node.value)
                 elif node.op == "neg":
                     vals.append(-vals[node.args[0]])
                 elif node.op in BINARY:
@@ -79,19 +97,36 @@ class TinygradBackend(Backend):
 
         # runs as is on the first call, captures its kernels on the second, replays them from the third on
         compiled = self.tinygrad.TinyJit(value_and_grads)
+        calls = [0]
 
         def value_and_grad(inputs: Mapping[str, float]) -> Gradients:
             xs = Tensor([float(inputs[name]) for name in expr.inputs], dtype=native)
             # the whole expression becomes one kernel; ordering its instructions by their whole subgraphs (tinygrad's
             # default) takes time cubic in the depth: 870 s instead of 12 s for a tanh chain 250 deep
             with self.tinygrad.Context(TUPLE_ORDER=0):
-                value, *grads = compiled(xs).tolist()
+                if calls[0] >= 2:  # replaying compiled kernels: no compiler runs (and timings stay untouched)
+                    value, *grads = compiled(xs).tolist()
+                else:
+                    calls[0] += 1
+                    value, *grads = _compiling(lambda: compiled(xs).tolist())
             return Gradients(value, dict(zip(expr.inputs, grads)))
 
         return value_and_grad
 
     def trainer(self, spec: TrainSpec) -> Trainer:
         return TinygradTrainer(spec, self.tinygrad)
+
+
+def _compiling(call: Callable[[], list[float]]) -> list[float]:
+    """`call()` with clang's stderr kept out of the terminal; a failure clang explains is CannotRun with its reason."""
+    with stderr_captured() as compiler_output:
+        try:
+            return call()
+        except Exception as exc:
+            said = [line for line in compiler_output().splitlines() if "error:" in line]
+            if not said:
+                raise
+            raise CannotRun(f"clang: {said[0].split('error:', 1)[1].strip()}") from exc
 
 
 def _power_towers(expr: Expression) -> tuple[set[int], int]:

@@ -31,9 +31,12 @@ class TorchBackend(Backend):
         torch, functions = self.torch, self.functions
         native = getattr(torch, dtype)  # the expression's number literals are weakly typed: they follow the leaves
 
+        def constant(c: float) -> Any:  # an operation on constants alone runs on tensors of the dtype, without grad
+            return torch.tensor(c, dtype=native)
+
         def value_and_grad(inputs: Mapping[str, float]) -> Gradients:
             leaves = {name: torch.tensor(inputs[name], dtype=native, requires_grad=True) for name in expr.inputs}
-            out = expr.evaluate(leaves, functions)
+            out = expr.evaluate(leaves, functions, constant)
             out.backward()
             # a leaf the result does not use (an input read only by an unused assignment) has no grad: 0
             grads = {name: 0.0 if leaf.grad is None else leaf.grad.item() for name, leaf in leaves.items()}

@@ -6,13 +6,16 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
-from collections.abc import Sequence
+import traceback
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from comparisons.commands import accuracy, fuzz, grad, report, train
-from comparisons.commands.cli import EXIT_OK, EXIT_USAGE, Parser, UsageError
+from comparisons.commands.cli import EXIT_OK, EXIT_USAGE, Parser, TimedOut, UsageError, clip
 
 COMMANDS = ("report", "grad", "train", "check", "fuzz", "accuracy")
 
@@ -26,10 +29,10 @@ examples:
   python -m comparisons train --backend jax --steps 100 --plot loss.png
 
 Exit status: 0 every backend agrees with micrograd within tolerance (rel {rtol:g} or abs {atol:g}; micrograd itself
-against finite differences), 1 something disagrees beyond it (known divergences do not count), 2 bad usage.
-JSON writes nan and infinity as NaN and Infinity. Read it back bit for bit with pandas.DataFrame(json.load(file)) or
-pandas.read_json(file, precise_float=True, dtype=False): without precise_float, read_json rounds the last digits;
-without dtype=False, it guesses types (a column of whole numbers becomes int, and -0.0 loses its sign)."""
+against finite differences), 1 something is unexplained (or raised without a rule), 2 bad usage or a fault
+(full disk, unwritable file, --timeout), 130 interrupted (Ctrl-C or SIGTERM; files written whole or not at all).
+JSON is strict (JSON.parse and jq read it): nan, inf and -inf are the strings "nan", "inf" and "-inf". Read records
+back bit for bit with comparisons.render.read_records(path), a pandas DataFrame with those strings as numbers again."""
 
 
 def build_parser(prog: str) -> Parser:
@@ -63,28 +66,120 @@ def with_default_command(argv: list[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """The program (argv None: sys.argv) or one command line; returns the exit status."""
+    """The program (argv None: sys.argv) or one command line; returns the exit status.
+
+    Every way a run can end is one line on stderr and an exit status: 0 or 1 the verdict, 2 bad usage or a fault
+    (a full disk, an unwritable file, standard output closed or full or unable to show a character, --timeout),
+    130 interrupted by Ctrl-C (SIGINT) or SIGTERM, handled alike: files are written whole or not at all."""
     as_program = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     prog = "micrograd-bench" if Path(sys.argv[0]).name == "micrograd-bench" else "python -m comparisons"
+    if as_program:  # SIGTERM is handled like Ctrl-C: "interrupted, nothing written", exit 130
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
+        if sys.stdout is None:  # started with standard output closed (`>&-`)
+            raise UsageError("standard output is closed; send it somewhere, like > /dev/null or > out.txt")
         args = build_parser(prog).parse_args(with_default_command(argv))
-        status: int = args.run(args)
+        with time_limit(getattr(args, "timeout", None)):
+            status: int = args.run(args)
+            if as_program:
+                flush_stdout()  # a full or broken stdout shows here, inside the handlers below
         if as_program:  # done: a Ctrl-C from here to the exit has nothing to stop, and would only print a traceback
             signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
         return status
     except UsageError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return fail(prog, str(exc))
     except BrokenPipeError:  # `... | head`: the reader has gone, so there is no one left to tell
+        _silence_stdout()
         sys.stderr.close()
         return EXIT_OK
-    except KeyboardInterrupt as exc:  # Ctrl-C: every file is written whole or not at all (render.staged_files)
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: every file is written whole or not at all (staged_files)
         print(f"{prog}: {str(exc) or 'interrupted, nothing written'}", file=sys.stderr)
         return 130
+    except TimedOut:
+        why = f"--timeout {args.timeout:g}: the run took longer than {args.timeout:g} s and was stopped, nothing written"
+        return fail(prog, f"{why}; choose a smaller run or a longer --timeout")
     except MemoryError:  # a run too large for this machine is a usage problem, never a disagreement
-        print(f"{prog}: error: out of memory; choose a smaller run (fewer steps, samples or layers)", file=sys.stderr)
-        return EXIT_USAGE
+        return fail(prog, "out of memory; choose a smaller run (fewer steps, samples or layers)")
+    except UnicodeEncodeError as exc:  # PYTHONIOENCODING=ascii and a name it cannot show
+        _silence_stdout()
+        bad = exc.object[exc.start : exc.end][:1]
+        return fail(
+            prog,
+            f"standard output's encoding ({exc.encoding}) cannot show {bad!a} (U+{ord(bad):04X}); "
+            "set PYTHONIOENCODING=utf-8, or use --format json",
+        )
+    except OSError as exc:  # a full disk, a file that cannot be written, standard output full (/dev/full)
+        _silence_stdout()
+        return fail(prog, f"{_what_failed(exc)}: {exc.strerror or exc}; free some space or choose another place")
+
+
+def fail(prog: str, message: str) -> int:
+    """The one line a refusal prints, on stderr (which escapes what its encoding cannot show); EXIT_USAGE."""
+    with suppress(OSError, ValueError):  # stderr itself is gone: the exit status is all that is left to say it
+        print(f"{prog}: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+class StdoutFailed(OSError):
+    """Standard output could not take what was printed (/dev/full, a full disk behind `> file`)."""
+
+
+def flush_stdout() -> None:
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise StdoutFailed(exc.errno, exc.strerror) from None
+
+
+def _what_failed(exc: OSError) -> str:
+    """The file an OSError is about, as the user named it (a staging folder's name left out), else what failed."""
+    if isinstance(exc, StdoutFailed):
+        return "cannot write standard output"
+    if not exc.filename:  # the terminal's text goes through rich's Console: a failure there is standard output's
+        frames = traceback.extract_tb(exc.__traceback__)
+        on_stdout = any(Path(frame.filename).match("rich/console.py") for frame in frames) or (
+            bool(frames) and "sys.stdout" in (frames[-1].line or "")
+        )
+        return "cannot write standard output" if on_stdout else "cannot write the files"
+    path = Path(str(exc.filename))
+    if path.parent.name.startswith(".partial-"):
+        path = path.parent.parent / path.name
+    return f"cannot write {clip(str(path))}"
+
+
+def _silence_stdout() -> None:
+    """Standard output failed: whatever is still buffered goes nowhere, so the exit does not fail a second time."""
+    if sys.stdout is None:
+        return
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
+@contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """--timeout: TimedOut raised in the main thread once `seconds` have passed (nothing happens without it)."""
+    if seconds is None:
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise TimedOut
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 if __name__ == "__main__":

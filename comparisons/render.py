@@ -7,6 +7,7 @@ is interrupted leaves the previous files whole. The one module that imports pand
 from __future__ import annotations
 
 import functools
+import io
 import json
 import math
 import os
@@ -19,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO, cast
 
 import pandas as pd
 from rich import box
@@ -259,29 +260,62 @@ def _absent_as_null(record: dict[str, Any]) -> dict[str, Any]:
     return {k: None if k in ABSENT_AS_NULL and isinstance(v, float) and math.isnan(v) else v for k, v in record.items()}
 
 
+# Strict JSON (RFC 8259: what JSON.parse, jq and browsers read) has no nan or infinity, and null would lose the
+# difference that a divergence is about: they are written as these strings, and read_records turns them back.
+NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+
+
 def json_records(records: Sequence[Mapping[str, Any]]) -> str:
-    """A JSON list of objects, one per line, that json.load and pandas.read_json(..., precise_float=True) both read back
-    bit for bit: floats as Python's shortest repr, nan and inf as NaN and Infinity (strict JSON would make both null,
-    and the difference is what a divergence is about), a subnormal as its exact decimal expansion (its short form,
-    like 1e-320, makes read_json's precise parser fail with 'Range error')."""
+    """A strict JSON list of objects, one per line, that read_records reads back bit for bit (so do json.load and
+    pandas.read_json(..., precise_float=True), but for the non-finite numbers): floats as Python's shortest repr,
+    nan, inf and -inf as the strings "nan", "inf" and "-inf", a subnormal as its exact decimal expansion (its short
+    form, like 1e-320, makes read_json's precise parser fail with 'Range error')."""
     return "[\n" + ",\n".join(json_value(record) for record in records) + "\n]\n"
 
 
 def json_value(x: Any) -> str:
+    """One value as strict JSON text (json_records' rules)."""
     if isinstance(x, Mapping):
         return "{" + ", ".join(f"{json.dumps(str(k))}: {json_value(v)}" for k, v in x.items()) + "}"
     if isinstance(x, list | tuple):
         return "[" + ", ".join(map(json_value, x)) + "]"
-    if hasattr(x, "item") and not isinstance(x, str | bytes):  # a numpy scalar, from a DataFrame
-        x = x.item()
+    x = strict_json(x)
     if isinstance(x, float) and x != 0 and abs(x) < sys.float_info.min:
         return format(Decimal(x), "e")  # exact: strtod reads it without underflow
-    return json.dumps(x)
+    return json.dumps(x, allow_nan=False)
+
+
+def strict_json(x: Any) -> Any:
+    """x with every non-finite float, however deep, as its NON_FINITE string, and numpy scalars as Python's."""
+    if isinstance(x, Mapping):
+        return {str(k): strict_json(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [strict_json(v) for v in x]
+    if hasattr(x, "item") and not isinstance(x, str | bytes):  # a numpy scalar, from a DataFrame
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return "nan" if math.isnan(x) else "inf" if x > 0 else "-inf"
+    return x
+
+
+def read_records(path: Path | str) -> pd.DataFrame:
+    """A JSON list of records that this project wrote, as a DataFrame, bit for bit: as pandas.DataFrame(json.load(f)),
+    with "nan", "inf" and "-inf" read as numbers in each column whose other values are all numbers or null (a column
+    that holds any other text is text)."""
+    records: list[dict[str, Any]] = json.loads(Path(path).read_text(encoding="utf-8"))
+
+    def number_or_null(v: Any) -> bool:
+        return v is None or (isinstance(v, str) and v in NON_FINITE) or (isinstance(v, int | float) and not isinstance(v, bool))
+
+    columns = {k for r in records for k in r}
+    numeric = {c for c in columns if all(number_or_null(r.get(c)) for r in records)}
+    return pd.DataFrame([{k: NON_FINITE[v] if k in numeric and isinstance(v, str) else v for k, v in r.items()} for r in records])
 
 
 def markdown(df: pd.DataFrame) -> str:
-    def cell(x: Any) -> str:
-        return (repr(x) if isinstance(x, float) else str(x)).replace("|", "\\|").replace("\n", " ")
+    def cell(x: Any) -> str:  # None (nothing there, as in truth_note) is an empty cell
+        text = "" if x is None else repr(x) if isinstance(x, float) else str(x)
+        return text.replace("|", "\\|").replace("\n", " ")
 
     lines = ["| " + " | ".join(map(cell, df.columns)) + " |", "|" + "---|" * len(df.columns)]
     lines += ["| " + " | ".join(map(cell, row)) + " |" for row in df.itertuples(index=False)]
@@ -315,10 +349,13 @@ def staged_files(folder: Path, stale: Sequence[str] = ()) -> Iterator[Path]:
     without an exception, they replace their namesakes in `folder` together, and the files named in `stale` are
     removed, with Ctrl-C held off meanwhile; the temporary folder is removed either way. So an interrupted run leaves
     the previous files whole, and no debris.
-    A Ctrl-C that arrives while the files move is raised after they are in place, with a message that says so."""
+    A Ctrl-C that arrives while the files move is raised after they are in place, with a message that says so.
+    The staging folder's name holds this process's id (.partial-PID-XXXX): one left by a run that was killed (its
+    process is gone) is removed here, by the next run into the folder; a live run's is left alone."""
     with sigint_held():
         folder.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=folder))
+        remove_leftovers(folder)
+        staging = Path(tempfile.mkdtemp(prefix=f".partial-{os.getpid()}-", dir=folder))
     try:
         yield staging
     except BaseException:
@@ -333,28 +370,83 @@ def staged_files(folder: Path, stale: Sequence[str] = ()) -> Iterator[Path]:
         staging.rmdir()
 
 
+def remove_leftovers(folder: Path) -> None:
+    """Remove the staging folders in `folder` whose run is gone (killed before it could clean up)."""
+    for path in folder.glob(".partial-*"):
+        pid = path.name.split("-")[1]
+        if path.is_dir() and not (pid.isdigit() and _alive(int(pid))):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, and belongs to someone else
+        return True
+    return True
+
+
+HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGALRM)  # Ctrl-C, a kill, --timeout's alarm
+
+
 @contextmanager
 def sigint_held(message: str = "") -> Iterator[None]:
-    """Ctrl-C (SIGINT) held off for the block: one that arrives is raised as KeyboardInterrupt(message) after it."""
+    """Ctrl-C (SIGINT), SIGTERM and --timeout's SIGALRM held off for the block. A SIGINT or SIGTERM that arrives is
+    raised as KeyboardInterrupt(message) after it; an alarm goes to its own handler then, unless `message` says the
+    files are in place (the run is done: too late to time out)."""
     if threading.current_thread() is not threading.main_thread():  # only the main thread may set a handler
         yield
         return
     received: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    previous = {signum: signal.signal(signum, lambda signum, frame: received.append(signum)) for signum in HELD_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
-    if received:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if any(signum != signal.SIGALRM for signum in received):
         raise KeyboardInterrupt(message) if message else KeyboardInterrupt
+    alarm = previous[signal.SIGALRM]
+    if received and not message and callable(alarm):
+        alarm(signal.SIGALRM, None)
 
 
 # --- the terminal ---
 
 
 def console(width: int = 100) -> Console:
-    """stdout, `width` columns wide when it is not a terminal (a file, a pipe); a terminal's own width otherwise."""
-    return Console(width=None if sys.stdout.isatty() else width, highlight=False, emoji=False)  # `grad:x:` is no emoji
+    """stdout, `width` columns wide when it is not a terminal (a file, a pipe), and then without the spaces rich pads
+    each line with; a terminal's own width otherwise."""
+    if sys.stdout.isatty():
+        return Console(highlight=False, emoji=False)  # `grad:x:` is no emoji
+    stream = cast(TextIO, WithoutTrailingSpaces(sys.stdout))  # a TextIOBase: write, flush and isatty are what rich uses
+    return Console(file=stream, width=width, highlight=False, emoji=False)
+
+
+class WithoutTrailingSpaces(io.TextIOBase):
+    """A text stream that writes each line to `stream` with its trailing spaces removed (a line is held until its
+    newline comes, or a flush)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.pending = ""
+
+    def write(self, text: str) -> int:
+        *lines, self.pending = (self.pending + text).split("\n")
+        if lines:
+            self.stream.write("".join(line.rstrip(" ") + "\n" for line in lines))
+        return len(text)
+
+    def flush(self) -> None:  # the line so far, less the spaces at its end: they go out only if more text follows
+        text = self.pending.rstrip(" ")
+        self.stream.write(text)
+        self.pending = self.pending[len(text) :]
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return False
 
 
 def rich_table(
@@ -418,7 +510,8 @@ CLASS_STYLE = {
 
 
 def class_text(c: Any) -> Text:
-    return Text(str(c), style=CLASS_STYLE.get(str(c), ""))
+    """A class as the table shows it: inaccurate_agreeing may break at its underscore, as two words."""
+    return Text(str(c).replace("inaccurate_agreeing", "inaccurate agreeing"), style=CLASS_STYLE.get(str(c), ""))
 
 
 def truth_text(truth: Any, note: Any) -> str:
@@ -702,8 +795,8 @@ def plot_step_times(sweep: pd.DataFrame, path: Path) -> Path:
 
 
 def json_text(obj: Any) -> str:
-    """One JSON document (nan and inf written as NaN and Infinity, as `render` does)."""
-    return json.dumps(obj, indent=1) + "\n"
+    """One strict JSON document (nan, inf and -inf written as the strings "nan", "inf" and "-inf", as `render` does)."""
+    return json.dumps(strict_json(obj), indent=1, allow_nan=False) + "\n"
 
 
 def _write_text(path: Path, text: str) -> None:

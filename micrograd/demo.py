@@ -229,9 +229,11 @@ def _fail(message: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m micrograd.demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=100)
-    parser.add_argument("--samples", type=int, default=100)
-    parser.add_argument("--seed", type=int, default=1337)
+    parser.add_argument("--steps", type=int, default=100, metavar="N", help="training steps, at least 1 (default: 100)")
+    parser.add_argument(
+        "--samples", type=int, default=100, metavar="N", help="points in the two-moons data set, at least 2 (default: 100)"
+    )
+    parser.add_argument("--seed", type=int, default=1337, help="seeds both the data set and the initial weights (default: 1337)")
     parser.add_argument(
         "--plot", nargs="?", const=str(DEFAULT_PLOT), metavar="FILE",
         help=f"after training, draw the decision boundary and the loss curve to FILE (.png, .svg or .pdf; "

@@ -485,6 +485,8 @@ def test_file_paths_are_not_broken_across_table_lines() -> None:
     run = cli(str(ENGINES / "layer_wrong_keyword"), "--random", "0")
     assert run.returncode == 1
     lines = run.stdout.splitlines()
+    assert lines[0].startswith("contained: ")  # the containment line comes first
+    lines = lines[1:]
     assert lines[0].startswith("found class Value in tests/engines/layer_wrong_keyword/engine.py:")
     assert [line for line in lines if "engines/" in line] == [lines[0], f"checking {ENGINES / 'layer_wrong_keyword'}"]
     nn = ENGINES / "layer_wrong_keyword" / "nn.py"

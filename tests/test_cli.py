@@ -23,6 +23,7 @@ from pandas.testing import assert_frame_equal
 
 import backends
 from backends import REFERENCE, TrainSpec, parse
+from comparisons import render
 from comparisons.judge.catalog import DIVERGENCES, same_number
 from micrograd.engine import Value
 
@@ -144,7 +145,7 @@ def test_report_gradients_are_tidy_and_summarised(report: tuple[subprocess.Compl
 
 def test_report_runs_the_divergences_live(report: tuple[subprocess.CompletedProcess[str], Path], ran: list[str]) -> None:
     result, out = report
-    divergences = pd.DataFrame(json.loads((out / "divergences.json").read_text()))  # read_json cannot read subnormals
+    divergences = render.read_records(out / "divergences.json")  # read_json cannot read subnormals, nor "inf" as a number
     assert len(divergences) == len(DIVERGENCES) * len(ran)
     for d in DIVERGENCES:
         rows = divergences[(divergences.case == d.name) & (divergences.quantity == d.quantity)].set_index("backend")
@@ -311,8 +312,18 @@ def test_grad_error_quotes_little_of_a_huge_expression() -> None:
 
 
 def test_train_refuses_what_cannot_fit_before_allocating() -> None:
-    result = cli("train", "--steps", "1000000000", "--backend", "micrograd", timeout=60)
+    # past the work budget, which is checked first (test_hostile), the memory check still refuses before allocating
+    result = cli("train", "--steps", "1000000000", "--backend", "micrograd", "--max-work", str(10**18), timeout=60)
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and "GiB" in result.stderr
+
+
+def test_train_refuses_past_its_work_budget_naming_the_flag() -> None:
+    # the demo network 2-16-16-1 has (2+1)*16 + (16+1)*16 + (16+1)*1 = 337 weights; full batch of 100 samples
+    result = cli("train", "--steps", "1000000", "--backend", "micrograd", timeout=60)
+    work = 337 * 100 * 1_000_000 * 1
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert f"{work:,} weights x samples per step x steps x backends" in result.stderr
+    assert f"--max-work {work}" in result.stderr
 
 
 def test_grad_a_zero_agreement_tolerance_changes_only_the_agrees_column(ran: list[str]) -> None:
@@ -447,3 +458,99 @@ def test_an_unavailable_backend_asked_for_is_a_usage_error(no_torch: dict[str, s
     result = cli("grad", "x*y", "x=2", "y=3", "--backend", "torch", env=no_torch)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and 'pip install -e ".[torch]"' in result.stderr
+
+
+# --- bounds: work the frameworks cannot do, finite differences past many inputs (in-process, fast) ---
+
+
+def run_main(*argv: str) -> tuple[int, str, str]:
+    """`python -m comparisons ARGV` in this process: (exit status, stdout, stderr)."""
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from comparisons.__main__ import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        status = main(list(argv))
+    return status, out.getvalue(), err.getvalue()
+
+
+def chain(depth: int) -> str:
+    return "; ".join(["a0 = tanh(x)", *(f"a{i} = tanh(a{i - 1})" for i in range(1, depth)), f"a{depth - 1}"])
+
+
+def test_depth_counts_the_longest_chain_of_operations() -> None:
+    from backends.base import depth, function_depth
+
+    assert depth(parse(chain(40))) == function_depth(parse(chain(40))) == 40
+    assert depth(parse("x")) == function_depth(parse("x*y + 2")) == 0
+    assert depth(parse("tanh(x)*y + 2")) == 3 and function_depth(parse("tanh(x)*y + 2")) == 1
+    assert depth(parse(" + ".join(f"v{i}" for i in range(30)))) == 29  # (((v0 + v1) + v2) + ...): 29 additions
+
+
+class CannotRunBackend(backends.Backend):
+    """A framework that cannot run any expression (as tinygrad's clang past its bracket nesting)."""
+
+    name = "tinygrad"
+
+    def compile(self, expr: backends.Expression, dtype: str = "float64") -> object:  # type: ignore[override]
+        raise backends.CannotRun("clang: bracket nesting level exceeded maximum of 256")
+
+    def trainer(self, spec: TrainSpec) -> backends.Trainer:
+        raise NotImplementedError
+
+
+def test_a_backend_that_cannot_run_the_expression_is_skipped_with_its_reason_not_judged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(backends._instances, "tinygrad", CannotRunBackend())
+    status, out, _ = run_main("grad", "x*y", "x=2", "y=3", "--backend", "tinygrad")
+    assert status == 0, out  # micrograd ran and is right; tinygrad's limit is no disagreement
+    assert "skipped tinygrad: cannot run this expression here: clang: bracket nesting level exceeded" in " ".join(out.split())
+    status, out, _ = run_main("grad", "x*y", "x=2", "y=3", "--backend", "tinygrad", "--format", "csv")
+    assert status == 0 and "tinygrad" not in out  # no row for a backend that did not run
+
+
+def test_jax_and_tinygrad_skip_before_trying_past_their_measured_limits() -> None:
+    from backends import jax_backend, tinygrad_backend
+    from tests.conftest import require_backend
+
+    for name, deep in (("jax", jax_backend.MAX_DEPTH + 1), ("tinygrad", tinygrad_backend.MAX_FUNCTION_DEPTH + 1)):
+        backend = require_backend(name)
+        with pytest.raises(backends.CannotRun, match=r"^cannot run this expression here: "):
+            backend.compile(parse(chain(deep)))  # raised before tracing: no 34 s (jax) or 70 s (tinygrad) wait
+
+
+@pytest.mark.slow
+def test_clangs_refusal_is_a_skip_and_its_lines_stay_out_of_the_terminal(capfd: pytest.CaptureFixture[str]) -> None:
+    from tests.conftest import require_backend
+
+    backend = require_backend("tinygrad")
+    with pytest.raises(backends.CannotRun, match="clang: bracket nesting level exceeded"):
+        backend.compile(parse(chain(200)))({"x": 0.5})  # a bare tanh chain 200 deep: clang refuses the kernel
+    assert "bracket" not in capfd.readouterr().err
+
+
+def test_finite_differences_are_skipped_past_many_inputs_and_grad_says_so() -> None:
+    from comparisons.judge.agreement import FD_MAX_INPUTS, compare
+
+    few, many = FD_MAX_INPUTS, FD_MAX_INPUTS + 1
+    for count in (few, many):
+        source = " + ".join(f"v{i}*v{i}" for i in range(count))
+        inputs = {f"v{i}": 0.5 + i for i in range(count)}
+        records = compare(source, inputs, [REFERENCE])
+        fd = [r["fd"] for r in records if r["quantity"].startswith("grad:")]
+        if count == few:  # d/dv_i of the sum of squares is 2 v_i, which finite differences find
+            assert all(math.isclose(r["fd"], 2 * inputs[r["quantity"][5:]], rel_tol=1e-6) for r in records[1:])
+        else:
+            assert fd == [None] * many
+            status, out, _ = run_main("grad", source, *words(inputs), "--backend", REFERENCE)
+            assert status == 0 and f"finite differences skipped: {many:,} inputs" in " ".join(out.split())
+
+
+def test_plot_in_a_folder_that_cannot_be_written_names_plot_not_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "results").write_text("a file where the results folder would go")  # results/ cannot be made
+    status, _, err = run_main("train", "--steps", "2", "--backend", REFERENCE, "--plot", "loss.png")
+    assert status == 2 and err.count("\n") == 1, err
+    assert "--plot results: cannot write there" in err and "--out" not in err, err

@@ -5,6 +5,7 @@ SIGINT while it saves."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
@@ -30,22 +31,70 @@ from comparisons.commands import engine_speed  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 REPORT = ["--quick", "--backend", "micrograd"]  # a real report, micrograd alone: a few seconds
-# The report with every table written slowly (0.2 s each), so that a SIGINT surely lands while it saves.
-SLOW_SAVE = """
-import sys, time
+# A deterministic point in a run: the program writes the file $PAUSED and waits there until a signal comes (the test
+# sends it once the file exists: no timing involved). It gives up after 120 s (exit 99) so that it always ends.
+PAUSE = """
+import os, sys, time
+def pause():
+    open(os.environ["PAUSED"], "w").close()
+    for _ in range(12_000):
+        time.sleep(0.01)
+    sys.exit(99)
+"""
+# The report, paused while it saves: after two files are written in the staging folder (at the third table rendered).
+PAUSED_SAVE = (
+    PAUSE
+    + """
 from comparisons import render
 from comparisons.__main__ import main
-render = render.render
-render.render = lambda df, fmt: (time.sleep(0.2), render(df, fmt))[1]
-sys.exit(main(sys.argv[1:]))
+real_render, calls = render.render, []
+def paused_render(df, fmt):
+    calls.append(fmt)
+    if len(calls) == 3:
+        pause()
+    return real_render(df, fmt)
+render.render = paused_render
+sys.exit(main())  # as the program runs: its SIGTERM handling included
 """
+)
+# training_speed, paused once measuring has begun (at its first progress line, "[1/...").
+PAUSED_MEASURING = (
+    PAUSE
+    + """
+from comparisons.commands import training_speed
+real_run = training_speed.run
+def paused_run(*args, progress, **kwargs):
+    def report(line):
+        progress(line)
+        if line.startswith("[1/"):
+            pause()
+    return real_run(*args, progress=report, **kwargs)
+training_speed.run = paused_run
+sys.exit(training_speed.main(sys.argv[1:]))
+"""
+)
 
 
-def run_report(out: Path, *, program: str | None = None, cwd: Path = ROOT) -> subprocess.Popen[str]:
+def wait_until_paused(proc: subprocess.Popen[str], paused: Path) -> None:
+    """Until the program has written `paused` (it waits there for the signal); fails if it ended first."""
+    while not paused.exists():
+        if proc.poll() is not None:
+            raise AssertionError("the run ended before its pause: " + "".join(proc.communicate()))
+        proc_wait(proc)
+
+
+def proc_wait(proc: subprocess.Popen[str]) -> None:
+    """Give the program a moment (returns at once if it has ended): a poll, never a deadline."""
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=0.05)
+
+
+def run_report(out: Path, *, program: str | None = None, cwd: Path = ROOT, paused: Path | None = None) -> subprocess.Popen[str]:
     command = [sys.executable, "-c", program, *REPORT, "--out", str(out)] if program else [
         sys.executable, "-m", "comparisons", *REPORT, "--out", str(out),
     ]  # fmt: skip
-    return subprocess.Popen(command, cwd=cwd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = ENV if paused is None else {**ENV, "PAUSED": str(paused)}
+    return subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -87,18 +136,47 @@ def copy_of(previous: Path, tmp_path: Path) -> Path:
 def test_ctrl_c_while_the_report_saves_leaves_the_previous_files_whole(previous: Path, tmp_path: Path) -> None:
     out = copy_of(previous, tmp_path)
     before = snapshot(out)
-    proc = run_report(out, program=SLOW_SAVE)
-    deadline = time.monotonic() + 300
-    while not any(len(list(folder.iterdir())) >= 2 for folder in staging_folders(out)):  # two files staged: mid-save
-        assert proc.poll() is None, "the report ended before it was interrupted: " + "".join(proc.communicate())
-        assert time.monotonic() < deadline, "the report never started saving"
-        time.sleep(0.01)
+    paused = tmp_path / "paused"
+    proc = run_report(out, program=PAUSED_SAVE, paused=paused)
+    wait_until_paused(proc, paused)
+    assert any(len(list(folder.iterdir())) >= 2 for folder in staging_folders(out)), "not mid-save"
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stdout + stderr
     assert "interrupted, nothing written" in stderr and "Traceback" not in stderr, stderr
     assert snapshot(out) == before, "an interrupted save changed the previous results"
     assert not staging_folders(out), "the staging folder was left behind"
+
+
+@pytest.mark.slow
+def test_sigterm_while_the_report_saves_is_handled_like_ctrl_c(previous: Path, tmp_path: Path) -> None:
+    """SIGTERM mid-save: exit 130, "interrupted, nothing written", the previous files whole, no staging folder left."""
+    out = copy_of(previous, tmp_path)
+    before = snapshot(out)
+    paused = tmp_path / "paused"
+    proc = run_report(out, program=PAUSED_SAVE, paused=paused)
+    wait_until_paused(proc, paused)
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stdout + stderr
+    assert stderr.strip().splitlines() == ["python -m comparisons: interrupted, nothing written"], stderr
+    assert snapshot(out) == before, "a terminated save changed the previous results"
+    assert not staging_folders(out), "the staging folder was left behind"
+
+
+def test_a_killed_runs_staging_folder_is_removed_by_the_next_run_into_the_folder(tmp_path: Path) -> None:
+    """A .partial- folder whose process is gone (SIGKILL leaves one) is removed when the next run stages files there;
+    one of a live process (a run in progress) is left alone."""
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    leftover = tmp_path / f".partial-{int(dead.stdout)}-abc"
+    legacy = tmp_path / ".partial-k2j4x"  # the old name, without a process id: nobody can be using it
+    live = tmp_path / f".partial-{os.getpid()}-xyz"
+    for folder in (leftover, legacy, live):
+        folder.mkdir()
+        (folder / "half.csv").write_text("a,b\n1,")
+    with render.staged_files(tmp_path) as staging:
+        (staging / "new.csv").write_text("a\n1\n")
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted([live.name, "new.csv"])
 
 
 @pytest.mark.slow
@@ -159,14 +237,11 @@ def test_ctrl_c_while_files_move_is_raised_after_they_are_in_place() -> None:
 
 
 def test_training_speed_says_interrupted_nothing_written(tmp_path: Path) -> None:
-    out = tmp_path / "speed"
-    command = [sys.executable, "-m", "comparisons.commands.training_speed", "--quick", "--backends", "micrograd"]
-    command += ["--out", str(out)]
-    proc = subprocess.Popen(command, cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while "[1/" not in (line := proc.stderr.readline() if proc.stderr else ""):  # measuring has begun
-        assert line or proc.poll() is None, "training_speed ended before it was interrupted"
-        assert time.monotonic() < deadline
+    out, paused = tmp_path / "speed", tmp_path / "paused"
+    command = [sys.executable, "-c", PAUSED_MEASURING, "--quick", "--backends", "micrograd", "--out", str(out)]
+    env = {**ENV, "PAUSED": str(paused)}
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_until_paused(proc, paused)  # measuring has begun
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stdout + stderr
@@ -197,20 +272,21 @@ def cells(df: Any, columns: Any = None, bits: bool = True) -> dict[str, list[tup
 
 
 def assert_reads_back(path: Path) -> None:
-    """pandas.read_json(path, precise_float=True, dtype=False) gives every cell exactly as json.load does, bit for bit,
-    and so does the CSV beside it, if any. Without dtype=False, pandas guesses types (a column of whole numbers becomes
-    int, losing -0.0's sign; a column of true/false/null becomes numbers), but every number column still holds
-    json.load's values."""
+    """render.read_records(path) gives every cell as the CSV beside it, if any, bit for bit (nan, inf and -inf are
+    written as strings in strict JSON; read_records turns them back). pandas.read_json(path, precise_float=True,
+    dtype=False) gives every cell exactly as json.load does (those strings as strings). Without dtype=False, pandas
+    guesses types (a column of whole numbers becomes int, losing -0.0's sign; a column of true/false/null becomes
+    numbers), but every number column still holds json.load's values."""
     records = json.loads(path.read_text())
-    expected = cells(pd.DataFrame(records))
-    numbers = [c for c, column in expected.items() if all(kind in ("number", "missing") for kind, _ in column)]
+    as_written = cells(pd.DataFrame(records))
+    numbers = [c for c, column in as_written.items() if all(kind in ("number", "missing") for kind, _ in column)]
     by_value = cells(pd.DataFrame(records), numbers, bits=False)
     assert cells(pd.read_json(path, precise_float=True), numbers, bits=False) == by_value, path.name
-    assert cells(pd.read_json(path, precise_float=True, dtype=False)) == expected, path.name
+    assert cells(pd.read_json(path, precise_float=True, dtype=False)) == as_written, path.name
     csv = path.with_suffix(".csv")
     if csv.exists():
         from_csv = pd.read_csv(csv, keep_default_na=False, na_values=["nan"])
-        assert cells(from_csv) == expected, f"{path.name}: differs from {csv.name}"
+        assert cells(from_csv) == cells(render.read_records(path)), f"{path.name}: differs from {csv.name}"
 
 
 def test_every_report_json_reads_back_with_precise_float(previous: Path) -> None:
@@ -251,8 +327,13 @@ def test_engine_speed_json_reads_back_with_precise_float(tmp_path: Path) -> None
 @pytest.mark.parametrize(
     "x", [1e-320, -5e-324, 2.225073858507201e-308, 2.2250738585072014e-308, 0.1 + 0.2, -0.0, math.inf, -math.inf, math.nan]
 )
-def test_a_tricky_float_reads_back_exactly(x: float) -> None:
+def test_a_tricky_float_reads_back_exactly(x: float, tmp_path: Path) -> None:
     text = render.json_records([{"x": x, "n": 3, "s": "1e-320", "b": True, "none": None}])
+    (tmp_path / "x.json").write_text(text)
+    back = render.read_records(tmp_path / "x.json")  # nan, inf and -inf too (strict JSON writes them as strings)
+    assert cell(back.x[0]) == cell(x) and (back.n[0], back.s[0], back.b[0]) == (3, "1e-320", True)
+    if not math.isfinite(x):
+        return
     back = pd.read_json(io.StringIO(text), precise_float=True)
     assert cell(back.x[0], bits=False) == cell(x, bits=False) and cell(json.loads(text)[0]["x"]) == cell(x)
     as_written = pd.read_json(io.StringIO(text), precise_float=True, dtype=False)  # -0.0, and a string like a number

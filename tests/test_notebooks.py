@@ -7,14 +7,21 @@ runs), so a saved output can never make a test pass.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import psutil
 import pytest
 
 from micrograd import demo
@@ -249,3 +256,55 @@ def test_a_failed_save_leaves_the_old_picture_and_no_temporary_file(tmp_path: Pa
     with pytest.raises(OSError, match="No space left"):
         demo.save_atomically(FailingFigure(), path)
     assert path.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["picture.png"]
+
+
+@pytest.mark.slow
+def test_make_lab_registers_the_kernel_and_serves_the_notebooks(tmp_path: Path) -> None:
+    """`make lab` (headless: LAB_ARGS) registers the micrograd-bench kernel, starts JupyterLab on notebooks/, and its
+    page answers 200; then it is stopped. HOME is a temporary folder, so the kernel spec and the server's runtime file
+    land there; the test waits on that file, with a deadline, never a fixed sleep. The venv's set-up is taken as
+    done (`-o` its stamp): this is about what `make lab` adds."""
+    if shutil.which("make") is None:
+        pytest.skip("no make")
+    venv = Path(sys.prefix)
+    runtime = tmp_path / "runtime"
+    env = {**os.environ, "HOME": str(tmp_path), "JUPYTER_RUNTIME_DIR": str(runtime), "JUPYTER_PLATFORM_DIRS": "1"}
+    command = ["make", "--no-print-directory", f"VENV={venv}", "-o", f"{venv}/.installed", "lab"]
+    command.append("LAB_ARGS=--no-browser --ServerApp.port=0 --ServerApp.ip=127.0.0.1")
+    log = (tmp_path / "lab.log").open("w")
+    lab = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300  # the first run installs jupyterlab
+
+        def tick() -> None:
+            """Wait a moment for make to stop; fail if it has stopped (there is no server then) or time is up."""
+            assert time.monotonic() < deadline, f"no server in time: {(tmp_path / 'lab.log').read_text()}"
+            try:
+                lab.wait(timeout=0.2)
+            except subprocess.TimeoutExpired:
+                return
+            raise AssertionError(f"make lab stopped: {(tmp_path / 'lab.log').read_text()}")
+
+        while not (servers := sorted(runtime.glob("jpserver-*.json"))):
+            tick()
+        info: dict[str, Any] = {}
+        while "token" not in info:  # the file may be caught half written
+            with contextlib.suppress(json.JSONDecodeError):
+                info = json.loads(servers[0].read_text())
+            if "token" not in info:
+                tick()
+        with urllib.request.urlopen(f"{info['url']}lab?token={info['token']}", timeout=30) as response:
+            assert response.status == 200
+            assert b"JupyterLab" in response.read()
+        assert Path(info["root_dir"]) == NOTEBOOKS_DIR
+        spec = json.loads((tmp_path / ".local/share/jupyter/kernels/micrograd-bench/kernel.json").read_text())
+        assert Path(spec["argv"][0]) == Path(sys.executable)
+    finally:
+        if lab.poll() is None:
+            os.killpg(lab.pid, signal.SIGTERM)
+        lab.wait(timeout=60)
+        if "pid" in info:  # the server itself, which outlives make by its shutdown
+            with contextlib.suppress(psutil.NoSuchProcess):
+                psutil.Process(info["pid"]).wait(timeout=60)
+        log.close()
+    assert not sorted(runtime.glob("jpserver-*.json")), "the server did not stop"

@@ -90,6 +90,9 @@ def run(args: argparse.Namespace) -> int:
     from comparisons.check.session import TargetError
 
     path, class_name = split_target(args.target)
+    if not path.strip():  # an empty target would read as the current folder, and the advice as the root's engine.py
+        print(f"{args.check_prog}: error: give the engine to check, like path/to/engine.py:Value", file=sys.stderr)
+        return EXIT_USAGE
     timeouts = {"import_timeout": import_timeout(args.timeout), "timeout": args.timeout}
     try:
         if args.format == "json":

@@ -75,12 +75,16 @@ class Report:
         return out
 
 
+NOT_JUDGED = "not judged against a certified truth (a structural, network or depth check): compared with micrograd"
+
+
 def record(probe: str, status: str, expected: str = "", got: str = "", diagnosis: str = "", where: str | None = None) -> Record:
-    """One row: status is pass, fail, skip or info; `checks` says what the probe is about."""
+    """One row: status is pass, fail, skip or info; `checks` says what the probe is about. An expression probe's row
+    also gets the verdict's class and why (Grader.compare); any other row says it is not judged against a truth."""
     checks = CHECKS.get(probe) or ("a catalog expression" if probe.startswith("catalog: ") else "a random expression")
     return {
         "probe": probe, "status": status, "expected": expected, "got": got, "diagnosis": diagnosis, "where": where or "",
-        "checks": checks,
+        "checks": checks, "class": "undefined", "why": NOT_JUDGED,
     }  # fmt: skip
 
 
@@ -364,19 +368,22 @@ class Grader:
         return needed
 
     def compare(self, name: str, expr: Expression, inputs: Mapping[str, float]) -> Record:
-        """A pass or fail record: the learner's engine against the reference on one expression."""
+        """A pass or fail record: the learner's engine against the reference on one expression, with the class and
+        why the one verdict (comparisons.judge.verdict) gives its numbers against the truth: a number that is the
+        truth passes even where micrograd's is off."""
         want = reference(expr, inputs)
         got = Observed.from_reply(self.run(self.expr_job(expr, inputs)))
+        judged = judged_against_truth(expr, inputs, got, want)
         expected = describe(want.value, want.grads)
-        if got.error is None and agrees(got, want):
-            return record(name, "pass", expected, describe(got.value, got.grads), f"at {_inputs(inputs)}")
+        if got.error is None and (agrees(got, want) or judged["class"] == "accurate"):
+            return {**record(name, "pass", expected, describe(got.value, got.grads), f"at {_inputs(inputs)}"), **judged}
         source = "; ".join(line.strip() for line in expr.source.strip().splitlines())
         structural = self.structural(got)
         if structural:
-            return record(name, "fail", expected, got.error or "", f"{source}: {structural[0]}", structural[1])
+            return {**record(name, "fail", expected, got.error or "", f"{source}: {structural[0]}", structural[1]), **judged}
         if got.error:
-            return record(name, "fail", expected, got.error, f"{source}: {error_diagnosis(got)}")
-        return record(name, "fail", expected, describe(got.value, got.grads), f"{source}: {differences(got, want)}")
+            return {**record(name, "fail", expected, got.error, f"{source}: {error_diagnosis(got)}"), **judged}
+        return {**record(name, "fail", expected, describe(got.value, got.grads), f"{source}: {differences(got, want)}"), **judged}
 
     def catalog_case(self, case: Any) -> Record:
         name = f"catalog: {case.name}"
@@ -501,6 +508,30 @@ class Grader:
 # --- helpers ---
 
 
+LEARNER = "your engine"
+SEVERITY = ("accurate", "undefined", "inaccurate_agreeing", "known", "raised", "unexplained")
+
+
+def judged_against_truth(expr: Expression, inputs: Mapping[str, float], got: Observed, want: Expected) -> Record:
+    """{"class", "why"} of the learner's numbers on `expr` (the worst of its value and gradients), from the one
+    verdict, with micrograd's numbers beside them as the other backend."""
+    from comparisons.judge import verdict
+
+    mine: dict[str, float] | str
+    if got.error is not None:
+        mine = got.error
+    else:
+        numbers = {"value": got.value, **{f"grad:{k}": got.grads.get(k) for k in want.grads}}
+        if not all(isinstance(v, float | int) and not isinstance(v, bool) for v in numbers.values()):
+            return {"class": "unexplained", "why": "your engine did not give a number for every quantity"}
+        mine = {k: float(v) for k, v in numbers.items()}
+    reference_numbers = {"value": want.value, **{f"grad:{k}": v for k, v in want.grads.items()}}
+    records = [r for r in verdict.judge(expr, dict(inputs), "float64", {LEARNER: mine, "micrograd": reference_numbers})
+               if r["backend"] == LEARNER]  # fmt: skip
+    worst = max(records, key=lambda r: SEVERITY.index(r["class"]))
+    return {"class": worst["class"], "why": worst["why"]}
+
+
 def agrees(got: Observed, want: Expected, value: bool = True) -> bool:
     return (not value or same(got.value, want.value)) and all(same(got.grads.get(k), v) for k, v in want.grads.items())
 
@@ -581,7 +612,7 @@ def _tame(expr: Expression, inputs: Mapping[str, float]) -> bool:
     from micrograd.engine import Value
 
     try:
-        values = expr.evaluate_all({name: Value(inputs[name]) for name in expr.inputs}, FUNCTIONS)
+        values = expr.evaluate_all({name: Value(inputs[name]) for name in expr.inputs}, FUNCTIONS, Value)
         want = reference(expr, inputs)
     except (ArithmeticError, ValueError):
         return False

@@ -149,9 +149,9 @@ def print_report(out: Console | None, report: Report, target: str) -> None:
 
 
 def render_json(report: Report) -> str:
-    return json.dumps(report.records, indent=1) + "\n"
+    return json.dumps(report.records, indent=1, allow_nan=False)  # strict JSON: every field is text + "\n"
 
 
 def render_json_error(message: str) -> str:
     """What --format json prints when the engine cannot be checked (exit 2): {"error": the one line on stderr}."""
-    return json.dumps({"error": message}) + "\n"
+    return json.dumps({"error": message}, allow_nan=False) + "\n"

@@ -49,6 +49,7 @@ REPLIES: dict[str, Schema] = {
     "deep": {"ok": bool, "depths": [{"depth": int, "ok": bool, "error": OPTIONAL_TEXT, "right?": bool}]},
     "nn": {"ok": bool, "missing?": str, "count?": int, "outputs?": [NUMBER], "loss?": NUMBER, "grads?": [NUMBER],
            "zeroed?": (list, type(None))},
+    "nn_plan": {"ok": bool, "missing?": str, "call?": str, "nouts?": [int], "file?": str},
 }  # fmt: skip
 SIGNAL_WHY = {
     "SIGSEGV": " (a crash: often a recursion deeper than the C stack)",

@@ -23,7 +23,7 @@ import backends
 from backends.base import Backend
 from backends.expr import Expression, parse
 from comparisons.commands import cli
-from comparisons.commands.runs import run_backends
+from comparisons.commands.runs import run_backends, without_skips
 from comparisons.judge import dtypes, verdict
 
 COLUMNS = (
@@ -150,7 +150,8 @@ def atlas(
     rows: list[dict[str, object]] = []
     for op in ops:
         expr, points = op.expression, sample(op, dtype)
-        judged = [verdict.judge(expr, p, dtype, results) for p, results in zip(points, run_backends(expr, points, chosen, dtype))]
+        ran = [without_skips(results)[0] for results in run_backends(expr, points, chosen, dtype)]
+        judged = [verdict.judge(expr, p, dtype, results) for p, results in zip(points, ran)]
         for name in chosen:
             found: dict[str, list[tuple[dict[str, Any], dict[str, float]]]] = {"value": [], "grad": []}
             for point, records in zip(points, judged):
@@ -192,6 +193,7 @@ def add_parser(commands: Any) -> None:
     accuracy.add_argument("--png", type=Path, metavar="FILE", help="write the heatmap there (a .png)")
     accuracy.add_argument("--format", choices=("table", "json", "csv"), default="table", help="(default: table)")
     cli.add_backend_and_dtype(accuracy, "both")
+    cli.add_budget(accuracy, None)
     accuracy.set_defaults(run=run)
 
 

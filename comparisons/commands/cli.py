@@ -1,10 +1,12 @@
 """What every command shares: usage errors as one line, the argument types, the backends chosen, progress bars,
-reading an expression and quoting it, the files' folders. argparse only: nothing heavy is imported here.
+reading an expression and quoting it, the files' folders, and the budgets (work estimated before a run starts and
+refused past --max-work; --timeout). argparse only: nothing heavy is imported here.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import os
 import re
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import backends
+from backends.expr import MAX_SOURCE_CHARS
 
 EXIT_OK, EXIT_DISAGREE, EXIT_USAGE = 0, 1, 2
 DEFAULT_MAX_ULPS = 16  # grad --strict (comparisons.judge.agreement.DEFAULT_MAX_ULPS, restated so --help imports nothing)
@@ -26,6 +29,11 @@ class UsageError(Exception):
     """Bad input from the user: the message says what is wrong and how to fix it (printed as one line)."""
 
 
+class TimedOut(BaseException):
+    """--timeout ran out (raised by the SIGALRM handler; a BaseException, so no `except Exception` swallows it and
+    render.staged_files removes its half-written folder)."""
+
+
 class Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line on stderr (via UsageError), not the usage text and a message."""
 
@@ -33,7 +41,23 @@ class Parser(argparse.ArgumentParser):
         hint = ""
         if "required: expression" in message or re.search(r"unrecognized arguments: (.* )?-[^-]", message):
             hint = " (an expression that starts with '-' needs parentheses, like '(-x)*y', or `--` before it)"
+        elif found := re.search(r"unrecognized arguments: .*?(--[\w-]+)", message):
+            hint = self.commands_taking(found.group(1))
         raise UsageError(f"{message}{hint}; see `{self.prog} --help`")
+
+    def commands_taking(self, option: str) -> str:
+        """' (OPTION belongs to the commands a, b: PROG a OPTION ...)' where some commands take it, else ''."""
+        commands = [
+            name
+            for action in self._actions
+            if isinstance(action, argparse._SubParsersAction)
+            for name, parser in action.choices.items()
+            if option in parser._option_string_actions
+        ]
+        if not commands:
+            return ""
+        which = "the command" if len(commands) == 1 else "the commands"
+        return f" ({option} belongs to {which} {', '.join(commands)}, after its name: {self.prog} {commands[0]} {option} ...)"
 
 
 # --- argument types: each raises ArgumentTypeError with what was wrong and what would be right ---
@@ -95,13 +119,15 @@ def parse_inputs(items: Sequence[str]) -> dict[str, float]:
     for item in items:
         name, equals, text = (part.strip() for part in item.partition("="))
         if not equals or not name.isidentifier() or not text:
-            raise UsageError(f"input {item!r} is not NAME=VALUE; write each input like a=2 or b=-3.5")
+            raise UsageError(f"input '{clip(item)}' is not NAME=VALUE; write each input like a=2 or b=-3.5")
         try:
             value = float(text)
         except ValueError:
-            raise UsageError(f"input {item!r}: {text!r} is not a number; write each input like a=2 or b=-3.5") from None
+            raise UsageError(
+                f"input '{clip(item)}': '{clip(text)}' is not a number; write each input like a=2 or b=-3.5"
+            ) from None
         if name in inputs:
-            raise UsageError(f"input {name} is given twice ({name}={inputs[name]:g} and {item}); give it once")
+            raise UsageError(f"input {clip(name)} is given twice ({clip(name)}={inputs[name]:g} and {clip(item)}); give it once")
         inputs[name] = value
     return inputs
 
@@ -125,6 +151,24 @@ def add_common(sub: Parser, formats: bool) -> None:
     # hidden: tighter or looser agreement with micrograd than GRAD_RTOL/GRAD_ATOL, to see what a bound hides
     sub.add_argument("--rtol", type=tolerance, help=argparse.SUPPRESS)
     sub.add_argument("--atol", type=tolerance, help=argparse.SUPPRESS)
+
+
+def folder(text: str) -> Path:
+    """A folder to write in; an empty one is refused (Path("") would silently be the current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty folder name; give a folder, like results or /tmp/results")
+    return Path(text)
+
+
+def seconds(text: str) -> float:
+    """A positive number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < 10**7:
+        raise argparse.ArgumentTypeError(f"'{clip(text)}' is not a number of seconds; give one above 0, like 60")
+    return value
 
 
 def whole_number(text: str) -> int:
@@ -192,13 +236,62 @@ def progress_bar() -> Iterator[Callable[[str, int], Callable[[], None]]]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     columns = (TextColumn("{task.description:<12}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+    console = Console(stderr=True)  # not a terminal (a file, a pipe): no bar, and so no blank line left behind
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as progress:
 
         def task(description: str, total: int) -> Callable[[], None]:
             task_id = progress.add_task(description, total=total)
             return lambda: progress.advance(task_id)
 
         yield task
+
+
+# --- budgets: each command estimates its work before it starts; past --max-work it refuses (exit 2, one line) ---
+
+# the defaults, in each command's unit of work (its --help says which); each is about 10x what its default run does
+GRAD_MAX_WORK = 120_000  # nodes x backends: a 5,000-input sum on 4 backends is 40,000 (seconds; see README)
+TRAIN_MAX_WORK = 100_000_000  # weights x samples per step x steps x backends: the demo is 13.5 million
+FUZZ_MAX_WORK = 100_000  # cases x points x backends: the default run is 6,000
+
+
+def add_budget(sub: Any, unit: str | None, default: int = 0) -> None:
+    """--timeout, and (where the work depends on the arguments: `unit` given) --max-work with its default."""
+    if unit is not None:
+        sub.add_argument(
+            "--max-work", type=positive_int, default=default, metavar="N",
+            help=f"refuse, before starting, a run of more than N {unit} (default: {default:,})",
+        )  # fmt: skip
+    sub.add_argument(
+        "--timeout", type=seconds, metavar="SECONDS",
+        help="stop a run that takes longer than this: one line, exit 2, files of earlier runs intact",
+    )  # fmt: skip
+
+
+def within_budget(work: int, unit: str, args: argparse.Namespace) -> None:
+    """UsageError, before any work starts, when `work` (in `unit`) is more than --max-work allows."""
+    if work > args.max_work:
+        raise UsageError(
+            f"this run is {work:,} {unit}, more than the budget of {args.max_work:,}; choose a smaller run, or raise "
+            f"the budget with --max-work {work}"
+        )
+
+
+def grad_work(expr: backends.Expression, backend_count: int) -> int:
+    """grad's work: every backend evaluates (and differentiates) every node once."""
+    return len(expr.nodes) * backend_count
+
+
+def train_work(args: argparse.Namespace, backend_count: int) -> int:
+    """train's work: every weight meets every sample of a step, every step, on every backend."""
+    sizes: list[int] = [2, *args.hidden, 1]
+    weights = sum((nin + 1) * nout for nin, nout in itertools.pairwise(sizes))
+    rows: int = args.batch_size or args.samples
+    return weights * rows * int(args.steps) * backend_count
+
+
+def fuzz_work(args: argparse.Namespace, backend_count: int) -> int:
+    """fuzz's work: every case at every point on every backend."""
+    return int(args.n) * int(args.points) * backend_count
 
 
 def exit_status(disagree: bool) -> int:
@@ -211,16 +304,42 @@ def read_expression(args: argparse.Namespace) -> tuple[str, list[str]]:
     if args.file is not None:
         if args.expression is not None:
             words.insert(0, args.expression)
+        where = f"-f {clip(str(args.file))}"
         try:
-            return args.file.read_text(encoding="utf-8"), words
+            with open(args.file, encoding="utf-8") as file:
+                return read_capped(file, where), words
         except (OSError, UnicodeDecodeError) as exc:
             why = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
-            raise UsageError(f"-f {args.file}: cannot read it ({why}); give a readable text file") from None
+            raise UsageError(f"{where}: cannot read it ({why}); give a readable text file") from None
     if args.expression is None:
         raise UsageError('give an expression, like grad "x*y" x=2 y=3, or -f FILE, or - to read standard input')
     if args.expression == "-":
-        return sys.stdin.read(), words
+        if sys.stdin is None:
+            raise UsageError("- reads the expression from standard input, which is closed; pipe the expression in")
+        try:
+            return read_capped(sys.stdin, "standard input"), words
+        except UnicodeDecodeError:
+            raise UsageError("standard input is not UTF-8 text; give the expression as UTF-8") from None
+        except OSError as exc:
+            raise UsageError(f"cannot read standard input ({exc.strerror}); pipe the expression in") from None
     return args.expression, words
+
+
+def read_capped(stream: Any, where: str) -> str:
+    """At most one character more than the expression limit (so /dev/zero is refused at once, not read forever)."""
+    text: str = stream.read(MAX_SOURCE_CHARS + 1)
+    if len(text) > MAX_SOURCE_CHARS:
+        raise UsageError(
+            f"{where}: more than {MAX_SOURCE_CHARS:,} characters, the longest expression allowed; give a shorter one"
+        )
+    return text
+
+
+def clip(text: str, limit: int = QUOTE_CHARS) -> str:
+    """`text` as it may be echoed: control and bidirectional characters escaped (a right-to-left override never
+    reorders the terminal's line), and at most `limit` characters, with "..." where it was cut."""
+    shown = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
 
 
 def quote(source: str, line: int | None, column: int | None) -> str:
@@ -251,7 +370,7 @@ def writable_png(path: Path, option: str) -> Path:
         raise UsageError(f"{option} {path}: the chart is a PNG; give a file name that ends in .png")
     folder = path.parent
     if folder == RESULTS:
-        writable_folder(folder)
+        writable_folder(folder, option)
     if not folder.is_dir():
         raise UsageError(f"{option} {path}: there is no folder {folder}; create it or choose another path")
     existed = path.exists()
@@ -265,8 +384,9 @@ def writable_png(path: Path, option: str) -> Path:
     return path
 
 
-def writable_folder(folder: Path) -> Path:
-    """`folder`, created if needed, if files can be written in it; UsageError otherwise (checked before the runs)."""
+def writable_folder(folder: Path, option: str = "--out") -> Path:
+    """`folder`, created if needed, if files can be written in it; UsageError otherwise (checked before the runs),
+    naming `option`, the argument that chose it."""
     probe = folder / ".micrograd-bench-write-test"
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -274,7 +394,8 @@ def writable_folder(folder: Path) -> Path:
         probe.unlink()
     except OSError as exc:
         raise UsageError(
-            f"--out {folder}: cannot write there ({exc.strerror or exc}); choose another folder, e.g. --out /tmp/results"
+            f"{option} {clip(str(folder))}: cannot write there ({exc.strerror or exc}); "
+            f"choose another, e.g. {option} {'/tmp/results' if option == '--out' else '/tmp/loss.png'}"
         ) from None
     return folder
 

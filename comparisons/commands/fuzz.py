@@ -15,14 +15,13 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import backends
 from backends.base import Backend
 from backends.expr import Expression, ExpressionError, Node, parse
 from comparisons.commands import cli
-from comparisons.commands.runs import run_backends
+from comparisons.commands.runs import run_backends, without_skips
 from comparisons.judge import dtypes, verdict
 from comparisons.judge.rules import node_values
 from comparisons.judge.verdict import CLASSES
@@ -206,7 +205,7 @@ def classify(
     expr: Expression, point: dict[str, float], results: verdict.Results, dtype: str, case: int = 0, index: int = 0
 ) -> list[Record]:
     """Every quantity of every backend at one point, judged by the one verdict (comparisons.judge.verdict)."""
-    judged = verdict.judge(expr, point, dtype, results)
+    judged = verdict.judge(expr, point, dtype, without_skips(results)[0])  # a framework's own limit is no verdict
     return [
         Record(case, index, expr.source, point, dtype, r["backend"], r["quantity"], r["value"], r["truth"], r["ulps"],
                r["class"], r["why"] or (r["error"] or ""), r["rule"])
@@ -440,19 +439,23 @@ def add_parser(commands: Any) -> None:
     fuzz.add_argument(
         "--shrink", type=cli.whole_number, default=5, metavar="N", help="shrink at most N findings, 0 for none (default: 5)"
     )
-    fuzz.add_argument("--out", type=Path, metavar="DIR", help="also write records (CSV), summary (JSON), entries there")
+    fuzz.add_argument("--out", type=cli.folder, metavar="DIR", help="also write records (CSV), summary (JSON), entries there")
     fuzz.add_argument(
         "--format", choices=("table", "json", "csv"), default="table",
         help="table for people; json: one summary object (counts per class, the findings); csv: every quantity's "
         "record (default: table)",
     )  # fmt: skip
     cli.add_backend_and_dtype(fuzz, "float64")
+    cli.add_budget(fuzz, "cases x points x backends", cli.FUZZ_MAX_WORK)
     fuzz.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from comparisons import render
 
+    cli.within_budget(
+        cli.fuzz_work(args, len(cli.requested_backends(args) or backends.names())), "cases x points x backends", args
+    )
     if args.out:
         cli.writable_folder(args.out)
     dtypes = args.dtype or ["float64"]

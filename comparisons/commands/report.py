@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 from typing import Any
 
 import backends
@@ -22,7 +21,9 @@ def add_parser(commands: Any) -> None:
         description="Every available backend beside micrograd: gradient agreement over the catalog, the known "
         "divergences, the demo MLP training, and speed. Tables on the terminal; CSV, JSON and PNG files in --out.",
     )
-    report.add_argument("--out", type=Path, default=cli.RESULTS, metavar="DIR", help="where to save the files (default: results)")
+    report.add_argument(
+        "--out", type=cli.folder, default=cli.RESULTS, metavar="DIR", help="where to save the files (default: results)"
+    )
     report.add_argument("--quick", action="store_true", help="a smaller run: a few cases, fewer repeats, a short training")
     report.add_argument(
         "--dtype", action="append", choices=("float64", "float32"),
@@ -31,6 +32,7 @@ def add_parser(commands: Any) -> None:
         "where micrograd is the reference (default: float64)",
     )  # fmt: skip
     cli.add_common(report, formats=False)
+    cli.add_budget(report, None)
     report.set_defaults(run=run)
 
 

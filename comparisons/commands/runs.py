@@ -66,6 +66,10 @@ def run_backends(
     for name, backend in chosen.items():
         try:
             fn = backend.compile(expr, dtype)
+        except backends.CannotRun as exc:  # the framework's own limit: a skip (judged() leaves it out), not a verdict
+            for results in out:
+                results[name] = Skipped(str(exc))
+            continue
         except Exception as exc:  # a backend that cannot compile this expression: judged as raised, never a crash
             for results in out:
                 results[name] = error_text(exc)
@@ -74,9 +78,28 @@ def run_backends(
             try:
                 g = fn(point)
                 results[name] = {"value": g.value, **{f"grad:{k}": v for k, v in g.grads.items()}}
+            except backends.CannotRun as exc:
+                results[name] = Skipped(str(exc))
             except Exception as exc:
                 results[name] = error_text(exc)
     return out
+
+
+class Skipped(str):
+    """A backend's "cannot run this expression here: <reason>" (backends.CannotRun): a skip, never a verdict."""
+
+
+def without_skips(results: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The results of the backends that ran, and {backend: why it could not run this expression}."""
+    skips = {name: str(r) for name, r in results.items() if isinstance(r, Skipped)}
+    return {name: r for name, r in results.items() if name not in skips}, skips
+
+
+def cannot_run(records: list[Record]) -> tuple[list[Record], dict[str, str]]:
+    """The records of the backends that ran, and {backend: why it could not run this expression} (judged()'s
+    skip records, quantity "skipped")."""
+    skips = {r["backend"]: r["why"] for r in records if r["quantity"] == "skipped"}
+    return [r for r in records if r["quantity"] != "skipped"], skips
 
 
 def error_text(exc: BaseException) -> str:
@@ -101,7 +124,8 @@ def judged(
     point = float32_point(expr, inputs) if dtypes.check(dtype) == "float32" else dict(expr.check_inputs(inputs))
     chosen = {name: backends.get(name) for name in backend_names}
     (results,) = run_backends(expr, [point], chosen, dtype)
-    reference = REFERENCE if dtype == "float64" and REFERENCE in chosen else None
+    results, skips = without_skips(results)
+    reference = REFERENCE if dtype == "float64" and REFERENCE in results else None
     records = verdict.judge(expr, point, dtype, results, reference=reference, accurate_ulps=accurate_ulps)
     extra: dict[str, dict[str, Any]] = {}
     if reference is not None:
@@ -118,7 +142,8 @@ def judged(
             r["fd_abs_err"], r["fd_rel_err"] = errors(r["value"], r["fd"])
         if dtype == "float32":
             r["inputs_float32"] = " ".join(f"{k}={v!r}" for k, v in point.items())
-    return records
+    skipped = [{"case": case, "backend": name, "quantity": "skipped", "value": None, "why": why} for name, why in skips.items()]
+    return records + skipped
 
 
 def _agreement_columns(expr: Expression, point: Mapping[str, float]) -> dict[str, dict[str, Any]]:
@@ -195,7 +220,7 @@ def gradient_records(
     """`judged` on every case of the catalog, in `dtype`."""
     records = []
     for case in cases:
-        records += judged(case.expression, case.inputs, backend_names, dtype, case=case.name)
+        records += cannot_run(judged(case.expression, case.inputs, backend_names, dtype, case=case.name))[0]
         tick()
     return records
 
@@ -207,6 +232,7 @@ def divergence_records(divergences: Iterable[Divergence], backend_names: Sequenc
     for divergence in divergences:
         expr, point, dtype = divergence.expression, dict(divergence.inputs), divergence.dtype
         (results,) = run_backends(expr, [point], {name: backends.get(name) for name in backend_names}, dtype)
+        results = {name: r if not isinstance(r, Skipped) else error_text(backends.CannotRun(r)) for name, r in results.items()}
         verdicts = {r["backend"]: r for r in verdict.judge(expr, point, dtype, results) if r["quantity"] == divergence.quantity}
         for name in backend_names:
             result, error = results[name], ""

@@ -46,6 +46,7 @@ def add_parser(commands: Any) -> None:
         "folder in it (./loss.png, /tmp/loss.png) is used as given",
     )  # fmt: skip
     cli.add_common(train, formats=True)
+    cli.add_budget(train, "weights x samples per step x steps x backends", cli.TRAIN_MAX_WORK)
     train.set_defaults(run=run)
 
 
@@ -67,6 +68,11 @@ def available_bytes() -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    cli.within_budget(
+        cli.train_work(args, len(cli.requested_backends(args) or backends.names())),
+        "weights x samples per step x steps x backends",
+        args,
+    )
     need, have = training_bytes(args, len(backends.names())), available_bytes()
     if need > have // 2:
         raise UsageError(

@@ -37,6 +37,9 @@ FD_DECADES = 4
 FD_RTOL = 1e-6
 FD_SAFETY = 10.0
 FD_NOISE = 100.0
+# Finite differences run the forward pass dozens of times per input, so their cost grows with inputs x nodes: past
+# FD_MAX_INPUTS inputs they are skipped (they judge nothing; fd is then None and fd_note says so).
+FD_MAX_INPUTS = 64
 _FD_SHRINK = 1.6
 _FD_TABLEAU = 10
 EPS = _EPS = sys.float_info.epsilon
@@ -53,8 +56,9 @@ def close(a: float, b: float, rtol: float = GRAD_RTOL, atol: float = GRAD_ATOL) 
 
 
 def node_values(expr: Expression, inputs: Mapping[str, float]) -> list[Value | float]:
-    """micrograd's forward pass, every node kept (constants stay floats), the same ops as `Expression.evaluate`."""
-    return expr.evaluate_all({name: Value(inputs[name]) for name in expr.inputs}, MICROGRAD_FUNCTIONS)
+    """micrograd's forward pass, every node kept (a constant stays a float, but for an operation on constants alone,
+    where it is a Value), the same ops as `Expression.evaluate`."""
+    return expr.evaluate_all({name: Value(inputs[name]) for name in expr.inputs}, MICROGRAD_FUNCTIONS, Value)
 
 
 def _data(v: Value | float) -> float:
@@ -74,9 +78,12 @@ def finite_differences_with_bounds(
     """Ridders-extrapolated central differences of micrograd's float64 forward, and for each input the absolute
     error the estimate can be trusted to (add FD_RTOL * |gradient| for the rest).
 
+    Past FD_MAX_INPUTS inputs: no estimates ({}, {}; see fd_note).
     No step crosses a kink (relu), a pole (division) or a domain edge (log, pow): a step after which any such
     branch differs from the one taken at x is shrunk, so the estimate never straddles one.
     """
+    if len(expr.inputs) > FD_MAX_INPUTS:
+        return {}, {}
     vals = node_values(expr, inputs)
     out = vals[-1]
     if isinstance(out, Value):
@@ -152,6 +159,16 @@ def _ridders(central: Callable[[float], float | None], h: float, h_min: float) -
         if abs(column[-1] - previous[-1]) >= 2 * error:  # higher orders only amplify rounding now
             break
     return best, error, h_first, h
+
+
+def fd_note(expr: Expression) -> str:
+    """One line saying that the finite differences were skipped for this expression (too many inputs), or ""."""
+    if len(expr.inputs) <= FD_MAX_INPUTS:
+        return ""
+    return (
+        f"finite differences skipped: {len(expr.inputs):,} inputs, more than {FD_MAX_INPUTS} (they are information "
+        "only; the verdicts come from micrograd and the truth)"
+    )
 
 
 def finite_differences(expr: Expression | str, inputs: Mapping[str, float], step: float = FD_STEP) -> dict[str, float]:

@@ -125,7 +125,12 @@ def _first_rule(situation: Situation) -> Rule | None:
 def node_values(expr: Expression, inputs: Mapping[str, float], dtype: str = "float64") -> list[float]:
     """Every node's value at `inputs`, each operation rounded to `dtype` with IEEE semantics (inf, nan, signed zeros;
     relu(nan) = 0 as micrograd has it), as Python floats."""
-    import numpy as np
+    try:
+        import numpy as np
+    except ImportError:  # a plain install (the checker needs no numpy): float64 in Python, IEEE's specials by hand
+        if dtype != "float64":
+            raise
+        return _python_node_values(expr, inputs)
 
     kind = np.float32 if dtype == "float32" else np.float64
     functions = {"tanh": np.tanh, "exp": np.exp, "log": np.log, "neg": np.negative}
@@ -148,6 +153,58 @@ def node_values(expr: Expression, inputs: Mapping[str, float], dtype: str = "flo
                 v = functions[n.op](args[0])
             vals.append(kind(v))
     return [float(v) for v in vals]
+
+
+def _python_node_values(expr: Expression, inputs: Mapping[str, float]) -> list[float]:
+    """node_values in float64 without numpy: Python's float arithmetic, with the IEEE results Python raises for
+    (overflow to a signed inf, division by zero to inf or nan, a domain error to nan)."""
+    vals: list[float] = []
+    for n in expr.nodes:
+        a = [vals[k] for k in n.args]
+        if n.op == "input":
+            vals.append(inputs[n.name])
+        elif n.op == "const":
+            vals.append(n.value)
+        else:
+            vals.append(_python_op(n.op, a))
+    return vals
+
+
+def _python_op(op: str, a: list[float]) -> float:
+    x = a[0]
+    y = a[1] if len(a) > 1 else 0.0
+    try:
+        if op == "add":
+            return x + y
+        if op == "sub":
+            return x - y
+        if op == "mul":
+            return x * y
+        if op == "div":
+            return x / y
+        if op == "pow":
+            return float(x**y) if not (x < 0 and y != int(y)) else math.nan
+        if op == "neg":
+            return -x
+        if op == "relu":
+            return x if x > 0 else 0.0
+        if op == "tanh":
+            return math.tanh(x)
+        if op == "exp":
+            return math.exp(x)
+        if op == "log":
+            return math.log(x) if x > 0 else (-math.inf if x == 0 else math.nan)
+        if op == "sigmoid":
+            return 1 / (1 + math.exp(-x)) if x > -700 else 0.0
+    except ZeroDivisionError:
+        if op == "div":
+            return math.nan if x == 0 or math.isnan(x) else math.copysign(math.inf, x) * math.copysign(1.0, y)
+        return math.inf  # 0.0 ** negative
+    except OverflowError:
+        return math.inf if op != "pow" or x > 0 or (y == int(y) and y % 2 == 0) else -math.inf
+    except (ValueError, TypeError):
+        return math.nan
+    raise ValueError(f"unknown operation {op!r}")
 
 
 def structures(expr: Expression) -> list[int]:
@@ -369,7 +426,20 @@ def _overflow_all_agree(s: Situation) -> bool:
     return s.all_agree and any(math.isinf(v) for v in s.values)
 
 
+def _overflow_times_zero(s: Situation) -> bool:
+    """A gradient that is nan where the exact one is a number, with an intermediate that overflowed to inf."""
+    return math.isnan(s.got) and s.truth is not None and math.isfinite(s.truth) and any(math.isinf(v) for v in s.values)
+
+
 RULES: tuple[Rule, ...] = (
+    Rule(
+        "overflow_times_zero_gradient",
+        "An intermediate overflows to inf (exp(999)), and the backward pass multiplies it by a local derivative that "
+        "is exactly 0 (d(y**0)/dy, relu' below 0): IEEE's inf * 0 is nan, where the exact gradient, a finite number "
+        "times 0, is 0. A backend that skips the zero (torch selects it) gives the exact 0.",
+        _overflow_times_zero,
+        quantities="grad",
+    ),
     Rule(
         "tinygrad_deep_chain_gradient_float32",
         "tinygrad's float32 gradient through tanh or sigmoid nested 40 deep or more is 0 once that path's "

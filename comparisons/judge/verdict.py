@@ -29,7 +29,7 @@ from comparisons.judge import dtypes
 from comparisons.judge.agreement import GRAD_RTOL, close
 from comparisons.judge.catalog import DIVERGENCES, FLOAT32_DIVERGENCES, same_number
 from comparisons.judge.rules import explain, explain_error
-from comparisons.judge.truth import Truth, truth
+from comparisons.judge.truth import Quantity, Truth, truth
 
 CLASSES = ("accurate", "inaccurate_agreeing", "known", "undefined", "raised", "unexplained")
 ACCURATE_ULPS = 16.0  # the fixed allowance of "accurate": a few ulps per transcendental library call (XLA's tanh: 6)
@@ -79,7 +79,7 @@ def _classed(
     quantity: str,
     got: float | None,
     error: str,
-    q: Any,
+    q: Quantity,
     exact: Truth,
     given: Mapping[str, float],
     accurate_ulps: float,
@@ -137,7 +137,7 @@ def _ruled(
     return rule.name if rule else ""
 
 
-def _inaccuracy(exact: Truth, q: Any, dtype: str) -> str:
+def _inaccuracy(exact: Truth, q: Quantity, dtype: str) -> str:
     """Why a formula is inaccurate here: how far rounding alone moves it, its condition, where it cancels."""
     parts = []
     noise = q.noise_ulps_in(dtype)
@@ -151,18 +151,22 @@ def _inaccuracy(exact: Truth, q: Any, dtype: str) -> str:
 
 
 def _same_number_same_class(records: Sequence[Record]) -> None:
-    """Where two backends give the same number for a quantity, the better-explained class goes to both (a rule that
-    describes one number describes it wherever it comes from)."""
-    best = {c: i for i, c in enumerate(("accurate", "inaccurate_agreeing", "known", "undefined", "raised", "unexplained"))}
+    """Where two backends give the same number for a quantity and one of them is unexplained (or raised) while the
+    other's number is explained, the explanation goes to both: a rule that describes a number describes it wherever
+    it comes from. Each record keeps its own explanation when it has one."""
     for rec in records:
-        if rec["value"] is None:
+        if rec["value"] is None or rec["class"] != "unexplained":
             continue
-        for other in records:
-            if other is rec or other["value"] is None or not same_number(other["value"], rec["value"]):
-                continue
-            if best[other["class"]] < best[rec["class"]]:
-                why = other["why"] if other["class"] != "known" else f"{other['why']} (the same number as {other['backend']})"
-                rec.update({"class": other["class"], "why": why, "rule": other["rule"]})
+        source = next(
+            (o for o in records if o is not rec and o["value"] is not None and o["class"] in ("known", "inaccurate_agreeing")
+             and o["why"] and same_number(o["value"], rec["value"]) and not o.get("shared")),
+            None,
+        )  # fmt: skip
+        if source is not None:
+            why = f"{source['why']} (the same number as {source['backend']})"
+            rec.update({"class": source["class"], "why": why, "rule": source["rule"], "shared": True})
+    for rec in records:
+        rec.pop("shared", None)
 
 
 def counts_as_failure(record: Mapping[str, Any], strict: bool = False) -> bool:
