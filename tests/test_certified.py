@@ -326,8 +326,9 @@ def test_truth_tanh_derivative_unrounded(source: str, point: dict[str, float]) -
     expr = parse(source)
     ours, theirs = enclosures(expr, point, HIGH_BITS), judge_truth.enclosures(expr, point, HIGH_BITS)
     for key, mine in ours.items():
-        assert isinstance(mine, tuple) and isinstance(theirs[key], tuple), (key, mine, theirs[key])
-        assert overlap(mine, theirs[key]), (key, mine, theirs[key])
+        other = theirs[key]
+        assert isinstance(mine, tuple) and isinstance(other, tuple), (key, mine, other)
+        assert overlap(mine, other), (key, mine, other)
 
 
 def test_a_relative_1e20_error_separates_the_enclosures() -> None:
