@@ -80,7 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if sys.stdout is None:  # started with standard output closed (`>&-`)
             raise UsageError("standard output is closed; send it somewhere, like > /dev/null or > out.txt")
         args = build_parser(prog).parse_args(with_default_command(argv))
-        with time_limit(getattr(args, "timeout", None)):
+        # check keeps its own --timeout: the deadline of the whole check, which ends the learner's process tree itself
+        with time_limit(None if args.command == "check" else getattr(args, "timeout", None)):
             status: int = args.run(args)
             if as_program:
                 flush_stdout()  # a full or broken stdout shows here, inside the handlers below
