@@ -448,6 +448,11 @@ class WithoutTrailingSpaces(io.TextIOBase):
     def isatty(self) -> bool:
         return False
 
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        """The underlying stream's: rich draws its boxes in ASCII where that cannot show them."""
+        return str(getattr(self.stream, "encoding", None) or "utf-8")
+
 
 def rich_table(
     df: pd.DataFrame,

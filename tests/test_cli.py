@@ -532,13 +532,14 @@ def test_clangs_refusal_is_a_skip_and_its_lines_stay_out_of_the_terminal(capfd: 
 
 
 def test_finite_differences_are_skipped_past_many_inputs_and_grad_says_so() -> None:
-    from comparisons.judge.agreement import FD_MAX_INPUTS, compare
+    from comparisons.commands.runs import judged
+    from comparisons.judge.agreement import FD_MAX_INPUTS
 
     few, many = FD_MAX_INPUTS, FD_MAX_INPUTS + 1
     for count in (few, many):
         source = " + ".join(f"v{i}*v{i}" for i in range(count))
         inputs = {f"v{i}": 0.5 + i for i in range(count)}
-        records = compare(source, inputs, [REFERENCE])
+        records = judged(parse(source), inputs, [REFERENCE])
         fd = [r["fd"] for r in records if r["quantity"].startswith("grad:")]
         if count == few:  # d/dv_i of the sum of squares is 2 v_i, which finite differences find
             assert all(math.isclose(r["fd"], 2 * inputs[r["quantity"][5:]], rel_tol=1e-6) for r in records[1:])

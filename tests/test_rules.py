@@ -115,6 +115,7 @@ PINS = [
     ("backward_overflow_near_the_top", "t0 = x / x; t1 = t0 + t0; t1**1000.0", {"x": 0.007269111100470048}, "jax",
      "grad:x", -INF, {"micrograd": 0.0, "torch": 0.0, "tinygrad": 0.0}),
     ("overflow_all_agree", "exp(x)", {"x": 1000.0}, "torch", "value", INF, {"micrograd": INF, "jax": INF, "tinygrad": INF}),
+    ("overflow_times_zero_gradient", "exp(1000 - y**0.0)", {"y": 2.0}, "jax", "grad:y", NAN, {"torch": 0.0}),
 ]  # fmt: skip
 
 
