@@ -1,0 +1,215 @@
+"""`make mutation`: mutmut over the engine, the adapters and the judge, one group of modules at a time, each with the
+few test files that exercise it, so that one mutant costs seconds. Prints the score per group and in total, and every
+survivor with its diff.
+
+mutmut takes one test selection per project, so each group runs in a folder of its own, .mutation/GROUP: a copy of
+the packages and tests/, and a pyproject.toml whose [tool.mutmut] names the group's files and tests (the rest of the
+settings come from the repository's [tool.mutmut]). Within a group mutmut runs, for each mutant, only the tests that
+called the mutated function. A group whose files are unchanged since its last run resumes where it stopped (its
+results stand); `--fresh` starts it over. Hypothesis runs its derandomized `ci` profile (tests/conftest.py), so a
+mutant meets the same examples as `make test`.
+
+    python tools/mutation.py                  every group
+    python tools/mutation.py dtypes rules     those groups
+    python tools/mutation.py --report         the last results only, nothing run
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / ".mutation"
+COPIED = ("micrograd", "backends", "comparisons", "tests")  # what a group's folder holds (and pyproject.toml)
+
+
+@dataclass(frozen=True)
+class Group:
+    """Source files to mutate (globs, as mutmut's only_mutate) and the test files that exercise them."""
+
+    sources: tuple[str, ...]
+    tests: tuple[str, ...]
+
+
+GROUPS: dict[str, Group] = {
+    "dtypes": Group(
+        ("comparisons/judge/dtypes.py",),
+        ("tests/test_dtypes.py", "tests/test_accuracy.py", "tests/test_rules.py"),
+    ),
+    "agreement": Group(("comparisons/judge/agreement.py",), ("tests/test_gradients.py", "tests/test_truth.py")),
+    "rules": Group(("comparisons/judge/rules.py",), ("tests/test_rules.py", "tests/test_dtypes.py")),
+    "verdict": Group(("comparisons/judge/verdict.py",), ("tests/test_verdict.py", "tests/test_gradients.py")),
+    "truth": Group(("comparisons/judge/truth.py",), ("tests/test_truth.py", "tests/test_accuracy.py")),
+    "engine": Group(("micrograd/engine.py", "micrograd/nn.py"), ("tests/test_engine.py", "tests/test_nn.py")),
+    "expr": Group(("backends/expr.py",), ("tests/test_expr.py",)),
+    "backends": Group(
+        (
+            "backends/__init__.py",
+            "backends/base.py",
+            "backends/micrograd_backend.py",
+            "backends/torch_backend.py",
+            "backends/jax_backend.py",
+            "backends/tinygrad_backend.py",
+            "backends/training.py",
+        ),
+        ("tests/test_backends.py", "tests/test_training.py"),
+    ),
+}
+KILLED = {"killed", "timeout", "caught by type check", "segfault"}  # the tests noticed the mutant
+# mutmut's exit codes per mutant (mutmut/stats.py)
+STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped", 36: "timeout"}
+STATUS |= {37: "caught by type check", -24: "timeout", 24: "timeout", 152: "timeout", 255: "timeout", -11: "segfault"}
+STATUS |= {-9: "segfault"}
+
+# Mutants that no test can kill, because they change no result: name -> why. A name that no longer survives (the
+# source moved, mutmut renumbered) is reported as stale, so the list is kept honest.
+EQUIVALENT: dict[str, str] = {}
+
+
+def fail(message: str) -> None:
+    """Bad input: one line on stderr, exit 2."""
+    print(f"tools/mutation.py: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def existing(group: Group) -> Group:
+    """The group without the files not (yet) in the repository: verdict.py and its tests land later."""
+    sources = tuple(s for s in group.sources if list(ROOT.glob(s)))
+    return Group(sources, tuple(t for t in group.tests if (ROOT / t).exists()))
+
+
+def fingerprint(group: Group) -> str:
+    """A hash of every file a group's folder copies: the same hash means the last results still stand."""
+    digest = hashlib.sha256(json.dumps([group.sources, group.tests]).encode())
+    for top in COPIED:
+        for path in sorted((ROOT / top).rglob("*.py")):
+            digest.update(str(path.relative_to(ROOT)).encode() + path.read_bytes())
+    digest.update((ROOT / "pyproject.toml").read_bytes())
+    return digest.hexdigest()
+
+
+def prepare(name: str, group: Group, fresh: bool) -> Path:
+    """The group's folder, laid anew unless its files are unchanged since the last run (and not --fresh)."""
+    folder = WORK / name
+    stamp = folder / ".fingerprint"
+    now = fingerprint(group)
+    if not fresh and stamp.exists() and stamp.read_text() == now:
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for top in COPIED:
+        shutil.copytree(ROOT / top, folder / top, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    base = project.get("tool", {}).get("mutmut", {})
+    settings = {
+        **{k: v for k, v in base.items() if k not in ("only_mutate", "pytest_add_cli_args_test_selection")},
+        "only_mutate": list(group.sources),
+        "pytest_add_cli_args_test_selection": list(group.tests),
+    }
+    lines = ["[tool.pytest.ini_options]", 'addopts = "--strict-markers -p no:cacheprovider"']
+    lines += ['markers = ["slow: takes more than a few seconds"]', "", "[tool.mutmut]"]
+    lines += [f"{key} = {json.dumps(value)}" for key, value in settings.items()]
+    (folder / "pyproject.toml").write_text("\n".join(lines) + "\n")
+    stamp.write_text(now)
+    return folder
+
+
+def run_group(folder: Path, max_children: int) -> int:
+    """mutmut run in the group's folder (it resumes: results already there stand); mutmut's exit status."""
+    env = {**os.environ, "HYPOTHESIS_PROFILE": "ci", "CI": "", "PYTHONDONTWRITEBYTECODE": "1"}
+    command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children)]
+    return subprocess.run(command, cwd=folder, env=env, stdout=subprocess.DEVNULL, check=False).returncode
+
+
+def results(folder: Path) -> dict[str, str]:
+    """Every mutant of the group's last run -> its status (killed, survived, no tests, timeout, not checked, ...)."""
+    statuses: dict[str, str] = {}
+    for meta in sorted((folder / "mutants").rglob("*.meta")):
+        data = json.loads(meta.read_text())
+        for mutant, code in data.get("exit_code_by_key", {}).items():
+            statuses[mutant] = "not checked" if code is None else STATUS.get(code, "suspicious")
+    return statuses
+
+
+def diff(folder: Path, mutant: str) -> str:
+    """The mutated lines of `mutant` (mutmut show), without the diff's header."""
+    shown = subprocess.run(
+        [sys.executable, "-m", "mutmut", "show", mutant], cwd=folder, capture_output=True, text=True, check=False
+    ).stdout
+    changed = [line for line in shown.splitlines() if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+    return "  |  ".join(line.strip() for line in changed) or "(no diff)"
+
+
+def score(counts: Counter[str]) -> tuple[int, int]:
+    """(killed, judged): judged counts every mutant that ran or had no test to run, equivalents left out."""
+    killed = sum(counts[s] for s in KILLED)
+    return killed, killed + counts["survived"] + counts["no tests"] + counts["suspicious"]
+
+
+def report(names: list[str]) -> int:
+    """Prints each group's score and survivors, then the total; 1 when a survivor is not a listed equivalent."""
+    total: Counter[str] = Counter()
+    unexplained = 0
+    for name in names:
+        folder = WORK / name
+        if not (folder / "mutants").exists():
+            print(f"{name}: not run yet")
+            continue
+        statuses = results(folder)
+        counts = Counter(
+            "equivalent" if s == "survived" and m in EQUIVALENT else s for m, s in statuses.items()
+        )
+        total += counts
+        killed, judged = score(counts)
+        rest = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()) if s not in KILLED)
+        print(f"{name}: {killed}/{judged} killed ({100 * killed / max(judged, 1):.1f} %){'; ' + rest if rest else ''}")
+        for mutant, status in sorted(statuses.items()):
+            if status in ("survived", "no tests", "suspicious") and mutant not in EQUIVALENT:
+                unexplained += 1
+                print(f"  {status}: {mutant}: {diff(folder, mutant)}")
+        for mutant in sorted(m for m in EQUIVALENT if m in statuses):
+            if statuses[mutant] != "survived":
+                print(f"  stale equivalent (now {statuses[mutant]}): {mutant}")
+    killed, judged = score(total)
+    print(f"total: {killed}/{judged} killed ({100 * killed / max(judged, 1):.1f} %), {total['equivalent']} equivalent left out")
+    return 1 if unexplained else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("groups", nargs="*", metavar="GROUP", help=f"which groups (default: all): {', '.join(GROUPS)}")
+    parser.add_argument("--fresh", action="store_true", help="start each group over, even when its files are unchanged")
+    parser.add_argument("--report", action="store_true", help="print the last results; run nothing")
+    parser.add_argument("--max-children", type=int, default=1, help="mutants tested at once (default 1)")
+    args = parser.parse_args(argv)
+    unknown = [g for g in args.groups if g not in GROUPS]
+    if unknown:
+        fail(f"no group named {', '.join(map(repr, unknown))}; choose from {', '.join(GROUPS)}")
+    if args.max_children < 1:
+        fail(f"--max-children {args.max_children}: give 1 or more")
+    names = args.groups or list(GROUPS)
+    if not args.report:
+        for name in names:
+            group = existing(GROUPS[name])
+            if not group.sources:
+                print(f"{name}: skipped, {' '.join(GROUPS[name].sources)} not in the repository yet")
+                continue
+            start = time.monotonic()
+            status = run_group(prepare(name, group, args.fresh), args.max_children)
+            print(f"{name}: mutmut ran in {time.monotonic() - start:.0f} s (exit status {status})")
+    return report(names)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
