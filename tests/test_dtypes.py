@@ -125,6 +125,8 @@ def test_ulp_in_float32_is_numpys_spacing(value):
 @example(value=3.4028235677973366e38)  # just below the halfway point to 2**128: float32's largest
 @example(value=3.4028235677973366e38 * (1 + 2.0**-52))  # past the halfway point: inf
 @example(value=-3.5e38)
+@example(value=1.7976930812868855e308)  # near float64's largest: scaling it back overflowed (OverflowError, not inf)
+@example(value=-1.7976931348623157e308)
 @example(value=2.0**-150)  # half the smallest subnormal, a tie: to even, 0
 @example(value=3 * 2.0**-151)  # 0.75 of it: the smallest subnormal
 @example(value=1e-46)

@@ -129,7 +129,12 @@ def run_group(folder: Path, max_children: int) -> int:
     """mutmut run in the group's folder (it resumes: results already there stand); mutmut's exit status."""
     env = {**os.environ, "HYPOTHESIS_PROFILE": "ci", "CI": "", "PYTHONDONTWRITEBYTECODE": "1"}
     command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children)]
-    return subprocess.run(command, cwd=folder, env=env, stdout=subprocess.DEVNULL, check=False).returncode
+    with open(folder / "mutmut.log", "w") as log:
+        status = subprocess.run(command, cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT, check=False).returncode
+    if status != 0:
+        tail = (folder / "mutmut.log").read_text(errors="replace")[-3000:]
+        print(f"mutmut failed in {folder} (its whole output: {folder / 'mutmut.log'}):\n{tail}", file=sys.stderr)
+    return status
 
 
 def results(folder: Path) -> dict[str, str]:
