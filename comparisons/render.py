@@ -27,8 +27,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from comparisons.judge.agreement import GRAD_ATOL, GRAD_RTOL, ULPS_FLOOR, ULPS_PER_CONDITION, quantity_label
+from comparisons.judge.agreement import GRAD_ATOL, GRAD_RTOL, quantity_label
 from comparisons.judge.catalog import same_number
+from comparisons.judge.verdict import ACCURATE_ULPS, CLASSES
 from comparisons.palette import backend_color
 
 # The columns each kind of record starts with (any others follow); the files and --format output keep this order.
@@ -39,13 +40,17 @@ GRADIENT_COLUMNS = (
     "value",
     "truth",
     "ulps",
+    "class",
+    "why",
+    "rule",
     "condition",
+    "noise_ulps",
     "truth_note",
+    "error",
     "reference",
+    "agrees",
     "abs_err",
     "rel_err",
-    "ok",
-    "divergence",
     "fd",
     "fd_abs_err",
     "fd_rel_err",
@@ -119,23 +124,26 @@ def frame(records: Sequence[Mapping[str, Any]], columns: Sequence[str] = ()) -> 
 
 
 def agreement_summary(gradients: pd.DataFrame, backend_order: Sequence[str]) -> pd.DataFrame:
-    """Per backend: the largest error against micrograd and the cases beyond tolerance (agreement); the largest and
-    median distance from the truth in ulps and the cases further from it than their formula explains (accuracy)."""
+    """Per backend: the largest and median distance from the truth in ulps, the count of each class, the cases whose
+    numbers are unexplained (or raised without a rule), the rules that explained the known ones; and, as a column
+    beside them, the largest error against micrograd (agreement)."""
     rows = []
     for name in backend_order:
         df = gradients[gradients.backend == name]
-        explained = df.divergence.fillna("").astype(bool)  # labelled by a catalog entry or a rule: a known divergence
+        failing = df["class"].eq("unexplained") | (df["class"].eq("raised") & df.rule.fillna("").eq(""))
+        known = df.rule[df["class"].isin(("known", "raised", "inaccurate_agreeing")) & df.rule.fillna("").ne("")]
         rows.append(
             {
                 "backend": name,
                 "cases": df.case.nunique(),
-                "max_abs_err": df.abs_err.max(),
-                "max_rel_err": df.rel_err.max(),
                 "max_ulps": df.ulps.max(),
                 "median_ulps": df.ulps.median(),
-                "beyond_tolerance": " ".join(dict.fromkeys(df.case[~df.ok.astype(bool) & ~explained])),
-                "known": " ".join(dict.fromkeys(df.divergence[~df.ok.astype(bool) & explained])),
-                "inaccurate": " ".join(dict.fromkeys(df.case[df.ulps > df.ulps_allowed])),
+                **{c: int(df["class"].eq(c).sum()) for c in CLASSES},
+                "unexplained_cases": " ".join(dict.fromkeys(df.case[failing])),
+                "known_rules": " ".join(dict.fromkeys(known)),
+                "inaccurate_cases": " ".join(dict.fromkeys(df.case[~df["class"].isin(("accurate", "undefined"))])),
+                "max_abs_err": df.abs_err.max() if "abs_err" in df else math.nan,
+                "max_rel_err": df.rel_err.max() if "rel_err" in df else math.nan,
             }
         )
     return pd.DataFrame(rows)
@@ -212,18 +220,14 @@ def float32_tables(
 
 
 def disagreements(tables: Mapping[str, pd.DataFrame]) -> list[str]:
-    """One line per backend that disagrees with micrograd beyond tolerance, or in float32 with the truth and the
-    others (known divergences do not count)."""
+    """One line per backend with a number that is unexplained or raised without a rule (in float64 or float32), and
+    per backend whose training deviates from micrograd's (a training run has no certified truth: agreement is all
+    there is to go on)."""
     lines = []
     for stem, dtype in (("gradients", ""), ("gradients_float32", " (float32)")):
-        if stem not in tables:
-            continue
-        summary = tables[f"{stem}_summary"]
-        lines += [f"{r.backend}{dtype}: {r.beyond_tolerance}" for r in summary.itertuples() if r.beyond_tolerance]
-        gradients = tables[stem]
-        if "error" in gradients:
-            failed = gradients[gradients.quantity == "error"]
-            lines += [f"{r.backend}{dtype} failed on {r.case}: {r.error}" for r in failed.itertuples()]
+        if stem in tables:
+            summary = tables[f"{stem}_summary"]
+            lines += [f"{r.backend}{dtype}: {r.unexplained_cases}" for r in summary.itertuples() if r.unexplained_cases]
     lines += [
         f"{r.backend}: training deviates from micrograd's (max rel {r.max_rel_dev:.1e})"
         for r in tables["training_summary"].itertuples()
@@ -384,16 +388,37 @@ def rich_table(
 
 
 def print_gradients(out: Console, df: pd.DataFrame, title: str, dtype: str = "float64") -> None:
-    """`grad`: every quantity on every backend: the truth and the distance from it, then agreement with micrograd
-    (in float32: with the truth, or with every other backend)."""
+    """`grad`: every quantity on every backend: the truth, the distance from it, the verdict's class, and agreement
+    with micrograd beside it (float64 only)."""
     order = {quantity: i for i, quantity in enumerate(dict.fromkeys(df.quantity))}
     rows = df.sort_values("quantity", key=lambda q: q.map(order), kind="stable").copy()
     rows["truth"] = [truth_text(t, note) for t, note in zip(rows.truth, rows.truth_note)]
+    rows["value"] = [v if v == v and v is not None else "raised" for v in rows.value]
     formats: dict[str, tuple[str, Formatter]] = {
-        "quantity": ("quantity", str), "backend": ("backend", str), "value": ("value", repr),
-        "truth": ("truth", str), "ulps": ("ulps", ulps_text), "ok": ("agrees", yes_no),
+        "quantity": ("quantity", str), "backend": ("backend", str), "value": ("value", _value_text),
+        "truth": ("truth", str), "ulps": ("ulps", ulps_text), "class": ("class", class_text),
     }  # fmt: skip
+    if dtype == "float64":
+        formats["agrees"] = ("agrees", yes_no)
     out.print(rich_table(rows, title, formats, caption=tolerance_caption(dtype), group=True, numbers=("truth",)))
+
+
+def _value_text(v: Any) -> str:
+    return v if isinstance(v, str) else repr(v)
+
+
+CLASS_HEADER = {
+    "accurate": "accurate", "inaccurate_agreeing": "agree", "known": "known", "undefined": "undef", "raised": "raised",
+    "unexplained": "unexpl",
+}  # fmt: skip
+CLASS_STYLE = {
+    "accurate": "green", "inaccurate_agreeing": "yellow", "known": "cyan", "undefined": "dim", "raised": "magenta",
+    "unexplained": "bold red",
+}  # fmt: skip
+
+
+def class_text(c: Any) -> Text:
+    return Text(str(c), style=CLASS_STYLE.get(str(c), ""))
 
 
 def truth_text(truth: Any, note: Any) -> str:
@@ -408,56 +433,42 @@ def ulps_text(x: Any) -> str:
     return "0" if x == 0 else "inf" if x == math.inf else f"{x:.3g}"
 
 
-def accuracy_lines(df: pd.DataFrame, max_ulps: float, cancellation: str, dtype: str = "float64") -> list[str]:
-    """`grad`'s accuracy verdict: the undefined quantities and why; each backend's distance from the truth; and where
-    every backend is far from the truth, one line that says so and why (the formula's condition, its cancellation)."""
+def verdict_lines(records: Sequence[Mapping[str, Any]], accurate_ulps: float, dtype: str = "float64") -> list[str]:
+    """`grad`'s verdict under its table: why each quantity is undefined; each backend's largest distance from the
+    truth; and for every number that is not accurate, its class and why (the rule, the ill-conditioning, the
+    cancellation, or the error)."""
     lines = []
-    notes = df[df.truth_note.fillna("") != ""].groupby("quantity", sort=False).truth_note.first()
-    lines += [f"truth of {quantity}: undefined: {note}" for quantity, note in notes.items()]
-    judged = df[df.ulps.notna()]
-    if judged.empty:
-        return lines
-    worst = judged.groupby("backend", sort=False).ulps.max()
-    lines.append("ulps from the truth, the largest per backend: " + ", ".join(f"{b} {ulps_text(u)}" for b, u in worst.items()))
-    far = judged[judged.ulps > max_ulps]
-    if not far.empty and worst.min() > max_ulps:
-        condition = far.condition.max()
-        if condition == condition and condition > max_ulps:
-            why = f"the formula itself amplifies {dtype} rounding about {condition:.2g}-fold here (its condition)"
-        else:
-            why = "no cancellation in the formula explains it"
-        if cancellation:
-            why += f"; cancellation at {cancellation}"
-        lines.append(f"all backends are far from the truth (more than {max_ulps:g} ulps): {why}")
+    undefined = {r["quantity"]: r["why"] for r in records if r["class"] == "undefined"}
+    for q, why in undefined.items():
+        lines.append(f"truth of {quantity_label(q)}: {'' if why.startswith('not determined') else 'undefined: '}{why}")
+    worst: dict[str, float] = {}
+    for r in records:
+        if r["ulps"] is not None:
+            worst[r["backend"]] = max(worst.get(r["backend"], 0.0), r["ulps"])
+    if worst:
+        lines.append(
+            f"ulps from the truth (accurate: at most {accurate_ulps:g} {dtype} ulps), the largest per backend: "
+            + ", ".join(f"{b} {ulps_text(u)}" for b, u in worst.items())
+        )
+    seen = set()
+    for r in records:
+        if r["class"] in ("accurate", "undefined", "unexplained") or (r["class"], r["why"]) in seen:
+            continue
+        seen.add((r["class"], r["why"]))
+        alike = [o for o in records if o["quantity"] == r["quantity"] and (o["class"], o["why"]) == (r["class"], r["why"])]
+        who = ", ".join(o["backend"] for o in alike)
+        lines.append(f"{quantity_label(r['quantity'])} {r['class']} ({who}): {r['why']}")
     return lines
 
 
 def tolerance_caption(dtype: str = "float64") -> str:
-    if dtype == "float32":
-        return (
-            "float32: micrograd computes in float64 only, so the truth is the reference. truth: the exact value (mpmath) "
-            "at the inputs rounded to float32, rounded to float32; ulps: float32's. agrees: within the ulps that rounding "
-            f"explains for this formula ({ULPS_FLOOR} + {ULPS_PER_CONDITION:g} x its noise), or the same as every other "
-            "backend (then the formula, "
-            "not a backend, is inaccurate in float32)"
-        )
-    return (
-        "truth: the exact value (mpmath), correctly rounded to float64; ulps: the distance from it in units in the last "
-        f"place. agrees: with micrograd, within rel {GRAD_RTOL:g} or abs {GRAD_ATOL:g}"
+    caption = (
+        f"truth: the exact value, certified and correctly rounded to {dtype}; ulps: the distance from it in {dtype} "
+        f"units in the last place; class: accurate within {ACCURATE_ULPS:g} ulps, else why not (the lines below)"
     )
-
-
-def float32_failures(judged: Sequence[Mapping[str, Any]], records: Sequence[Mapping[str, Any]]) -> list[str]:
-    """One line per float32 result that is far from the truth and differs from another backend's, with what each
-    other backend gives for it."""
-    lines = []
-    for r in judged:
-        others = ", ".join(f"{o['backend']}={o['value']!r}" for o in records if o["quantity"] == r["quantity"] and o is not r)
-        truth = "undefined" if r["truth"] is None else repr(r["truth"])
-        far = "" if r.get("ulps") is None else f" ({ulps_text(r['ulps'])} float32 ulps; allowed {r['ulps_allowed']:.3g})"
-        got = f"{quantity_label(r['quantity'])}: {r['backend']}={r['value']!r}"
-        lines.append(f"{got} | truth={truth}{far}; {others or 'no other backend'}")
-    return lines
+    if dtype == "float32":
+        return caption + "; micrograd computes in float64 only, so it is not in a float32 run"
+    return caption + f". agrees: with micrograd, within rel {GRAD_RTOL:g} or abs {GRAD_ATOL:g} (a column, not a verdict)"
 
 
 def print_training(out: Console, df: pd.DataFrame, summary: pd.DataFrame, title: str) -> None:
@@ -495,16 +506,15 @@ def print_report(out: Console, tables: Mapping[str, pd.DataFrame], heading: str,
 
     formats: dict[str, tuple[str, Formatter]] = {
         "backend": ("backend", str), "cases": ("cases", str),
-        "max_abs_err": ("abs err", error), "max_rel_err": ("rel err", error),
-        "beyond_tolerance": ("beyond tolerance", lambda s: s or "none"),
-        "max_ulps": ("max ulps", ulps_text), "median_ulps": ("median", ulps_text),
-        "inaccurate": ("beyond what rounding explains", lambda s: s or "none"),
+        "max_ulps": ("max ulps", ulps_text),
+        **{c: (CLASS_HEADER[c], str) for c in CLASSES},
+        "max_rel_err": ("vs micrograd", error),
     }  # fmt: skip
     out.print()
     out.print(
         rich_table(
             tables["gradients_summary"],
-            "1. gradients over the catalog: agreement with micrograd, distance from the truth",
+            "1. gradients over the catalog: every number's class against the truth (agreement with micrograd beside)",
             formats,
             tolerance_caption(),
         )
@@ -519,19 +529,18 @@ def print_report(out: Console, tables: Mapping[str, pd.DataFrame], heading: str,
     if "gradients_float32" in tables:
         names32 = list(tables["gradients_float32_summary"].backend)
         title = "5. float32 gradients over the catalog: distance from the truth, the reference (micrograd is float64 only)"
-        out.print(rich_table(tables["gradients_float32_summary"], title, formats, tolerance_caption("float32")))
+        formats32 = {k: v for k, v in formats.items() if k != "max_rel_err"}
+        out.print(rich_table(tables["gradients_float32_summary"], title, formats32, tolerance_caption("float32")))
         out.print()
         print_divergences(out, tables["divergences_float32"], names32, "6. known divergences in float32")
         out.print()
     lines = disagreements(tables)
     if lines:
-        out.print(Text("disagreement beyond tolerance:", style="bold red"))
+        out.print(Text("unexplained (or a training run that deviates):", style="bold red"))
         for line in lines:
             out.print(Text(f"  {line}"))
     else:
-        verdict = "every backend agrees with micrograd within tolerance (known divergences aside)"
-        if "gradients_float32" in tables:
-            verdict += "; in float32 with the truth or with each other"
+        verdict = "nothing unexplained: every number is accurate, or its inaccuracy is explained (see the classes)"
         out.print(Text(verdict, style="bold green"))
 
 
@@ -744,7 +753,7 @@ def save_fuzz(results: Sequence[tuple[Any, Sequence[Any], Mapping[str, str]]], o
     paths = []
     for summary, records, _ in results:
         stem = out_dir / f"fuzz_{summary.dtype}"
-        csv = render(frame([vars(r) for r in records]), "csv")
+        csv = render(frame([r.as_dict() for r in records]), "csv")
         entries = "\n".join(f.entry for f in summary.findings) + "\n"
         for path, text in (
             (stem.with_suffix(".csv"), csv),

@@ -170,16 +170,17 @@ def without_reference(names: list[str], skipped: dict[str, str]) -> tuple[list[s
 
 
 def retolerate(records: list[dict[str, Any]], args: argparse.Namespace) -> list[dict[str, Any]]:
-    """With the hidden --rtol/--atol: every comparison with micrograd judged again under those bounds (micrograd's
-    own rows, judged against finite differences, keep their verdict)."""
+    """With the hidden --rtol/--atol: the agreement column (with micrograd) recomputed under those bounds. Agreement
+    is a column: it never changes a record's class."""
     if args.rtol is None and args.atol is None:
         return records
     from comparisons.judge.agreement import GRAD_ATOL, GRAD_RTOL, close
 
     rtol = GRAD_RTOL if args.rtol is None else args.rtol
     atol = GRAD_ATOL if args.atol is None else args.atol
+    key = "agrees" if records and "agrees" in records[0] else "ok"
     return [
-        r if r["backend"] == backends.REFERENCE else {**r, "ok": close(r["value"], r["reference"], rtol=rtol, atol=atol)}
+        r if r.get("reference") is None or r.get("value") is None else {**r, key: close(r["value"], r["reference"], rtol, atol)}
         for r in records
     ]
 

@@ -1,11 +1,8 @@
-"""Random expressions over the whole input range, run by every backend and judged against the exact truth.
-
-Each quantity (value, every gradient) of each backend at each point is classified: accurate (within
-comparisons.judge.agreement.ulps_allowed of the truth: `grad`'s yardstick, in ulps of the dtype), inaccurate but agreeing
-with every other backend, a known divergence (a rule in comparisons.judge.rules matches), the backend raised, the truth is
-undefined, or UNEXPLAINED. Every unexplained finding is shrunk (delta debugging) to a small expression and written as
-a ready-to-paste catalog entry.
-Deterministic for a seed: the generator draws from its own random.Random(seed) and nothing else varies.
+"""`python -m comparisons fuzz`: random programs over the whole input range, run by every backend and judged by the
+one verdict (comparisons.judge.verdict), as `grad` judges: accurate, inaccurate_agreeing, known, undefined, raised
+or unexplained. Literals appear anywhere (huge exponents, subnormal constants, exact zeros), so every class is
+reachable. Every unexplained finding is shrunk (delta debugging) to a small program and written as a ready-to-paste
+catalog entry. Deterministic for a seed: the generator draws from its own random.Random(seed) and nothing else varies.
 """
 
 from __future__ import annotations
@@ -25,12 +22,11 @@ import backends
 from backends.base import Backend
 from backends.expr import Expression, ExpressionError, Node, parse
 from comparisons.commands import cli
-from comparisons.judge import dtypes
-from comparisons.judge.agreement import ulps_allowed
-from comparisons.judge.rules import explain, node_values
-from comparisons.judge.truth import Quantity, Truth, truth
+from comparisons.commands.runs import run_backends
+from comparisons.judge import dtypes, verdict
+from comparisons.judge.rules import node_values
+from comparisons.judge.verdict import CLASSES
 
-CLASSES = ("accurate", "inaccurate_agreeing", "known", "raised", "undefined", "unexplained")
 POINTS = 5  # input points per generated expression: they share one compilation
 MAX_OPS = 7
 NAMES = ("x", "y", "z")
@@ -42,6 +38,14 @@ OP_WEIGHTS = {
 CONSTANTS = (0.0, 1.0, -1.0, 2.0, 0.5, 3.0, -2.5, 10.0, 1e-8, 1e8, 1000.0)
 EXPONENTS = (2.0, 3.0, -1.0, -2.0, 0.5, 1.5, -0.5, 0.0, 1.0, 2.5)
 BASES = (2.0, 0.5, 3.0, 10.0, 0.0)
+# literals from the edges of each dtype, drawn now and then in place of the ordinary ones above: huge and tiny
+# numbers, subnormals, signed zeros, exponents beyond 2**52 (whole numbers all), constants-only sub-expressions
+EDGE_LITERALS = {
+    "float64": (1e300, -1e300, 1e-300, 5e-324, 2.2250738585072014e-308, -0.0, 0.0, 1e17, 1e-12, 709.0),
+    "float32": (1e38, -1e38, 1e-38, 1e-45, 1.1754943508222875e-38, -0.0, 0.0, 1e17, 1e-6, 88.0),
+}
+EDGE_EXPONENTS = (1e300, -1e300, 1e17, 0.0, -0.0, 1e-300)
+EDGE_CHANCE = 0.15
 
 
 @dataclass(frozen=True)
@@ -58,9 +62,15 @@ class Record:
     got: float | None  # None where the backend raised
     truth: float | None  # the truth rounded to dtype; None where undefined
     ulps: float | None
-    tolerance: float
-    cls: str
-    why: str  # the rule, the truth's reason, or the error
+    cls: str  # the verdict's class (comparisons.judge.verdict.CLASSES)
+    why: str  # the rule, the truth's reason, the ill-conditioning, or the error
+    rule: str = ""  # the explaining rule's name, or ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """The record as the files and --format csv show it: `class`, as every command's records name it."""
+        out = asdict(self)
+        out["class"] = out.pop("cls")
+        return out
 
 
 @dataclass
@@ -102,9 +112,11 @@ class Summary:
 # --- generating expressions and points ---
 
 
-def generate(rng: random.Random) -> str:
+def generate(rng: random.Random, dtype: str = "float64") -> str:
     """A random program: 1-3 inputs, 1-MAX_OPS operations as assignments (later ones may reuse earlier ones, so
-    subexpressions are shared), and a final bare name."""
+    subexpressions are shared), and a final bare name. Now and then a literal comes from the edges of `dtype`
+    (EDGE_LITERALS), an exponent is huge or zero, or an operand is a constant-only sub-expression (`exp(1e-12)`),
+    which every backend must evaluate itself: nothing is folded before they see it."""
     names = list(NAMES[: rng.randint(1, 3)])
     terms = list(names)
     lines: list[str] = []
@@ -113,11 +125,12 @@ def generate(rng: random.Random) -> str:
         op = rng.choices(ops, weights)[0]
         # mostly the newest term, so the graph gets deep; sometimes an older one, so it branches and shares
         a = terms[-1] if rng.random() < 0.6 else rng.choice(terms)
-        b = rng.choice(terms) if rng.random() < 0.7 else _number(rng, CONSTANTS)
+        b = rng.choice(terms) if rng.random() < 0.7 else _literal_term(rng, dtype)
         if op in UNARY:
             text = f"-{a}" if op == "neg" else f"{op}({a})"
         elif op == "pow_const":
-            text = f"{a}**{_number(rng, EXPONENTS)}"
+            edge = EDGE_EXPONENTS if dtype == "float64" else tuple(e for e in EDGE_EXPONENTS if abs(e) < 1e38)
+            text = f"{a}**{_number(rng, edge if rng.random() < EDGE_CHANCE else EXPONENTS)}"
         elif op == "pow_value":
             text = f"{a}**{b}"
         elif op == "const_pow":
@@ -130,9 +143,20 @@ def generate(rng: random.Random) -> str:
     return "; ".join([*lines, terms[-1]])
 
 
+def _literal_term(rng: random.Random, dtype: str) -> str:
+    """A literal (ordinary, or from the edges of `dtype`), or now and then a constant-only sub-expression."""
+    pick = rng.random()
+    if pick < EDGE_CHANCE:
+        return _number(rng, EDGE_LITERALS[dtype])
+    if pick < 2 * EDGE_CHANCE:
+        c = _number(rng, CONSTANTS + EDGE_LITERALS[dtype])
+        return rng.choice((f"exp({c})", f"tanh({c})", f"sigmoid({c})", f"({c} - {_number(rng, CONSTANTS)})", f"{c}**0.0"))
+    return _number(rng, CONSTANTS)
+
+
 def _number(rng: random.Random, choices: tuple[float, ...]) -> str:
     v = rng.choice(choices)
-    return f"({v!r})" if v < 0 else repr(v)
+    return f"({v!r})" if math.copysign(1.0, v) < 0 else repr(v)
 
 
 def draw_point(rng: random.Random, names: Iterable[str], dtype: str) -> dict[str, float]:
@@ -178,61 +202,16 @@ def draw_point(rng: random.Random, names: Iterable[str], dtype: str) -> dict[str
 Results = dict[str, dict[str, float] | str]  # backend -> {quantity: number}, or the error text where it raised
 
 
-def run_backends(expr: Expression, points: list[dict[str, float]], chosen: Mapping[str, Backend], dtype: str) -> list[Results]:
-    """Per point, every backend's {quantity: number} (or its error as text); each backend compiles the expression once."""
-    out: list[Results] = [{} for _ in points]
-    for name, backend in chosen.items():
-        try:
-            fn = backend.compile(expr, dtype)
-        except Exception as exc:  # a backend that cannot compile this expression: reported, never raised
-            for results in out:
-                results[name] = _error_text(exc)
-            continue
-        for results, point in zip(out, points):
-            try:
-                g = fn(point)
-                results[name] = {"value": g.value, **{f"grad:{k}": v for k, v in g.grads.items()}}
-            except Exception as exc:
-                results[name] = _error_text(exc)
-    return out
-
-
-def _error_text(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}"
-    return text if len(text) <= 200 else text[:197] + "..."
-
-
 def classify(
-    expr: Expression, point: dict[str, float], results: Results, dtype: str, case: int = 0, index: int = 0
+    expr: Expression, point: dict[str, float], results: verdict.Results, dtype: str, case: int = 0, index: int = 0
 ) -> list[Record]:
-    """Every quantity of every backend at one point, classified against the truth and the other backends."""
-    try:
-        exact = truth(expr, point)
-    except Exception as exc:  # the exact evaluation itself failed (a bug there): nothing can be judged at this point
-        reason = f"the exact evaluation failed: {_error_text(exc)}"
-        exact = Truth(Quantity(None, reason), {k: Quantity(None, reason) for k in expr.inputs}, 0)
-    records = []
-    for quantity, q in exact.quantities.items():
-        given = {name: r[quantity] for name, r in results.items() if isinstance(r, dict)}
-        for name, r in results.items():
-            tol = ulps_allowed(q.noise_ulps_in(dtype))
-            true = None if q.value is None else dtypes.round_to(q.value, dtype)
-            got = r[quantity] if isinstance(r, dict) else None
-            u = None if got is None else dtypes.ulps(got, true, dtype)
-            others = {k: v for k, v in given.items() if k != name}
-            if got is None:
-                cls, why = "raised", str(r)
-            elif true is None:
-                cls, why = "undefined", q.reason
-            elif u is not None and u <= tol:  # an exact 0 too: its noise is what rounding makes of its formula there
-                cls, why = "accurate", ""
-            elif others and all((dtypes.ulps(got, v, dtype) or 0.0) <= tol for v in others.values()):
-                cls, why = "inaccurate_agreeing", exact.cancellation or "every backend gives the same inexact number"
-            else:
-                rule = explain(expr, point, name, quantity, got, true, others, dtype)
-                cls, why = ("known", rule.name) if rule else ("unexplained", "")
-            records.append(Record(case, index, expr.source, point, dtype, name, quantity, got, true, u, tol, cls, why))
-    return records
+    """Every quantity of every backend at one point, judged by the one verdict (comparisons.judge.verdict)."""
+    judged = verdict.judge(expr, point, dtype, results)
+    return [
+        Record(case, index, expr.source, point, dtype, r["backend"], r["quantity"], r["value"], r["truth"], r["ulps"],
+               r["class"], r["why"] or (r["error"] or ""), r["rule"])
+        for r in judged
+    ]  # fmt: skip
 
 
 def fuzz(
@@ -251,7 +230,7 @@ def fuzz(
     records: list[Record] = []
     cases = expressions = 0
     while cases < n:
-        source = generate(rng)
+        source = generate(rng, dtype)
         try:
             expr = parse(source)
         except ExpressionError:  # e.g. everything folded into a constant: draw again
@@ -269,8 +248,9 @@ def fuzz(
     counts = Counter(r.cls for r in records)
     summary = Summary(
         seed=seed, dtype=dtype, backends=list(chosen), expressions=expressions, cases=cases, quantities=len(records),
-        counts={c: counts.get(c, 0) for c in CLASSES}, unexplained=counts.get("unexplained", 0),
-        known=dict(Counter(r.why for r in records if r.cls == "known").most_common()), findings=findings,
+        counts={c: counts.get(c, 0) for c in CLASSES},
+        unexplained=sum(verdict.counts_as_failure({"class": r.cls, "rule": r.rule}) for r in records),
+        known=dict(Counter(r.rule for r in records if r.rule).most_common()), findings=findings,
     )  # fmt: skip
     summary.seconds = round(time.perf_counter() - started, 1)
     return summary, records
@@ -281,7 +261,7 @@ def _distinct_unexplained(records: list[Record]) -> list[Record]:
     seen: set[tuple[str, int]] = set()
     out = []
     for r in records:
-        if r.cls == "unexplained" and (r.backend, r.case) not in seen:
+        if verdict.counts_as_failure({"class": r.cls, "rule": r.rule}) and (r.backend, r.case) not in seen:
             seen.add((r.backend, r.case))
             out.append(r)
     return out
@@ -295,7 +275,8 @@ def shows(record: Record, chosen: Mapping[str, Backend]) -> Callable[[Expression
 
     def still(expr: Expression, point: dict[str, float]) -> bool:
         (results,) = run_backends(expr, [point], chosen, record.dtype)
-        return any(r.cls == "unexplained" and r.backend == record.backend for r in classify(expr, point, results, record.dtype))
+        judged = classify(expr, point, results, record.dtype)
+        return any(r.cls == record.cls and r.backend == record.backend and not r.rule for r in judged)
 
     return still
 
@@ -399,7 +380,8 @@ def shrink_finding(record: Record, chosen: Mapping[str, Backend]) -> Finding:
     original = parse(record.source)
     expr, point = shrink(original, record.inputs, shows(record, chosen))
     (results,) = run_backends(expr, [point], chosen, record.dtype)
-    mine = [r for r in classify(expr, point, results, record.dtype) if r.cls == "unexplained" and r.backend == record.backend]
+    judged = classify(expr, point, results, record.dtype)
+    mine = [r for r in judged if r.cls == record.cls and r.backend == record.backend and not r.rule]
     quantity = mine[0].quantity if mine else record.quantity
     gives = {name: (r.get(quantity) if isinstance(r, dict) else None) for name, r in results.items()}
     true = mine[0].truth if mine else record.truth
@@ -487,7 +469,7 @@ def run(args: argparse.Namespace) -> int:
         objects = [summary.as_json() for summary, _, _ in results]
         sys.stdout.write(render.json_text(objects[0] if len(objects) == 1 else objects))
     elif args.format == "csv":
-        sys.stdout.write(render.render(render.frame([vars(r) for _, records, _ in results for r in records]), "csv"))
+        sys.stdout.write(render.render(render.frame([r.as_dict() for _, records, _ in results for r in records]), "csv"))
     else:
         out = render.console()
         for summary, records, skipped in results:

@@ -18,11 +18,14 @@ def add_parser(commands: Any) -> None:
     grad = commands.add_parser(
         "grad",
         help="your own expression on every backend, against the exact truth",
-        description="Value and gradients of EXPRESSION on every backend: agreement with micrograd (the reference) and "
-        "accuracy against the truth (the exact value, evaluated with mpmath and correctly rounded), in ulps. The "
+        description="Value and gradients of EXPRESSION on every backend, each number judged against the truth (the "
+        "exact value, certified with interval arithmetic in mpmath and correctly rounded) and given a class: accurate "
+        "(within --max-ulps of the truth), inaccurate_agreeing (every backend gives the same inaccurate number), known "
+        "(a catalogued divergence or rule describes it, or the formula is ill-conditioned there), undefined (the "
+        "mathematics has no value there), raised, or unexplained. Agreement with micrograd is shown beside it. The "
         "language: numbers, names, + - * / **, unary -, relu tanh exp log sigmoid, and assignments separated by ';' "
-        "or newlines (e.g. 'z = x*y; tanh(z) + z'). Exit status: 0 nothing unexplained, 1 backends disagree and no "
-        "known divergence explains it (with --strict also: a backend further than --max-ulps from the truth), 2 bad input.",
+        "or newlines (e.g. 'z = x*y; tanh(z) + z'). Exit status: 0 nothing unexplained, 1 something is unexplained "
+        "or raised without a rule (with --strict also: any judged number that is not accurate), 2 bad input.",
     )
     grad.add_argument(
         "expression", nargs="?", help='the expression, quoted, e.g. "tanh(a*b + c)**2"; - reads it from standard input'
@@ -32,11 +35,11 @@ def add_parser(commands: Any) -> None:
         "-f", "--file", type=Path, metavar="FILE", help="read the expression from FILE (then every word is an input)"
     )
     grad.add_argument(
-        "--strict", action="store_true", help="also exit 1 when a backend is further than --max-ulps from the truth"
+        "--strict", action="store_true", help="also exit 1 for every judged number that is not accurate"
     )
     grad.add_argument(
         "--max-ulps", type=cli.tolerance, default=cli.DEFAULT_MAX_ULPS, metavar="N",
-        help=f"with --strict: how many ulps from the truth are allowed (default: {cli.DEFAULT_MAX_ULPS})",
+        help=f"how many ulps from the truth a number may be and still be accurate (default: {cli.DEFAULT_MAX_ULPS})",
     )  # fmt: skip
     grad.add_argument(
         "--dtype", choices=("float64", "float32"), default="float64",
@@ -68,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
 
     from comparisons import render
     from comparisons.commands import runs
-    from comparisons.judge.agreement import cancellation, failures
+    from comparisons.judge import verdict
 
     point = inputs  # where the backends compute: in float32, the inputs rounded to it
     if args.dtype == "float32":
@@ -77,12 +80,10 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise UsageError(f"{exc} (--dtype float64)") from None
 
-    records = runs.compare_each(expr, inputs, names, dtype=args.dtype)
-    records = runs.label_divergences(cli.retolerate(records, args) if args.dtype == "float64" else records, expr, inputs)
+    records = runs.judged(expr, inputs, names, args.dtype, accurate_ulps=args.max_ulps)
+    records = cli.retolerate(records, args)
+    status = verdict.exit_status(records, args.strict)
     df = render.frame(records, render.GRADIENT_COLUMNS).drop(columns="case")
-    unexplained = [r for r in records if not r["ok"] and not r.get("divergence")]
-    far = [r for r in records if r.get("ulps") is not None and r["ulps"] > args.max_ulps]
-    status = cli.exit_status(bool(unexplained) or (args.strict and bool(far)))
     if args.format != "table":
         sys.stdout.write(render.render(df, args.format))
         return status
@@ -94,22 +95,15 @@ def run(args: argparse.Namespace) -> int:
     render.print_gradients(out, df, f"{shown}   at {at}", args.dtype)
     for name, why in skipped.items():
         out.print(f"skipped {name}: {why}", style="yellow", markup=False)
-    for line in render.accuracy_lines(df, args.max_ulps, cancellation(expr, point), args.dtype):
+    for line in render.verdict_lines(records, args.max_ulps, args.dtype):
         out.print(line, markup=False)
-    known = {r["divergence"] for r in records if not r["ok"] and r.get("divergence")}
-    for name in sorted(known):
+    for name in sorted({r["rule"] for r in records if r["rule"] and r["rule"] != verdict.ILL_CONDITIONED}):
         out.print(f"known divergence {name}: {runs.divergence_explanation(name)}", style="cyan", markup=False)
-    if unexplained:
-        out.print("disagreement beyond cli.tolerance:", style="bold red")
-        judged = [r for r in unexplained if r["quantity"] != "error"]
-        for line in failures(judged) if args.dtype == "float64" else render.float32_failures(judged, records):
+    bad = runs.failures(records, args.strict)
+    if bad:
+        out.print("unexplained:" if not args.strict else "not accurate (--strict) or unexplained:", style="bold red")
+        for line in bad:
             out.print(f"  {line}", markup=False)
-        for r in unexplained:
-            if r["quantity"] == "error":
-                out.print(f"  {r['backend']} failed: {r['error']}", markup=False)
-    elif not known:
-        agree = "all agree with micrograd" if args.dtype == "float64" else "all agree with the truth or with each other"
-        out.print(f"{', '.join(names)}: {agree}", style="green")
-    if args.strict and far:
-        out.print(f"--strict: {len(far)} result(s) further than {args.max_ulps:g} ulps from the truth", style="bold red")
+    elif all(r["class"] in ("accurate", "undefined") for r in records):
+        out.print(f"{', '.join(names)}: every number accurate (or the truth undefined)", style="green")
     return status

@@ -1,6 +1,7 @@
-"""The side-by-side runs behind the report: the catalog's gradients, the known divergences (live), the demo
-training and the timings, on every chosen backend. Each returns plain records (lists of dicts of numbers and
-text) for report.py to tabulate; nothing here imports pandas or a framework itself.
+"""The runs every command shares: an expression on every chosen backend, judged once (`judged`, through
+comparisons.judge.verdict), the catalog's gradients, the known divergences (live), the demo training and the timings.
+Each returns plain records (lists of dicts of numbers and text) for render.py to tabulate; nothing here imports
+pandas or a framework itself.
 """
 
 from __future__ import annotations
@@ -13,12 +14,22 @@ from typing import Any
 
 import backends
 from backends import REFERENCE, Expression, TrainSpec
-from comparisons.commands.fuzz import classify, run_backends
-from comparisons.judge import dtypes
-from comparisons.judge.agreement import close, compare, errors
+from backends.base import Backend
+from backends.expr import parse
+from comparisons.judge import dtypes, verdict
+from comparisons.judge.agreement import (
+    EPS,
+    GRAD_ATOL,
+    GRAD_RTOL,
+    ROUNDING_ULPS,
+    cancellation_scales,
+    close,
+    errors,
+    finite_differences_with_bounds,
+    quantity_label,
+)
 from comparisons.judge.catalog import DIVERGENCES, FLOAT32_DIVERGENCES, Case, Divergence, same_number
-from comparisons.judge.rules import RULES, explain
-from comparisons.judge.truth import truth
+from comparisons.judge.rules import ERROR_RULES, RULES
 
 Record = dict[str, Any]
 Tick = Callable[[], None]  # called once per unit of work done, to move a progress bar
@@ -45,70 +56,82 @@ def choose_backends(requested: Sequence[str] | None = None) -> tuple[list[str], 
     return chosen, skipped
 
 
-def compare_each(
-    expr: Expression, inputs: Mapping[str, float], backend_names: Sequence[str], case: str | None = None, dtype: str = "float64"
-) -> list[Record]:
-    """agreement.compare, one backend at a time: one record per backend and quantity (value, grad:NAME). A backend
-    that raises gets one record saying so (quantity "error", ok False) instead of ending the run. In float32:
-    compare_float32."""
-    if dtypes.check(dtype) == "float32":
-        return compare_float32(expr, inputs, backend_names, case)
-    records = []
-    for name in backend_names:
+def run_backends(
+    expr: Expression, points: Sequence[Mapping[str, float]], chosen: Mapping[str, Backend], dtype: str
+) -> list[dict[str, dict[str, float] | str]]:
+    """Per point, every backend's {quantity: number}, or its error as text where it raised; each backend compiles the
+    expression once for all the points."""
+    out: list[dict[str, dict[str, float] | str]] = [{} for _ in points]
+    for name, backend in chosen.items():
         try:
-            records += compare(expr, inputs, [name], case=case)
-        except Exception as exc:  # a framework (or the finite differences) failing on these inputs is a finding to show
-            records.append(_error_record(case, name, f"{type(exc).__name__}: {exc}"))
-    return records
+            fn = backend.compile(expr, dtype)
+        except Exception as exc:  # a backend that cannot compile this expression: judged as raised, never a crash
+            for results in out:
+                results[name] = error_text(exc)
+            continue
+        for results, point in zip(out, points):
+            try:
+                g = fn(point)
+                results[name] = {"value": g.value, **{f"grad:{k}": v for k, v in g.grads.items()}}
+            except Exception as exc:
+                results[name] = error_text(exc)
+    return out
 
 
-def _error_record(case: str | None, backend: str, error: str) -> Record:
-    return {"case": case, "backend": backend, "quantity": "error", "value": math.nan, "ok": False, "error": error}
+def error_text(exc: BaseException) -> str:
+    """An exception as "Type: its first line", at most 200 characters (tinygrad's errors print whole graphs)."""
+    lines = str(exc).strip().splitlines()
+    text = f"{type(exc).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
-def compare_float32(
-    expr: Expression, inputs: Mapping[str, float], backend_names: Sequence[str], case: str | None = None
+def judged(
+    expr: Expression,
+    inputs: Mapping[str, float],
+    backend_names: Sequence[str],
+    dtype: str = "float64",
+    case: str | None = None,
+    accurate_ulps: float = verdict.ACCURATE_ULPS,
 ) -> list[Record]:
-    """The two verdicts in float32, where micrograd (float64 by design) cannot be the reference: the truth is. The
-    inputs are rounded to float32 and the truth taken there, then rounded to float32 (`truth`, also `reference`);
-    `ulps` are float32's. Each quantity is classified as the fuzzer does (fuzz.classify), so grad, the report and the
-    fuzzer judge alike: `ok` (agrees) where the backend is within ulps_allowed of the truth, or gives what every other
-    backend gives (then the formula is what is inaccurate in float32, an accuracy finding: `ulps` shows it). Otherwise
-    `divergence` names the rule that explains it, or is "" (unexplained). Where the truth is undefined, a backend
-    agrees when it gives what most backends give."""
-    point = float32_point(expr, inputs)
-    names = [name for name in backend_names if name != REFERENCE]
-    (results,) = run_backends(expr, [point], {name: backends.get(name) for name in names}, "float32")
-    try:
-        exact = truth(expr, point).quantities
-    except Exception:  # the exact evaluation failed (a bug there): classify says so in each record's `why`
-        exact = {}
-    records: list[Record] = []
-    for name in names:
-        if isinstance(results[name], str):
-            records.append(_error_record(case, name, str(results[name])))
-    for r in classify(expr, point, results, "float32"):
-        if r.got is None:
-            continue  # raised: one error record per backend, above
-        q = exact.get(r.quantity)
-        condition, note = (q.condition, q.reason) if q else (None, r.why)
-        others = {k: v[r.quantity] for k, v in results.items() if k != r.backend and isinstance(v, dict)}
-        ok, divergence = r.cls in ("accurate", "inaccurate_agreeing"), r.why if r.cls == "known" else ""
-        if r.cls == "undefined":  # nothing to judge against: a backend agrees when it gives what most of them give
-            ok = 2 * (1 + sum(same_number(r.got, v) for v in others.values())) > 1 + len(others)
-            rule = None if ok else explain(expr, point, r.backend, r.quantity, r.got, None, others, "float32")
-            divergence = rule.name if rule else ""
-        reference = math.nan if r.truth is None else r.truth
-        abs_err, rel_err = errors(r.got, reference)
-        records.append(
-            {
-                "case": case, "backend": r.backend, "quantity": r.quantity, "value": r.got, "truth": r.truth,
-                "ulps": r.ulps, "ulps_allowed": r.tolerance, "condition": condition, "truth_note": note or None,
-                "reference": reference, "abs_err": abs_err, "rel_err": rel_err, "ok": ok, "divergence": divergence,
-                "class": r.cls, "inputs_float32": " ".join(f"{k}={v!r}" for k, v in point.items()),
-            }
-        )  # fmt: skip
+    """Run every backend on `expr` at `inputs` (rounded to float32 first in float32) and judge every number once,
+    against the truth taken once (comparisons.judge.verdict): one record per backend and quantity with its class and
+    why. In float64, with micrograd among the backends, `agrees` says whether each number is micrograd's (within
+    GRAD_RTOL, or the rounding left of a cancellation), and the finite differences ride along as information."""
+    point = float32_point(expr, inputs) if dtypes.check(dtype) == "float32" else dict(expr.check_inputs(inputs))
+    chosen = {name: backends.get(name) for name in backend_names}
+    (results,) = run_backends(expr, [point], chosen, dtype)
+    reference = REFERENCE if dtype == "float64" and REFERENCE in chosen else None
+    records = verdict.judge(expr, point, dtype, results, reference=reference, accurate_ulps=accurate_ulps)
+    extra: dict[str, dict[str, Any]] = {}
+    if reference is not None:
+        extra = _agreement_columns(expr, point)
+    for r in records:
+        r["case"] = case
+        ref = r["reference"]
+        if r["value"] is not None and ref is not None:
+            r["abs_err"], r["rel_err"] = errors(r["value"], ref)
+            atol = extra[r["quantity"]]["atol"]
+            r["agrees"] = close(r["value"], ref, GRAD_RTOL, atol)
+        r.update({k: v for k, v in extra.get(r["quantity"], {}).items() if k != "atol"})
+        if r.get("fd") is not None and r["value"] is not None:
+            r["fd_abs_err"], r["fd_rel_err"] = errors(r["value"], r["fd"])
+        if dtype == "float32":
+            r["inputs_float32"] = " ".join(f"{k}={v!r}" for k, v in point.items())
     return records
+
+
+def _agreement_columns(expr: Expression, point: Mapping[str, float]) -> dict[str, dict[str, Any]]:
+    """Per quantity: the absolute tolerance of agreement with micrograd (GRAD_ATOL, or ROUNDING_ULPS of what cancelled)
+    and the finite-difference estimate (information only)."""
+    try:
+        fd, _ = finite_differences_with_bounds(expr, point)
+    except Exception:  # finite differences are information: a failure there never ends a run
+        fd = {}
+    scales = cancellation_scales(expr, point)
+    out: dict[str, dict[str, Any]] = {q: {"atol": max(GRAD_ATOL, ROUNDING_ULPS * EPS * s)} for q, s in scales.items()}
+    for name in expr.inputs:
+        out.setdefault(f"grad:{name}", {"atol": GRAD_ATOL})["fd"] = fd.get(name)
+    return out
 
 
 def float32_point(expr: Expression, inputs: Mapping[str, float]) -> dict[str, float]:
@@ -123,50 +146,47 @@ def float32_point(expr: Expression, inputs: Mapping[str, float]) -> dict[str, fl
     return point
 
 
-def _same_point(a: Mapping[str, float], b: Mapping[str, float]) -> bool:
-    return a.keys() == b.keys() and all(math.copysign(1.0, a[k]) == math.copysign(1.0, b[k]) and a[k] == b[k] for k in a)
-
-
-def known_divergence(expr: Expression, inputs: Mapping[str, float], quantity: str) -> Divergence | None:
-    """The catalog's divergence for this expression at these inputs: the entry for `quantity`, or else any entry for
-    the same expression and point (the same situation explains its other quantities)."""
-    here = [d for d in DIVERGENCES if d.expression == expr and _same_point(d.inputs, inputs)]
-    return next((d for d in here if d.quantity == quantity), here[0] if here else None)
-
-
-def label_divergences(records: list[Record], expr: Expression, inputs: Mapping[str, float]) -> list[Record]:
-    """Each record that disagrees with micrograd gets `divergence`: the name of the catalog entry for this expression
-    and point, else of the rule (comparisons.judge.rules) that describes the situation, or "" (then it is unexplained).
-    Records that have one already (compare_float32's) keep it."""
-    given: dict[str, dict[str, float]] = {}
+def failures(records: Sequence[Mapping[str, Any]], strict: bool = False) -> list[str]:
+    """One line per record that fails (verdict.counts_as_failure), both sides shown: `tanh_xy d/dx: jax=0.4199743 |
+    truth=0.4199744 (2.1e+03 ulps; micrograd=0.4199744) unexplained`."""
+    lines = []
     for r in records:
-        given.setdefault(r["quantity"], {})[r["backend"]] = r["value"]
-    for r in records:
-        if "divergence" in r:
+        if not verdict.counts_as_failure(r, strict):
             continue
-        name = ""
-        if not r["ok"] and r["quantity"] != "error":
-            entry = known_divergence(expr, inputs, r["quantity"])
-            others = {k: v for k, v in given[r["quantity"]].items() if k != r["backend"]}
-            rule = None if entry else explain(expr, inputs, r["backend"], r["quantity"], r["value"], r.get("truth"), others)
-            name = entry.name if entry else rule.name if rule else ""
-        r["divergence"] = name
+        where = f"{r.get('case') or 'expression'} {quantity_label(r['quantity'])}"
+        got = f"raised {r['error']}" if r["value"] is None else repr(r["value"])
+        ulps = "" if r["ulps"] is None else f" ({r['ulps']:.3g} ulps"
+        ref = "" if r.get("reference") is None else f"; {REFERENCE}={r['reference']!r}"
+        lines.append(f"{where}: {r['backend']}={got} | truth={r['truth']!r}{ulps}{ref}{')' if ulps else ''} {r['class']}")
+    return lines
+
+
+def assert_judged(
+    case: str, expr: Expression | str, inputs: Mapping[str, float], backend_names: Sequence[str], dtype: str = "float64"
+) -> list[Record]:
+    """The test helper: judge, and fail with every record that counts as a failure, both sides shown."""
+    expr = parse(expr) if isinstance(expr, str) else expr
+    records = judged(expr, inputs, backend_names, dtype, case=case)
+    bad = failures(records)
+    if bad:
+        raise AssertionError("\n".join(bad))
     return records
 
 
 def divergence_explanation(name: str) -> str:
     """The explanation of a catalog entry (float64 or float32) or of a rule, by name."""
     entries = {d.name: d.explanation for d in (*DIVERGENCES, *FLOAT32_DIVERGENCES)}
-    return entries.get(name) or next(rule.explanation for rule in RULES if rule.name == name)
+    rules = {rule.name: rule.explanation for rule in RULES} | {rule.name: rule.explanation for rule in ERROR_RULES}
+    return entries.get(name) or rules.get(name, "")
 
 
 def gradient_records(
     cases: Iterable[Case], backend_names: Sequence[str], tick: Tick = _nothing, dtype: str = "float64"
 ) -> list[Record]:
-    """compare_each on every case of the catalog, in `dtype`."""
+    """`judged` on every case of the catalog, in `dtype`."""
     records = []
     for case in cases:
-        records += compare_each(case.expression, case.inputs, backend_names, case=case.name, dtype=dtype)
+        records += judged(case.expression, case.inputs, backend_names, dtype, case=case.name)
         tick()
     return records
 

@@ -1,26 +1,17 @@
-"""Two verdicts on one expression run by several backends, as tidy records (plain dicts; report.py tabulates them).
-
-Agreement: does each backend compute what micrograd (the reference) computes? Tight: GRAD_RTOL, GRAD_ATOL, and
-ROUNDING_ULPS where a result is what is left of a cancellation; nan equals nan, inf equals inf of the same sign.
-Accuracy: how far is each backend, micrograd included, from the truth (comparisons/judge/truth.py: the exact value,
-correctly rounded), in ulps; `ulps_allowed` is ULPS_FLOOR plus ULPS_PER_CONDITION times the formula's own rounding
-amplification (its condition), so a formula that cancels is explained, not blamed on a backend.
+"""Agreement: does a backend compute what micrograd (the reference) computes? A column beside every verdict, never a
+verdict itself (comparisons/judge/verdict.py classes each number against the truth). Tight: GRAD_RTOL, GRAD_ATOL,
+and ROUNDING_ULPS where a result is what is left of a cancellation; nan equals nan, inf equals inf of the same sign.
 Finite differences (Ridders) stay as information: they judge nothing, and never raise on a finite input.
-A backend that cannot run raises BackendUnavailable here; the caller decides whether that skips or fails.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping
 
-import backends
 from backends.expr import Expression, Node, parse
 from backends.micrograd_backend import FUNCTIONS as MICROGRAD_FUNCTIONS
-from comparisons.judge.truth import Truth, truth, ulps
 from micrograd.engine import Value
 
 GRAD_RTOL = 1e-9
@@ -31,16 +22,6 @@ GRAD_ATOL = 1e-12
 # contribution had the same sign, from micrograd's graph), never less than GRAD_ATOL. Where nothing cancels that
 # magnitude is the result's own, and 1000 ulps (2e-13 relative) is far inside GRAD_RTOL: nothing else loosens.
 ROUNDING_ULPS = 1000
-
-# Accuracy: a quantity is accurate when it is within ULPS_FLOOR + ULPS_PER_CONDITION * noise_ulps of the truth, where
-# noise_ulps is what rounding alone does to this formula here (truth.py, Monte Carlo arithmetic, with every operation
-# off by up to half an ulp): well-conditioned formulas get a few ulps; a relative error of 1e-6 anywhere (4.5e9 ulps)
-# fails unless the formula itself loses 8 digits there. The frameworks' transcendental functions are off by a few ulps
-# each (XLA's tanh: 6), hence 8 per unit of noise and the floor of 16. One yardstick for grad, the report and the fuzzer,
-# in float64 and in float32 (in float32's ulps, with float32's coarser roundings: Quantity.noise_ulps_in).
-ULPS_FLOOR = 16
-ULPS_PER_CONDITION = 8.0
-DEFAULT_MAX_ULPS = 16  # `grad --strict`: fail on any backend further than this from the truth
 
 # Finite differences: Ridders' method, central differences at steps h, h/1.6, h/1.6**2, ... extrapolated to
 # h -> 0 (Richardson, in a Neville tableau) until the extrapolation stops improving; it reports its own error
@@ -58,7 +39,7 @@ FD_SAFETY = 10.0
 FD_NOISE = 100.0
 _FD_SHRINK = 1.6
 _FD_TABLEAU = 10
-_EPS = sys.float_info.epsilon
+EPS = _EPS = sys.float_info.epsilon
 _BRANCH_OPS = ("relu", "log", "div", "pow")  # ops whose argument's sign selects a branch, a pole or a domain
 
 
@@ -230,112 +211,6 @@ def errors(value: float, reference: float) -> tuple[float, float]:
     return err, (err / abs(reference) if reference != 0 else math.inf)
 
 
-def ulps_allowed(noise_ulps: float) -> float:
-    """How far from the truth an evaluation may be, in ulps of its dtype: ULPS_FLOOR plus ULPS_PER_CONDITION times the
-    error that rounding alone causes in this formula here (the truth's noise_ulps_in(dtype)). Beyond that the
-    backend, not the formula, is to blame."""
-    return ULPS_FLOOR + ULPS_PER_CONDITION * noise_ulps
-
-
-def compare(
-    expr: Expression | str, inputs: Mapping[str, float], backend_names: Iterable[str], case: str | None = None
-) -> list[dict[str, Any]]:
-    """One record per (backend, quantity). Agreement: the backend's number beside micrograd's (`reference`), the
-    errors, atol (GRAD_ATOL, or more where the result is what is left of a cancellation: see ROUNDING_ULPS) and ok
-    (within GRAD_RTOL or atol of micrograd; micrograd itself is ok by definition). Accuracy: `truth` (None where the
-    mathematics is undefined, with `truth_note` saying why), `ulps` from it, the formula's `condition` and the
-    `ulps_allowed` it explains.
-    The finite difference (`fd`, its errors and tolerance) is information. Raises BackendUnavailable for a backend
-    that cannot run here."""
-    expr = parse(expr) if isinstance(expr, str) else expr
-    inputs = expr.check_inputs(inputs)
-    ref = backends.get(backends.REFERENCE).compile(expr)(inputs)
-    exact, fd, fd_bounds, scales = _yardsticks(expr, tuple(inputs.items()))
-    records: list[dict[str, Any]] = []
-    for backend_name in backend_names:
-        result = ref if backend_name == backends.REFERENCE else backends.get(backend_name).compile(expr)(inputs)
-        quantities: list[tuple[str, float, float, float | None, float | None]] = [("value", result.value, ref.value, None, None)]
-        quantities += [(f"grad:{x}", result.grads[x], ref.grads[x], fd[x], fd_bounds[x]) for x in expr.inputs]
-        for quantity, value, reference, fd_value, fd_bound in quantities:
-            abs_err, rel_err = errors(value, reference)
-            fd_abs_err, fd_rel_err = errors(value, fd_value) if fd_value is not None else (None, None)
-            fd_tol = None if fd_value is None or fd_bound is None else FD_RTOL * abs(reference) + fd_bound
-            atol = max(GRAD_ATOL, ROUNDING_ULPS * _EPS * scales[quantity])
-            true = exact.quantities[quantity]
-            distance = ulps(value, true.value)
-            records.append(
-                {
-                    "case": case,
-                    "backend": backend_name,
-                    "quantity": quantity,
-                    "value": value,
-                    "truth": true.value,
-                    "ulps": distance,
-                    "ulps_allowed": ulps_allowed(true.noise_ulps),
-                    "condition": true.condition,
-                    "truth_note": true.reason or None,
-                    "reference": reference,
-                    "abs_err": abs_err,
-                    "rel_err": rel_err,
-                    "atol": atol,
-                    "ok": backend_name == backends.REFERENCE or close(value, reference, GRAD_RTOL, atol),
-                    "fd": fd_value,
-                    "fd_abs_err": fd_abs_err,
-                    "fd_rel_err": fd_rel_err,
-                    "fd_tol": fd_tol,
-                }
-            )
-    return records
-
-
-def cancellation(expr: Expression, inputs: Mapping[str, float]) -> str:
-    """Where the expression cancels the most at `inputs` (from the truth), e.g. "exp(x) - 1.0: its operands are 2e12
-    times larger than its result"; "" where nothing cancels much."""
-    return _yardsticks(expr, tuple(expr.check_inputs(inputs).items()))[0].cancellation
-
-
-@functools.lru_cache(maxsize=16)
-def _yardsticks(
-    expr: Expression, inputs: tuple[tuple[str, float], ...]
-) -> tuple[Truth, dict[str, float], dict[str, float], dict[str, float]]:
-    """The truth, finite differences, their bounds and the cancellation scales: pure functions of the expression and
-    the inputs, computed once when several backends are compared one at a time (as the tests do)."""
-    point = dict(inputs)
-    return (truth(expr, point), *finite_differences_with_bounds(expr, point), cancellation_scales(expr, point))
-
-
 def quantity_label(quantity: str) -> str:
     """'value', or 'd/dx' for 'grad:x'."""
     return "value" if quantity == "value" else f"d/d{quantity.removeprefix('grad:')}"
-
-
-def failures(records: Sequence[Mapping[str, Any]], case: str | None = None, accuracy: bool = False) -> list[str]:
-    """One line per record that disagrees with micrograd, e.g. `tanh_chain d/dx: jax=0.4199743 | micrograd=0.4199744
-    (...)`; with `accuracy`, also one per record that is not accurate (`... micrograd=0.5 | truth=0.25 (3e15 ulps ...)`)."""
-    lines = []
-    for r in records:
-        name = case or r.get("case") or "expression"
-        if not r["ok"]:
-            lines.append(
-                f"{name} {quantity_label(r['quantity'])}: {r['backend']}={r['value']!r} | "
-                f"{backends.REFERENCE}={r['reference']!r} "
-                f"(rel err {r['rel_err']:.3g}, abs err {r['abs_err']:.3g}; allowed rel {GRAD_RTOL:g} or abs {r['atol']:.3g})"
-            )
-        if accuracy and r.get("ulps") is not None and r["ulps"] > r["ulps_allowed"]:
-            lines.append(
-                f"{name} {quantity_label(r['quantity'])}: {r['backend']}={r['value']!r} | truth={r['truth']!r} ({r['ulps']:.3g} "
-                f"ulps; allowed {r['ulps_allowed']:.3g}, what rounding does to this formula here)"
-            )
-    return lines
-
-
-def assert_agrees(
-    case: str, expr: Expression | str, inputs: Mapping[str, float], backend_names: Iterable[str]
-) -> list[dict[str, Any]]:
-    """The test helper: compare, and fail with every number that disagrees with micrograd or is not accurate, both
-    sides shown; returns the records."""
-    records = compare(expr, inputs, backend_names, case=case)
-    bad = failures(records, case, accuracy=True)
-    if bad:
-        raise AssertionError("\n".join(bad))
-    return records

@@ -654,3 +654,45 @@ RULES: tuple[Rule, ...] = (
 )
 
 assert len({rule.name for rule in RULES}) == len(RULES), "two rules share a name"
+
+
+# --- backends that raise: each rule describes the situation and the error, as the value rules do ---
+
+
+@dataclass(frozen=True)
+class ErrorRule:
+    """A known way for a backend to raise: where (`applies`, on the same Situation, its `got` nan), which error."""
+
+    name: str
+    explanation: str
+    applies: Callable[[Situation], bool]
+    backends: tuple[str, ...]
+    error: str  # the exception's type name, e.g. "KeyError"
+
+
+def _huge_constant_exponent(s: Situation) -> bool:
+    """A power whose exponent is beyond 2**52 in magnitude (every such float is a whole number)."""
+    return any(abs(s.arg(n, 1)) > 2.0**52 for _, n in s.nodes("pow"))
+
+
+ERROR_RULES: tuple[ErrorRule, ...] = (
+    ErrorRule(
+        "tinygrad_pow_huge_integer_exponent",
+        "tinygrad lowers a power whose exponent is a whole number to repeated multiplication; an exponent beyond 2**52 "
+        "(x ** 1e300) builds a graph its scheduler cannot place, and it raises KeyError on a UOp instead of computing "
+        "x ** y through exp and log as it does for other exponents.",
+        _huge_constant_exponent,
+        backends=("tinygrad",),
+        error="KeyError",
+    ),
+)
+
+
+def explain_error(
+    expr: Expression | str, inputs: Mapping[str, float], backend: str, quantity: str, error: str, dtype: str = "float64"
+) -> ErrorRule | None:
+    """The rule that describes `backend` raising `error` (its "Type: message" text) on `expr` at `inputs`, or None."""
+    expr = parse(expr) if isinstance(expr, str) else expr
+    s = Situation(expr, dict(inputs), backend, quantity, math.nan, None, {}, dtype)
+    kind = error.split(":", 1)[0].strip()
+    return next((r for r in ERROR_RULES if backend in r.backends and kind == r.error and r.applies(s)), None)

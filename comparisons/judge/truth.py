@@ -23,7 +23,7 @@ import mpmath
 from mpmath import libmp, mpf
 
 from backends.expr import Expression, Node, parse
-from comparisons.judge.dtypes import noise_ulps
+from comparisons.judge.dtypes import noise_ulps, round_to
 from comparisons.judge.dtypes import ulps as ulps  # re-exported: float64 ulps from the truth, the name callers use
 
 START_BITS = 128
@@ -97,8 +97,16 @@ class Quantity:
 
     value: float | None
     reason: str = ""
+
     condition: float | None = None
     noise: float = 0.0  # how far float64-sized roundings of every operation moved the result (Monte Carlo), absolute
+
+    @property
+    def status(self) -> str:
+        """determined, undefined, or not determined (the reason says why)."""
+        if self.value is not None:
+            return "determined"
+        return "not determined" if self.reason.startswith("not determined") else "undefined"
 
     @property
     def noise_ulps(self) -> float:
@@ -125,10 +133,18 @@ class Truth:
         object.__setattr__(self, "quantities", {"value": self.value, **{f"grad:{k}": q for k, q in self.grads.items()}})
 
 
-def truth(expr: Expression | str, inputs: Mapping[str, float]) -> Truth:
-    """The exact value and gradient of `expr` at `inputs` (finite floats), each rounded correctly to float64."""
+def truth(expr: Expression | str, inputs: Mapping[str, float], dtype: str = "float64") -> Truth:
+    """The exact value and gradient of `expr` at `inputs` (finite floats), each rounded correctly to float64, then
+    to `dtype`."""
     expr = parse(expr) if isinstance(expr, str) else expr
-    return _truth(expr, tuple(expr.check_inputs(inputs).items()))
+    exact = _truth(expr, tuple(expr.check_inputs(inputs).items()))
+    if dtype == "float64":
+        return exact
+
+    def rounded(q: Quantity) -> Quantity:
+        return q if q.value is None else Quantity(round_to(q.value, dtype), q.reason, q.condition, q.noise)
+
+    return Truth(rounded(exact.value), {k: rounded(q) for k, q in exact.grads.items()}, exact.bits, exact.cancellation)
 
 
 @functools.lru_cache(maxsize=256)
