@@ -16,7 +16,7 @@ from comparisons.judge import dtypes
 
 finite64 = st.floats(allow_nan=False, allow_infinity=False)
 # float32's range with room to overflow and underflow into subnormals and zero
-in_float32_range = st.floats(min_value=-2.0**129, max_value=2.0**129, allow_nan=False)
+in_float32_range = st.floats(min_value=-(2.0**129), max_value=2.0**129, allow_nan=False)
 
 
 def ulp32(value: float) -> float:
@@ -145,7 +145,9 @@ def test_round_to_float64_and_nan_change_nothing():
     assert dtypes.round_to(1e300, "float64") == 1e300
 
 
-@pytest.mark.parametrize("function", [lambda d: dtypes.round_to(1.0, d), lambda d: dtypes.ulp(1.0, d), lambda d: dtypes.ulp(0.0, d)])
+@pytest.mark.parametrize(
+    "function", [lambda d: dtypes.round_to(1.0, d), lambda d: dtypes.ulp(1.0, d), lambda d: dtypes.ulp(0.0, d)]
+)
 def test_an_unknown_dtype_is_refused_with_the_choices(function):
     with pytest.raises(ValueError, match=r"unknown dtype 'float16'; choose float64 or float32"):
         function("float16")

@@ -1,36 +1,41 @@
-"""Gradients agree across frameworks: every catalog case and random expressions, every backend against micrograd
-(rel 1e-9, abs 1e-12 near zero) and micrograd against finite differences; every known divergence pinned exactly.
+"""Gradients across frameworks: every catalog case against micrograd (rel 1e-9, abs 1e-12 near zero) and micrograd
+against finite differences; random expressions judged against the truth through the judge's classes (a number the
+judge explains is not a failure, an unexplained one is); every known divergence pinned exactly.
 
-GRAD_EXAMPLES sets how many random expressions each backend sees (default 200).
+GRAD_EXAMPLES sets how many random expressions each backend sees (default: twice the Hypothesis profile's examples,
+200 in the `ci` profile that `make test` runs, derandomized: the same expressions on every run).
 """
 
 from __future__ import annotations
 
 import math
 import os
+from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 
 import backends
 from backends import parse
 from backends.base import Gradients
 from backends.micrograd_backend import MicrogradBackend
+from comparisons.commands.runs import assert_judged, failures, judged, run_backends
 from comparisons.judge.agreement import (
+    EPS,
     FD_RTOL,
     GRAD_ATOL,
     GRAD_RTOL,
-    assert_agrees,
+    ROUNDING_ULPS,
     cancellation_scales,
     close,
-    compare,
-    failures,
     finite_differences,
 )
 from comparisons.judge.catalog import CATALOG, DIVERGENCES, Divergence, get_case, same_number
+from comparisons.judge.verdict import counts_as_failure, judge
+from tests.conftest import require_backend
 from tests.strategies import Example, examples
 
-GRAD_EXAMPLES = int(os.environ.get("GRAD_EXAMPLES", "200"))
+GRAD_EXAMPLES = int(os.environ.get("GRAD_EXAMPLES", "0")) or 2 * settings.default.max_examples
 
 
 # --- the catalog: one line per case, every backend ---
@@ -44,14 +49,46 @@ BIG = 1_000  # nodes: tinygrad and jax compile these for seconds (tinygrad's tim
     [pytest.param(case, id=case.name, marks=[pytest.mark.slow] if len(case.expression.nodes) > BIG else []) for case in CATALOG],
 )
 def test_catalog(case, backend):
+    # every number accurate or explained by the judge, and within GRAD_RTOL of micrograd's (agreement, a column)
+    records = assert_judged(case.name, case.expression, case.inputs, [backends.REFERENCE, backend.name])
+    mine = [r for r in records if r["backend"] == backend.name]
+    assert all(r["agrees"] for r in mine), [verdict_line(r) for r in mine if not r["agrees"]]
+    inaccurate = [r for r in mine if r["class"] != "accurate"]
     if backend.name not in case.inaccurate:
-        assert_agrees(case.name, case.expression, case.inputs, [backend.name])
+        assert not inaccurate, [verdict_line(r) for r in inaccurate]
         return
     # a pinned finding: this backend agrees with micrograd but is further from the truth than the formula explains
     assert case.inaccurate_because in {d.name for d in DIVERGENCES}
-    records = compare(case.expression, case.inputs, [backend.name], case=case.name)
-    assert not failures(records), failures(records)
-    assert failures(records, accuracy=True), f"{case.name}: {backend.name} is accurate now; drop it from `inaccurate`"
+    assert inaccurate, f"{case.name}: {backend.name} is accurate now; drop it from `inaccurate`"
+
+
+def _example(source: str, **inputs: float) -> Example:
+    return Example(parse(source), inputs)
+
+
+# Failing examples found while exploring (HYPOTHESIS_PROFILE=dev), checked on every run from then on.
+# torch and jax take sigmoid'(32.25) as s*(1 - s) with s within 1e-14 of 1: d/dy is 0.94 % below the truth (the
+# sigmoid_tail rule); tolerated once as a disagreement with micrograd, now judged "known".
+SIGMOID_TAIL = _example(
+    "t0 = z - x; log(((sigmoid(((-t0) + ((-1.5) / y))) / 3.0) - ((((x * x) + 0.5) ** tanh((t0 * 3.0))) ** 2.5)))",
+    z=-1.5, x=-1.25, y=-0.046875,
+)  # fmt: skip
+
+
+def verdicts(backend: backends.Backend, example: Example) -> list[dict[str, Any]]:
+    """The judge's records for `backend`'s numbers on `example` in float64 (a backend that raises is judged too), with
+    micrograd's numbers beside them: the judge's "every backend gives the same number" and its rules look at them."""
+    chosen = {backends.REFERENCE: backends.get(backends.REFERENCE), backend.name: backend}
+    (results,) = run_backends(example.expression, [example.inputs], chosen, "float64")
+    records = judge(example.expression, example.inputs, "float64", results)
+    return [r for r in records if r["backend"] == backend.name]
+
+
+def verdict_line(record: dict[str, Any]) -> str:
+    return (
+        f"{record['quantity']}: {record['backend']}={record['value']!r} | truth={record['truth']!r} "
+        f"({record['ulps']} ulps): {record['class']} {record['why']}"
+    )
 
 
 # one settings object per run: the fixture only hands out a cached backend, so sharing it across examples is safe
@@ -59,12 +96,23 @@ def test_catalog(case, backend):
     max_examples=GRAD_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 )
 @given(example=examples())
+@example(example=SIGMOID_TAIL)
 def test_random_expressions(backend, example: Example):
-    # every backend agrees with micrograd; micrograd is also within what rounding explains of the truth (the frameworks'
-    # own accuracy, tanh' and sigmoid' computed as 1 - t*t and s*(1 - s) included, is judged by the fuzz and its rules)
-    records = compare(example.expression, example.inputs, [backend.name], case="random")
-    bad = failures(records, accuracy=backend.name == backends.REFERENCE)
-    assert not bad, "\n".join(bad)
+    # every number is accurate or explained by the judge (a rule, the catalog, a cancellation every backend shares, an
+    # ill-conditioned formula); an unexplained one fails, and so does raising without a rule
+    bad = [verdict_line(r) for r in verdicts(backend, example) if counts_as_failure(r)]
+    assert not bad, f"{example}:\n" + "\n".join(bad)
+
+
+def test_the_sigmoid_tail_example_is_judged_known_for_torch_and_jax_and_accurate_for_micrograd():
+    # torch and jax take sigmoid'(32.25) as s*(1 - s): d/dy 0.94 % below the truth; micrograd is within an ulp of it
+    expected = {"micrograd": "accurate", "torch": "known", "jax": "known"}
+    for name, cls in expected.items():
+        records = {r["quantity"]: r for r in verdicts(require_backend(name), SIGMOID_TAIL)}
+        assert records["grad:y"]["class"] == cls, verdict_line(records["grad:y"])
+        assert all(counts_as_failure(r) is False for r in records.values()), [verdict_line(r) for r in records.values()]
+    torch_dy = {r["quantity"]: r for r in verdicts(require_backend("torch"), SIGMOID_TAIL)}["grad:y"]
+    assert torch_dy["ulps"] > 1e12 and "sigmoid" in torch_dy["why"], verdict_line(torch_dy)
 
 
 # --- the known divergences: each backend gives exactly what the table says ---
@@ -159,8 +207,8 @@ class _Skewed(MicrogradBackend):
     def __init__(self, name: str, skew: float):
         self.name, self.skew = name, skew
 
-    def compile(self, expr):
-        inner = super().compile(expr)
+    def compile(self, expr, dtype="float64"):
+        inner = super().compile(expr, dtype)
 
         def value_and_grad(inputs):
             result = inner(inputs)
@@ -169,31 +217,37 @@ class _Skewed(MicrogradBackend):
         return value_and_grad
 
 
-def test_compare_records_and_flags_a_backend_that_is_off_by_a_little(monkeypatch):
+def test_judged_records_and_flags_a_backend_that_is_off_by_a_little(monkeypatch):
     fake = _Skewed("skewed", 1e-8)
     real_get = backends.get
     monkeypatch.setattr(backends, "get", lambda name: fake if name == "skewed" else real_get(name))
-    records = compare("tanh(x*y)", {"x": 0.3, "y": -2.0}, ["micrograd", "skewed"], case="tanh_xy")
+    records = judged(parse("tanh(x*y)"), {"x": 0.3, "y": -2.0}, ["micrograd", "skewed"], case="tanh_xy")
     assert {(r["backend"], r["quantity"]) for r in records} == {
         (b, q) for b in ("micrograd", "skewed") for q in ("value", "grad:x", "grad:y")
     }
     by = {(r["backend"], r["quantity"]): r for r in records}
-    assert all(r["ok"] for r in records if r["backend"] == "micrograd")
-    assert by["skewed", "value"]["ok"] and not by["skewed", "grad:x"]["ok"] and not by["skewed", "grad:y"]["ok"]
+    assert all(r["class"] == "accurate" and r["agrees"] for r in records if r["backend"] == "micrograd")
+    assert by["skewed", "value"]["class"] == "accurate" and by["skewed", "value"]["agrees"]
+    for q in ("grad:x", "grad:y"):  # 1e-8 relative is about 4.5e7 ulps, and no rule or cancellation explains it
+        assert by["skewed", q]["class"] == "unexplained" and not by["skewed", q]["agrees"], verdict_line(by["skewed", q])
+        assert by["skewed", q]["ulps"] == pytest.approx(
+            1e-8 * abs(by["skewed", q]["truth"]) / math.ulp(by["skewed", q]["truth"]), rel=1e-3
+        )
     assert by["skewed", "grad:x"]["rel_err"] == pytest.approx(1e-8, rel=1e-3)
-    assert by["micrograd", "value"]["fd"] is None and by["micrograd", "grad:x"]["fd_rel_err"] < FD_RTOL
+    assert by["micrograd", "value"].get("fd") is None and by["micrograd", "grad:x"]["fd_rel_err"] < FD_RTOL
     lines = failures(records)
-    assert len(lines) == 2 and lines[0].startswith("tanh_xy d/dx: skewed=") and "| micrograd=" in lines[0]
-    with pytest.raises(AssertionError, match=r"tanh_xy d/dy: skewed=.* \| micrograd="):
-        assert_agrees("tanh_xy", "tanh(x*y)", {"x": 0.3, "y": -2.0}, ["skewed"])
+    assert len(lines) == 2 and lines[0].startswith("tanh_xy d/dx: skewed=") and "| truth=" in lines[0], lines
+    assert "; micrograd=" in lines[0] and lines[0].endswith("unexplained"), lines
+    with pytest.raises(AssertionError, match=r"tanh_xy d/dy: skewed=.* \| truth=.* unexplained"):
+        assert_judged("tanh_xy", "tanh(x*y)", {"x": 0.3, "y": -2.0}, ["skewed"])
 
 
 def test_the_truth_catches_a_wrong_reference(monkeypatch):
     skewed, real_get = _Skewed("micrograd", 1e-5), backends.get
     monkeypatch.setattr(backends, "get", lambda name: skewed if name == "micrograd" else real_get(name))
     case = get_case("shared")
-    with pytest.raises(AssertionError, match=r"shared d/dx: micrograd=.* \| truth=.* ulps; allowed"):
-        assert_agrees(case.name, case.expression, case.inputs, ["micrograd"])
+    with pytest.raises(AssertionError, match=r"shared d/dx: micrograd=.* \| truth=.* ulps.* unexplained"):
+        assert_judged(case.name, case.expression, case.inputs, ["micrograd"])
 
 
 class _Simplifying(MicrogradBackend):
@@ -204,8 +258,8 @@ class _Simplifying(MicrogradBackend):
     def __init__(self, grad_x: float):
         self.grad_x = grad_x
 
-    def compile(self, expr):
-        inner = super().compile(expr)
+    def compile(self, expr, dtype="float64"):
+        inner = super().compile(expr, dtype)
         return lambda inputs: Gradients(inner(inputs).value, {**inner(inputs).grads, "x": self.grad_x})
 
 
@@ -216,17 +270,19 @@ def test_a_gradient_that_is_rounding_left_after_cancellation_gets_an_absolute_to
     fake, real_get = _Simplifying(grad_x), backends.get
     monkeypatch.setattr(backends, "get", lambda name: fake if name == "simplifying" else real_get(name))
     inputs = {"x": 0.01171875, "z": 0.009765625}
-    records = {r["quantity"]: r for r in compare("(x * (1/x)) / z", inputs, ["simplifying"])}
+    expr = parse("(x * (1/x)) / z")
+    records = {r["quantity"]: r for r in judged(expr, inputs, ["micrograd", "simplifying"]) if r["backend"] == "simplifying"}
     assert records["grad:x"]["truth"] == 0.0
-    assert records["grad:x"]["reference"] != 0 and records["grad:x"]["ok"] is ok
-    assert 1e-9 < records["grad:x"]["atol"] < 1e-8  # 1,000 ulps of 17,476, the sum of the contributions' sizes
-    assert records["grad:z"]["atol"] < abs(records["grad:z"]["reference"]) * GRAD_RTOL, "nothing cancels in d/dz"
+    assert records["grad:x"]["reference"] != 0 and records["grad:x"]["agrees"] is ok
+    scales = cancellation_scales(expr, inputs)
+    assert 1e-9 < ROUNDING_ULPS * EPS * scales["grad:x"] < 1e-8  # 1,000 ulps of 17,476, the sum of the contributions' sizes
+    assert ROUNDING_ULPS * EPS * scales["grad:z"] < abs(records["grad:z"]["reference"]) * GRAD_RTOL, "nothing cancels in d/dz"
     assert close(cancellation_scales(parse("x*y - y"), {"x": 2.0, "y": 3.0})["grad:y"], 3.0)  # |x| + |-1|
 
 
-def test_compare_lets_an_unavailable_backend_raise():
+def test_judged_lets_an_unavailable_backend_raise():
     with pytest.raises(backends.BackendUnavailable, match="unknown backend 'nope'"):
-        compare("x*x", {"x": 1.0}, ["nope"])
+        judged(parse("x*x"), {"x": 1.0}, ["nope"])
 
 
 # --- helpers ---

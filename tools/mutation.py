@@ -172,9 +172,7 @@ def report(names: list[str]) -> int:
             print(f"{name}: not run yet")
             continue
         statuses = results(folder)
-        counts = Counter(
-            "equivalent" if s == "survived" and m in EQUIVALENT else s for m, s in statuses.items()
-        )
+        counts = Counter("equivalent" if s == "survived" and m in EQUIVALENT else s for m, s in statuses.items())
         total += counts
         killed, judged = score(counts)
         rest = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()) if s not in KILLED)
