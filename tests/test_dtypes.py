@@ -164,6 +164,10 @@ def test_noise_ulps_scales_float64_noise_to_float32_roundings(true, noise):
     assert dtypes.noise_ulps(noise, true, "float32") == noise * 2.0**29 / ulp32(true)
 
 
+def test_noise_ulps_is_in_float64_unless_told():
+    assert dtypes.noise_ulps(3 * 2.0**-52, 1.0) == 3.0 and dtypes.ulps(1.0 + 2.0**-51, 1.0) == 2.0
+
+
 def test_noise_ulps_is_zero_where_the_truth_overflows_float32():
     assert dtypes.noise_ulps(1.0, 1e39, "float32") == 0.0
     assert dtypes.noise_ulps(1.0, 1e39, "float64") == 1.0 / math.ulp(1e39)
