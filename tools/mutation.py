@@ -48,7 +48,7 @@ GROUPS: dict[str, Group] = {
         ("tests/test_dtypes.py", "tests/test_accuracy.py", "tests/test_rules.py"),
     ),
     "agreement": Group(("comparisons/judge/agreement.py",), ("tests/test_gradients.py", "tests/test_truth.py")),
-    "rules": Group(("comparisons/judge/rules.py",), ("tests/test_rules.py", "tests/test_dtypes.py")),
+    "rules": Group(("comparisons/judge/rules.py",), ("tests/test_rules.py", "tests/test_rule_edges.py", "tests/test_dtypes.py")),
     "verdict": Group(("comparisons/judge/verdict.py",), ("tests/test_verdict.py", "tests/test_gradients.py")),
     "truth": Group(("comparisons/judge/truth.py",), ("tests/test_truth.py", "tests/test_accuracy.py")),
     "engine": Group(("micrograd/engine.py", "micrograd/nn.py"), ("tests/test_engine.py", "tests/test_nn.py")),
