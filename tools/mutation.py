@@ -41,10 +41,13 @@ COPIED = ("micrograd", "backends", "comparisons", "tests")  # what a group's fol
 
 @dataclass(frozen=True)
 class Group:
-    """Source files to mutate (globs, as mutmut's only_mutate) and the test files that exercise them."""
+    """Source files to mutate (globs, as mutmut's only_mutate), the test files that exercise them, and how mutmut
+    starts each mutant's tests: "fork" (fast) where the tests load no framework, "forkserver" (the repository's
+    setting) where jax or torch run, whose threads make a plain fork deadlock."""
 
     sources: tuple[str, ...]
     tests: tuple[str, ...]
+    isolation: str = "forkserver"
 
 
 GROUPS: dict[str, Group] = {
@@ -56,8 +59,8 @@ GROUPS: dict[str, Group] = {
     "rules": Group(("comparisons/judge/rules.py",), ("tests/test_rules.py", "tests/test_rule_edges.py", "tests/test_dtypes.py")),
     "verdict": Group(("comparisons/judge/verdict.py",), ("tests/test_verdict.py", "tests/test_gradients.py")),
     "truth": Group(("comparisons/judge/truth.py",), ("tests/test_truth.py", "tests/test_accuracy.py")),
-    "engine": Group(("micrograd/engine.py", "micrograd/nn.py"), ("tests/test_engine.py", "tests/test_nn.py")),
-    "expr": Group(("backends/expr.py",), ("tests/test_expr.py",)),
+    "engine": Group(("micrograd/engine.py", "micrograd/nn.py"), ("tests/test_engine.py", "tests/test_nn.py"), "fork"),
+    "expr": Group(("backends/expr.py",), ("tests/test_expr.py",), "fork"),
     "backends": Group(
         (
             "backends/__init__.py",
@@ -98,12 +101,12 @@ def fail(message: str) -> None:
 def existing(group: Group) -> Group:
     """The group without the files not (yet) in the repository: verdict.py and its tests land later."""
     sources = tuple(s for s in group.sources if list(ROOT.glob(s)))
-    return Group(sources, tuple(t for t in group.tests if (ROOT / t).exists()))
+    return Group(sources, tuple(t for t in group.tests if (ROOT / t).exists()), group.isolation)
 
 
 def fingerprint(group: Group) -> str:
     """A hash of every file a group's folder copies: the same hash means the last results still stand."""
-    digest = hashlib.sha256(json.dumps([group.sources, group.tests]).encode())
+    digest = hashlib.sha256(json.dumps([group.sources, group.tests, group.isolation]).encode())
     for top in COPIED:
         for path in sorted((ROOT / top).rglob("*.py")):
             digest.update(str(path.relative_to(ROOT)).encode() + path.read_bytes())
@@ -128,6 +131,7 @@ def prepare(name: str, group: Group, fresh: bool) -> Path:
         **{k: v for k, v in base.items() if k not in ("only_mutate", "pytest_add_cli_args_test_selection")},
         "only_mutate": list(group.sources),
         "pytest_add_cli_args_test_selection": list(group.tests),
+        "process_isolation": group.isolation,
     }
     lines = ["[tool.pytest.ini_options]", 'addopts = "--strict-markers -p no:cacheprovider"']
     lines += ['markers = ["slow: takes more than a few seconds"]', "", "[tool.mutmut]"]
