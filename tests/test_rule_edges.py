@@ -58,3 +58,56 @@ def test_backward_overflow_looks_at_finite_values_only():
 )
 def test_micrograd_relu_times_inf_is_a_nan_through_a_closed_relu(x, got, described):
     assert matches("micrograd_relu_times_inf", "1/relu(x)", {"x": x}, "micrograd", "grad:x", got, "float64") is described
+
+
+# d(a/b)/db = -a/b**2 is out of range where b*b underflows or overflows, or 1/b**2 underflows: |b| below
+# sqrt(smallest normal), or above the smaller of sqrt(largest) and 1/sqrt(smallest normal)
+@pytest.mark.parametrize(
+    ("y", "dtype", "described"),
+    [
+        (1e-155, "float64", True),  # below sqrt(2.2e-308) = 1.49e-154
+        (-1e-155, "float64", True),
+        (1e-153, "float64", False),
+        (1e-100, "float64", False),
+        (1e154, "float64", True),  # above 1/1.49e-154 = 6.7e153
+        (5e153, "float64", False),  # below 6.7e153 (and below sqrt(1.8e308) = 1.34e154)
+        (1e-20, "float32", True),  # below sqrt(1.18e-38) = 1.08e-19
+        (1e-18, "float32", False),
+        (1e-20, "float64", False),  # the same divisor is fine in float64
+        (1e19, "float32", True),  # above 1/1.08e-19 = 9.2e18
+        (5e18, "float32", False),
+    ],
+)
+def test_division_gradient_out_of_range_is_about_the_divisors_square(y, dtype, described):
+    assert matches("division_gradient_out_of_range", "x / y", {"x": 1.0, "y": y}, "jax", "grad:y", INF, dtype) is described
+
+
+# y * x**(y - 1): the rounding of y - 1 (an ulp of it) times |log x| matters where it exceeds 2**-52; and a negative
+# base's integer exponent so large that y - 1 rounds back to y (2**53 in float64, 2**24 in float32) loses the parity
+@pytest.mark.parametrize(
+    ("x", "y", "dtype", "described"),
+    [
+        (0.41, -31.8, "float64", True),  # ulp(-32.8) = 2**-47, |log 0.41| = 0.89
+        (3.0, 2.5, "float64", True),  # ulp(1.5) = 2**-52, log 3 = 1.099 > 1
+        (2.0, 2.5, "float64", False),  # log 2 = 0.693 < 1
+        (1.5, 0.5, "float64", False),  # ulp(-0.5) = 2**-53
+        (3.0, 2.0, "float64", False),  # an integer exponent on a positive base: y - 1 is exact
+        (-3.0, 2.5, "float64", False),  # a negative base with a fractional exponent: nan, not this rule
+        (0.0, 2.5, "float64", False),
+        (-1.0, 2.0**53, "float64", True),
+        (-1.0, -(2.0**53), "float64", True),
+        (-1.0, 2.0**52, "float64", False),  # 2**52 - 1 is exact
+        (-1.0, 2.0**24, "float32", True),
+        (-1.0, 2.0**24, "float64", False),
+        (-1.0, 2.0**23, "float32", False),
+        (1.0, 2.0**53, "float64", False),  # a positive base: the parity does not matter
+    ],
+)
+def test_pow_derivative_rounds_exponent_at_its_edges(x, y, dtype, described):
+    assert matches("pow_derivative_rounds_exponent", "x ** y", {"x": x, "y": y}, "torch", "grad:x", 1.0, dtype) is described
+
+
+def test_pow_derivative_rounds_exponent_looks_at_every_power():
+    # the first power is harmless, the second is not
+    two = "t0 = x ** 2.0; t0 * (z ** y)"
+    assert matches("pow_derivative_rounds_exponent", two, {"x": 1.5, "z": 0.41, "y": -31.8}, "torch", "grad:x", 1.0, "float64")
