@@ -62,7 +62,11 @@ GROUPS: dict[str, Group] = {
     "rules": Group(("comparisons/judge/rules.py",), ("tests/test_rules.py", "tests/test_rule_edges.py", "tests/test_dtypes.py")),
     "verdict": Group(("comparisons/judge/verdict.py",), ("tests/test_verdict.py", "tests/test_gradients.py")),
     "truth": Group(("comparisons/judge/truth.py",), ("tests/test_truth.py", "tests/test_accuracy.py")),
-    "engine": Group(("micrograd/engine.py", "micrograd/nn.py"), ("tests/test_engine.py", "tests/test_nn.py"), "fork"),
+    "engine": Group(
+        ("micrograd/engine.py", "micrograd/nn.py"),
+        ("tests/test_engine.py", "tests/test_engine_edges.py", "tests/test_nn.py"),
+        "fork",
+    ),
     "expr": Group(("backends/expr.py",), ("tests/test_expr.py",), "fork"),
     "backends": Group(
         (
@@ -90,6 +94,8 @@ EQUIVALENT: dict[str, str] = {
     "exact in float32 either way, and 0 and -0.0 scale to themselves (copysign keeps -0.0)",
     "comparisons.judge.dtypes.x_round_to__mutmut_12": "`>` for `>=` FLOAT32_OVERFLOW: 2**128 itself scales to 2**128, "
     "which the overflow check after rounding turns into inf",
+    "micrograd.engine.x__div__mutmut_8": "inf / copysign(1.0, b) is inf * copysign(1.0, b): dividing by +-1 is multiplying",
+    "micrograd.engine.x__div__mutmut_17": "inf * copysign(2.0, b) is inf * copysign(1.0, b): twice an infinity is the same",
     "comparisons.judge.rules.x__pow_exponent_minus_one__mutmut_8": "`s.arg(n, )` is `s.arg(n, 0)`: 0 is the default",
     "comparisons.judge.rules.x__pow_exponent_minus_one__mutmut_31": "`>=` for `>` 2**-52: ulp(y - 1) * |log x| is a power "
     "of two times a logarithm, never exactly 2**-52 (log x = 0 gives 0 either way)",

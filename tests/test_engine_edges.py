@@ -1,0 +1,80 @@
+"""micrograd's Value where mutation testing found nothing asserted: the operation a bad operand's TypeError names, the
+comparisons at equality, the op labels draw_dot shows, and copy.copy keeping the whole node (its op, its children
+and their local derivatives, so backward through a copy gives the original's gradients)."""
+
+from __future__ import annotations
+
+import copy
+import math
+import operator
+
+import pytest
+
+from micrograd.engine import Value
+
+
+@pytest.mark.parametrize(
+    ("operation", "name"),
+    [
+        (lambda v: v + "2", "Value + x"),
+        (lambda v: "2" + v, "x + Value"),
+        (lambda v: v - "2", "Value - x"),
+        (lambda v: "2" - v, "x - Value"),
+        (lambda v: v * "2", "Value * x"),
+        (lambda v: "2" * v, "x * Value"),
+        (lambda v: v / "2", "Value / x"),
+        (lambda v: "2" / v, "x / Value"),
+        (lambda v: v ** "2", "Value ** x"),
+        (lambda v: "2" ** v, "x ** Value"),
+        (lambda v: v < "2", "Value < x"),
+        (lambda v: v <= "2", "Value <= x"),
+        (lambda v: v > "2", "Value > x"),
+        (lambda v: v >= "2", "Value >= x"),
+    ],
+)
+def test_a_bad_operand_is_a_type_error_that_names_the_operation(operation, name):
+    with pytest.raises(TypeError) as raised:
+        operation(Value(3.0))
+    message = str(raised.value)
+    assert message.startswith(f"{name}: expected a Value or a real number (int or float), got str: '2'"), message
+
+
+def test_comparing_a_value_with_a_number_by_equality_names_the_fix():
+    with pytest.raises(TypeError, match=r"^Value == float: Values compare by identity .* v\.data == 2\.0$"):
+        _ = Value(2.0) == 2.0
+    with pytest.raises(TypeError, match=r"^Value == int: "):
+        _ = Value(2.0) == 2
+
+
+@pytest.mark.parametrize(
+    ("compare", "expected"),
+    [(operator.lt, False), (operator.le, True), (operator.gt, False), (operator.ge, True)],
+)
+def test_order_comparisons_at_equality(compare, expected):
+    # equal data: only <= and >= hold, against a Value or a number
+    assert compare(Value(1.5), 1.5) is expected and compare(Value(1.5), Value(1.5)) is expected
+
+
+def test_op_labels():
+    x, y = Value(2.0), Value(4.0)
+    assert (x / y)._op == "/" and (3.0 / x)._op == "3/" and (x / 4)._op == "/4"  # what draw_dot shows on the op node
+    assert (2.0**x)._op == "2**" and (x**y)._op == "**" and (0.5 - x)._op == "+"
+
+
+def test_a_shallow_copy_is_the_same_node_and_backward_through_it_gives_the_same_gradients():
+    x, y = Value(2.0), Value(-3.0)
+    out = x / y
+    twin = copy.copy(out)
+    assert twin is not out and twin._op == out._op and twin._prev == out._prev
+    assert twin.data == out.data and twin._prev[0] is x and twin._prev[1] is y
+    twin.backward()
+    got = (x.grad, y.grad)
+    x.grad = y.grad = 0.0
+    out.backward()
+    assert got == (x.grad, y.grad) == (1 / -3.0, -2.0 / 9.0)
+
+
+@pytest.mark.parametrize(("a", "b"), [(1.0, 0.0), (-1.0, 0.0), (1.0, -0.0), (-2.0, -0.0)])
+def test_division_by_zero_is_a_signed_infinity(a, b):
+    got = (Value(a) / Value(b)).data
+    assert math.isinf(got) and math.copysign(1.0, got) == math.copysign(1.0, a) * math.copysign(1.0, b)
