@@ -7,10 +7,12 @@ from __future__ import annotations
 import copy
 import math
 import operator
+import random
 
 import pytest
 
 from micrograd.engine import Value
+from micrograd.nn import MLP, Layer
 
 
 @pytest.mark.parametrize(
@@ -78,3 +80,23 @@ def test_a_shallow_copy_is_the_same_node_and_backward_through_it_gives_the_same_
 def test_division_by_zero_is_a_signed_infinity(a, b):
     got = (Value(a) / Value(b)).data
     assert math.isinf(got) and math.copysign(1.0, got) == math.copysign(1.0, a) * math.copysign(1.0, b)
+
+
+@pytest.mark.parametrize("name", ["exp", "log", "tanh", "relu", "sigmoid"])
+def test_unary_op_labels_are_the_functions_names(name):
+    assert getattr(Value(0.5), name)()._op == name
+
+
+def test_a_layer_of_one_neuron_gives_a_value_and_of_two_a_list():
+    one, two = Layer(3, 1, rng=random.Random(0)), Layer(3, 2, rng=random.Random(0))
+    single = one([1.0, 2.0, 3.0])
+    assert isinstance(single, Value)
+    assert single.data == one.outputs([1.0, 2.0, 3.0])[0].data
+    pair = two([1.0, 2.0, 3.0])
+    assert isinstance(pair, list) and len(pair) == 2
+
+
+def test_load_weights_refuses_a_weight_that_is_not_a_number():
+    model = MLP(1, [1], seed=0)
+    with pytest.raises(TypeError, match=r"^load_weights: layer 0 neuron 0 holds 'a' \(str\); expected real numbers$"):
+        model.load_weights([[["a", 0.0]]])
