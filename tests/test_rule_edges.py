@@ -101,6 +101,8 @@ def test_division_gradient_out_of_range_is_about_the_divisors_square(y, dtype, d
         (-1.0, 2.0**24, "float64", False),
         (-1.0, 2.0**23, "float32", False),
         (1.0, 2.0**53, "float64", False),  # a positive base: the parity does not matter
+        (0.5, 2.0**53, "float64", False),
+        (0.0, 2.0**53, "float64", False),  # nor at 0
     ],
 )
 def test_pow_derivative_rounds_exponent_at_its_edges(x, y, dtype, described):
