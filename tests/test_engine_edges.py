@@ -9,6 +9,7 @@ import math
 import operator
 import random
 
+import numpy as np
 import pytest
 
 from micrograd.engine import Value
@@ -100,3 +101,27 @@ def test_load_weights_refuses_a_weight_that_is_not_a_number():
     model = MLP(1, [1], seed=0)
     with pytest.raises(TypeError, match=r"^load_weights: layer 0 neuron 0 holds 'a' \(str\); expected real numbers$"):
         model.load_weights([[["a", 0.0]]])
+
+
+def test_tanh_labels_both_of_its_formulas():
+    assert Value(0.25).tanh()._op == "tanh" and Value(-3.0).tanh()._op == "tanh"  # |x| < 0.5 and beyond
+
+
+@pytest.mark.parametrize(
+    ("base", "exponent"),
+    [(0.5, -1075.0), (-0.5, -1075.0), (-0.5, -1076.0), (0.0, -1.0), (-0.0, -1.0), (-0.0, -2.0), (-0.0, -3.0), (10.0, 400.0)],
+)
+def test_powers_out_of_range_are_ieee_754s_signed_infinities(base, exponent):
+    # numpy's pow is IEEE 754's: an overflow is inf signed as the power, 0 to a negative power a pole signed by -0.0
+    # to an odd power
+    with np.errstate(over="ignore", divide="ignore"):
+        expected = float(np.power(np.float64(base), np.float64(exponent)))
+    got = (Value(base) ** exponent).data
+    assert got == expected and math.isinf(got)
+
+
+def test_from_weights_refuses_an_empty_list():
+    message = "MLP.from_weights: expected weights[layer][neuron] == [w_1, ..., w_nin, bias], got an empty list"
+    with pytest.raises(ValueError) as raised:
+        MLP.from_weights([])
+    assert str(raised.value) == message

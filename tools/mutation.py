@@ -96,6 +96,11 @@ EQUIVALENT: dict[str, str] = {
     "which the overflow check after rounding turns into inf",
     "micrograd.engine.x__div__mutmut_8": "inf / copysign(1.0, b) is inf * copysign(1.0, b): dividing by +-1 is multiplying",
     "micrograd.engine.x__div__mutmut_17": "inf * copysign(2.0, b) is inf * copysign(1.0, b): twice an infinity is the same",
+    "micrograd.engine.x__pow__mutmut_9": "`base <= 0` for `base < 0` after an OverflowError: 0 to any power never overflows",
+    "micrograd.engine.xǁValueǁ__neg____mutmut_1": "`self / -1.0` for `self * -1.0`: both exact, the same value and derivative",
+    "micrograd.nn.xǁMLPǁfrom_weights__mutmut_20": "the seed of weights that from_weights overwrites at once (None, here)",
+    "micrograd.nn.xǁMLPǁfrom_weights__mutmut_24": "the seed of weights that from_weights overwrites at once (left out)",
+    "micrograd.nn.xǁMLPǁfrom_weights__mutmut_27": "the seed of weights that from_weights overwrites at once (1)",
     "comparisons.judge.rules.x__pow_exponent_minus_one__mutmut_8": "`s.arg(n, )` is `s.arg(n, 0)`: 0 is the default",
     "comparisons.judge.rules.x__pow_exponent_minus_one__mutmut_31": "`>=` for `>` 2**-52: ulp(y - 1) * |log x| is a power "
     "of two times a logarithm, never exactly 2**-52 (log x = 0 gives 0 either way)",
