@@ -125,3 +125,11 @@ def test_from_weights_refuses_an_empty_list():
     with pytest.raises(ValueError) as raised:
         MLP.from_weights([])
     assert str(raised.value) == message
+
+
+def test_zero_to_a_value_power_has_derivative_zero_in_the_exponent():
+    # d/dy 0**y = 0**y * log(0): 0 for y > 0 (the limit), as micrograd defines it where log(0) is -inf
+    y = Value(2.0)
+    out = 0.0**y
+    out.backward()
+    assert out.data == 0.0 and y.grad == 0.0

@@ -101,6 +101,8 @@ EQUIVALENT: dict[str, str] = {
     "micrograd.nn.xǁMLPǁfrom_weights__mutmut_20": "the seed of weights that from_weights overwrites at once (None, here)",
     "micrograd.nn.xǁMLPǁfrom_weights__mutmut_24": "the seed of weights that from_weights overwrites at once (left out)",
     "micrograd.nn.xǁMLPǁfrom_weights__mutmut_27": "the seed of weights that from_weights overwrites at once (1)",
+    "micrograd.engine.xǁValueǁsigmoid__mutmut_14": "x = 0 through the other of sigmoid's two formulas: both give 0.5 "
+    "and 0.25 exactly",
     "comparisons.judge.rules.x__pow_exponent_minus_one__mutmut_8": "`s.arg(n, )` is `s.arg(n, 0)`: 0 is the default",
     "comparisons.judge.rules.x__pow_exponent_minus_one__mutmut_31": "`>=` for `>` 2**-52: ulp(y - 1) * |log x| is a power "
     "of two times a logarithm, never exactly 2**-52 (log x = 0 gives 0 either way)",
