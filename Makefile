@@ -13,7 +13,7 @@ SYSTEM_PYTHON ?= /usr/bin/python3
 SYSTEM_VENV := .venv-system
 SYSTEM_TEST_PACKAGES := pytest hypothesis mpmath  # what those tests import (mpmath: the truth, via tests/strategies.py)
 
-.PHONY: setup system-packages demo test test-system-python lint readme notebooks lab asv-record asv-publish asv-preview asv-check clean FORCE
+.PHONY: setup system-packages demo test test-system-python lint mutation readme notebooks lab asv-record asv-publish asv-preview asv-check clean FORCE
 
 # TORCH=cpu (the default): torch's CPU build, from a wheel pip already finds or PyTorch's CPU index, else a one-line
 # stop; TORCH=cuda: PyPI's CUDA build (about 2.7 GB of wheels). tools/torch_build.py chooses and says which in one line.
@@ -70,6 +70,12 @@ test-system-python: $(STAMP)
 lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+
+# Mutation testing (opt-in, not part of `make test`): mutmut over the engine, the adapters and the judge, one group of
+# modules at a time with the tests that exercise it (tools/mutation.py); prints the score and every survivor. Niced,
+# one mutant at a time; GROUPS="dtypes rules" runs only those, MUTATION_ARGS=--fresh starts them over.
+mutation: setup
+	nice -n 15 $(PY) tools/mutation.py $(MUTATION_ARGS) $(GROUPS)
 
 # The README's excerpts of command output, rerun and rewritten whole (tools/readme_excerpts.py; ONLY=grad: just those
 # whose command contains "grad"). The engine comparison needs the original micrograd 0.1.0, fetched once into .original/.

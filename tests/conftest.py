@@ -1,13 +1,33 @@
 """Shared fixtures. A backend that cannot run here is skipped with its reason, except in CI (CI=true),
-where every backend must be present and a missing one fails the test instead."""
+where every backend must be present and a missing one fails the test instead.
+
+Hypothesis runs the same examples on every run: the `ci` profile (loaded by default, so `make test`, CI and a bare
+pytest use it) is derandomized, keeps no example database and prints the blob to reproduce a failure. Exploring is
+opt-in: HYPOTHESIS_PROFILE=dev draws new examples each run, five times as many; a failure found that way is pinned
+with an explicit @example in the test, so that every later run checks it.
+"""
 
 from __future__ import annotations
 
 import os
 
 import pytest
+from hypothesis import settings
 
 import backends
+
+CI_EXAMPLES = 100  # the ci profile's examples per test (a test's own max_examples overrides it)
+settings.register_profile("ci", derandomize=True, database=None, max_examples=CI_EXAMPLES, deadline=None, print_blob=True)
+settings.register_profile("dev", derandomize=False, max_examples=5 * CI_EXAMPLES, deadline=None, print_blob=True)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Loads the Hypothesis profile HYPOTHESIS_PROFILE names (ci unless set); another name stops the run in one line."""
+    profile = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+    if profile not in ("ci", "dev"):
+        raise pytest.UsageError(f"HYPOTHESIS_PROFILE={profile!r} is not a profile; use ci (the default) or dev")
+    settings.load_profile(profile)
+
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

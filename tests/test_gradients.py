@@ -3,27 +3,31 @@ each number classed by the one verdict (comparisons.judge.verdict); a test fails
 explain (unexplained, or raised without a rule). Agreement with micrograd (rel 1e-9) is checked as the column it is;
 every known divergence is pinned exactly.
 
-GRAD_EXAMPLES sets how many random expressions each backend sees (default 200).
+GRAD_EXAMPLES sets how many random expressions each backend sees (default: twice the Hypothesis profile's examples,
+200 in the `ci` profile that `make test` runs, derandomized: the same expressions on every run).
 """
 
 from __future__ import annotations
 
 import math
 import os
+from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 
 import backends
 from backends import parse
 from backends.base import Gradients
 from backends.micrograd_backend import MicrogradBackend
-from comparisons.commands.runs import assert_judged, failures, judged
+from comparisons.commands.runs import assert_judged, failures, judged, run_backends
 from comparisons.judge.agreement import FD_RTOL, GRAD_ATOL, GRAD_RTOL, cancellation_scales, close, finite_differences
 from comparisons.judge.catalog import CATALOG, DIVERGENCES, Divergence, get_case, same_number
+from comparisons.judge.verdict import counts_as_failure, judge
+from tests.conftest import require_backend
 from tests.strategies import Example, examples
 
-GRAD_EXAMPLES = int(os.environ.get("GRAD_EXAMPLES", "200"))
+GRAD_EXAMPLES = int(os.environ.get("GRAD_EXAMPLES", "0")) or 2 * settings.default.max_examples
 
 
 # --- the catalog: one line per case, every backend ---
@@ -52,11 +56,41 @@ def test_catalog(case, backend):
     assert all(r["class"] in ("known", "inaccurate_agreeing") and r["why"] for r in off), off
 
 
+def _example(source: str, **inputs: float) -> Example:
+    return Example(parse(source), inputs)
+
+
+# Failing examples found while exploring (HYPOTHESIS_PROFILE=dev), checked on every run from then on.
+# torch and jax take sigmoid'(32.25) as s*(1 - s) with s within 1e-14 of 1: d/dy is 0.94 % below the truth (the
+# sigmoid_tail rule); tolerated once as a disagreement with micrograd, now judged "known".
+SIGMOID_TAIL = _example(
+    "t0 = z - x; log(((sigmoid(((-t0) + ((-1.5) / y))) / 3.0) - ((((x * x) + 0.5) ** tanh((t0 * 3.0))) ** 2.5)))",
+    z=-1.5, x=-1.25, y=-0.046875,
+)  # fmt: skip
+
+
+def verdicts(backend: backends.Backend, example: Example) -> list[dict[str, Any]]:
+    """The judge's records for `backend`'s numbers on `example` in float64 (a backend that raises is judged too), with
+    micrograd's numbers beside them: the judge's "every backend gives the same number" and its rules look at them."""
+    chosen = {backends.REFERENCE: backends.get(backends.REFERENCE), backend.name: backend}
+    (results,) = run_backends(example.expression, [example.inputs], chosen, "float64")
+    records = judge(example.expression, example.inputs, "float64", results)
+    return [r for r in records if r["backend"] == backend.name]
+
+
+def verdict_line(record: dict[str, Any]) -> str:
+    return (
+        f"{record['quantity']}: {record['backend']}={record['value']!r} | truth={record['truth']!r} "
+        f"({record['ulps']} ulps): {record['class']} {record['why']}"
+    )
+
+
 # one settings object per run: the fixture only hands out a cached backend, so sharing it across examples is safe
 @settings(
     max_examples=GRAD_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 )
 @given(example=examples())
+@example(example=SIGMOID_TAIL)
 def test_random_expressions(backend, example: Example):
     # every number of this backend (run beside micrograd) is accurate or explained by the verdict: a cancellation the
     # formula itself causes is a class with its why, never a failure; only what nothing explains fails
@@ -64,6 +98,17 @@ def test_random_expressions(backend, example: Example):
     records = judged(example.expression, example.inputs, names, case="random")
     bad = failures([r for r in records if r["backend"] == backend.name])
     assert not bad, "\n".join(bad)
+
+
+def test_the_sigmoid_tail_example_is_judged_known_for_torch_and_jax_and_accurate_for_micrograd():
+    # torch and jax take sigmoid'(32.25) as s*(1 - s): d/dy 0.94 % below the truth; micrograd is within an ulp of it
+    expected = {"micrograd": "accurate", "torch": "known", "jax": "known"}
+    for name, cls in expected.items():
+        records = {r["quantity"]: r for r in verdicts(require_backend(name), SIGMOID_TAIL)}
+        assert records["grad:y"]["class"] == cls, verdict_line(records["grad:y"])
+        assert all(counts_as_failure(r) is False for r in records.values()), [verdict_line(r) for r in records.values()]
+    torch_dy = {r["quantity"]: r for r in verdicts(require_backend("torch"), SIGMOID_TAIL)}["grad:y"]
+    assert torch_dy["ulps"] > 1e12 and "sigmoid" in torch_dy["why"], verdict_line(torch_dy)
 
 
 # --- the known divergences: each backend gives exactly what the table says ---
@@ -183,7 +228,7 @@ def test_judged_records_and_flags_a_backend_that_is_off_by_a_little(monkeypatch)
         assert by["skewed", q]["class"] == "unexplained" and by["skewed", q]["agrees"] is False
         assert by["skewed", q]["ulps"] > 1e7
     assert by["skewed", "grad:x"]["rel_err"] == pytest.approx(1e-8, rel=1e-3)
-    assert by["micrograd", "value"]["fd"] is None and by["micrograd", "grad:x"]["fd_rel_err"] < FD_RTOL
+    assert by["micrograd", "value"].get("fd") is None and by["micrograd", "grad:x"]["fd_rel_err"] < FD_RTOL
     lines = failures(records)
     assert len(lines) == 2 and lines[0].startswith("tanh_xy d/dx: skewed=") and "| truth=" in lines[0]
     with pytest.raises(AssertionError, match=r"tanh_xy d/dy: skewed=.* \| truth=.*micrograd="):

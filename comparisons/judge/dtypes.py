@@ -26,9 +26,12 @@ def round_to(value: float, dtype: str) -> float:
     """The `dtype` number nearest to `value` (ties to even), subnormals and overflow to inf included."""
     if check(dtype) == "float64" or not math.isfinite(value) or value == 0:
         return value
+    if abs(value) >= FLOAT32_OVERFLOW:  # beyond float32's range (and scaling float64's largest would overflow)
+        return math.copysign(math.inf, value)
     _, e = math.frexp(value)  # 2**(e-1) <= |value| < 2**e
     quantum = max(e - _BITS[dtype], _MIN_EXP[dtype])
     rounded = math.ldexp(round(math.ldexp(value, -quantum)), quantum)  # exact scaling; round() ties to even
+    rounded = math.copysign(rounded, value)  # an underflow to zero keeps the sign: -1e-46 is -0.0 in float32
     if abs(rounded) >= FLOAT32_OVERFLOW:
         return math.copysign(math.inf, value)
     return rounded

@@ -1,0 +1,135 @@
+"""micrograd's Value where mutation testing found nothing asserted: the operation a bad operand's TypeError names, the
+comparisons at equality, the op labels draw_dot shows, and copy.copy keeping the whole node (its op, its children
+and their local derivatives, so backward through a copy gives the original's gradients)."""
+
+from __future__ import annotations
+
+import copy
+import math
+import operator
+import random
+
+import numpy as np
+import pytest
+
+from micrograd.engine import Value
+from micrograd.nn import MLP, Layer
+
+
+@pytest.mark.parametrize(
+    ("operation", "name"),
+    [
+        (lambda v: v + "2", "Value + x"),
+        (lambda v: "2" + v, "x + Value"),
+        (lambda v: v - "2", "Value - x"),
+        (lambda v: "2" - v, "x - Value"),
+        (lambda v: v * "2", "Value * x"),
+        (lambda v: "2" * v, "x * Value"),
+        (lambda v: v / "2", "Value / x"),
+        (lambda v: "2" / v, "x / Value"),
+        (lambda v: v ** "2", "Value ** x"),
+        (lambda v: "2" ** v, "x ** Value"),
+        (lambda v: v < "2", "Value < x"),
+        (lambda v: v <= "2", "Value <= x"),
+        (lambda v: v > "2", "Value > x"),
+        (lambda v: v >= "2", "Value >= x"),
+    ],
+)
+def test_a_bad_operand_is_a_type_error_that_names_the_operation(operation, name):
+    with pytest.raises(TypeError) as raised:
+        operation(Value(3.0))
+    message = str(raised.value)
+    assert message.startswith(f"{name}: expected a Value or a real number (int or float), got str: '2'"), message
+
+
+def test_comparing_a_value_with_a_number_by_equality_names_the_fix():
+    with pytest.raises(TypeError, match=r"^Value == float: Values compare by identity .* v\.data == 2\.0$"):
+        _ = Value(2.0) == 2.0
+    with pytest.raises(TypeError, match=r"^Value == int: "):
+        _ = Value(2.0) == 2
+
+
+@pytest.mark.parametrize(
+    ("compare", "expected"),
+    [(operator.lt, False), (operator.le, True), (operator.gt, False), (operator.ge, True)],
+)
+def test_order_comparisons_at_equality(compare, expected):
+    # equal data: only <= and >= hold, against a Value or a number
+    assert compare(Value(1.5), 1.5) is expected and compare(Value(1.5), Value(1.5)) is expected
+
+
+def test_op_labels():
+    x, y = Value(2.0), Value(4.0)
+    assert (x / y)._op == "/" and (3.0 / x)._op == "3/" and (x / 4)._op == "/4"  # what draw_dot shows on the op node
+    assert (2.0**x)._op == "2**" and (x**y)._op == "**" and (0.5 - x)._op == "+"
+
+
+def test_a_shallow_copy_is_the_same_node_and_backward_through_it_gives_the_same_gradients():
+    x, y = Value(2.0), Value(-3.0)
+    out = x / y
+    twin = copy.copy(out)
+    assert twin is not out and twin._op == out._op and twin._prev == out._prev
+    assert twin.data == out.data and twin._prev[0] is x and twin._prev[1] is y
+    twin.backward()
+    got = (x.grad, y.grad)
+    x.grad = y.grad = 0.0
+    out.backward()
+    assert got == (x.grad, y.grad) == (1 / -3.0, -2.0 / 9.0)
+
+
+@pytest.mark.parametrize(("a", "b"), [(1.0, 0.0), (-1.0, 0.0), (1.0, -0.0), (-2.0, -0.0)])
+def test_division_by_zero_is_a_signed_infinity(a, b):
+    got = (Value(a) / Value(b)).data
+    assert math.isinf(got) and math.copysign(1.0, got) == math.copysign(1.0, a) * math.copysign(1.0, b)
+
+
+@pytest.mark.parametrize("name", ["exp", "log", "tanh", "relu", "sigmoid"])
+def test_unary_op_labels_are_the_functions_names(name):
+    assert getattr(Value(0.5), name)()._op == name
+
+
+def test_a_layer_of_one_neuron_gives_a_value_and_of_two_a_list():
+    one, two = Layer(3, 1, rng=random.Random(0)), Layer(3, 2, rng=random.Random(0))
+    single = one([1.0, 2.0, 3.0])
+    assert isinstance(single, Value)
+    assert single.data == one.outputs([1.0, 2.0, 3.0])[0].data
+    pair = two([1.0, 2.0, 3.0])
+    assert isinstance(pair, list) and len(pair) == 2
+
+
+def test_load_weights_refuses_a_weight_that_is_not_a_number():
+    model = MLP(1, [1], seed=0)
+    with pytest.raises(TypeError, match=r"^load_weights: layer 0 neuron 0 holds 'a' \(str\); expected real numbers$"):
+        model.load_weights([[["a", 0.0]]])
+
+
+def test_tanh_labels_both_of_its_formulas():
+    assert Value(0.25).tanh()._op == "tanh" and Value(-3.0).tanh()._op == "tanh"  # |x| < 0.5 and beyond
+
+
+@pytest.mark.parametrize(
+    ("base", "exponent"),
+    [(0.5, -1075.0), (-0.5, -1075.0), (-0.5, -1076.0), (0.0, -1.0), (-0.0, -1.0), (-0.0, -2.0), (-0.0, -3.0), (10.0, 400.0)],
+)
+def test_powers_out_of_range_are_ieee_754s_signed_infinities(base, exponent):
+    # numpy's pow is IEEE 754's: an overflow is inf signed as the power, 0 to a negative power a pole signed by -0.0
+    # to an odd power
+    with np.errstate(over="ignore", divide="ignore"):
+        expected = float(np.power(np.float64(base), np.float64(exponent)))
+    got = (Value(base) ** exponent).data
+    assert got == expected and math.isinf(got)
+
+
+def test_from_weights_refuses_an_empty_list():
+    message = "MLP.from_weights: expected weights[layer][neuron] == [w_1, ..., w_nin, bias], got an empty list"
+    with pytest.raises(ValueError) as raised:
+        MLP.from_weights([])
+    assert str(raised.value) == message
+
+
+def test_zero_to_a_value_power_has_derivative_zero_in_the_exponent():
+    # d/dy 0**y = 0**y * log(0): 0 for y > 0 (the limit), as micrograd defines it where log(0) is -inf
+    y = Value(2.0)
+    out = 0.0**y
+    out.backward()
+    assert out.data == 0.0 and y.grad == 0.0

@@ -1,0 +1,115 @@
+"""The divergence rules at their edges: tests/test_rules.py pins each rule by a situation it describes; here a rule
+must also NOT describe the situation just outside what its explanation says (found by mutation testing: a predicate
+loosened, or a threshold moved, passed every pin)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from backends import parse
+from comparisons.judge.rules import RULES, Situation
+
+BY_NAME = {rule.name: rule for rule in RULES}
+INF, NAN = math.inf, math.nan
+
+
+def matches(rule: str, source: str, inputs: dict[str, float], backend: str, quantity: str, got: float, dtype: str) -> bool:
+    return BY_NAME[rule].matches(Situation(parse(source), inputs, backend, quantity, got, None, {}, dtype))
+
+
+# "A gradient that is inf or nan, in an expression with a value within 2**30 of overflow": 2**994 in float64 (whose
+# largest is below 2**1024), 2**98 in float32 (below 2**128). x*0.5: the largest value is x itself.
+@pytest.mark.parametrize(
+    ("x", "dtype", "got", "described"),
+    [
+        (1.5 * 2.0**98, "float32", INF, True),  # between 2**98 and 2**99
+        (1.5 * 2.0**98, "float32", NAN, True),
+        (1.5 * 2.0**98, "float32", 1.0, False),  # a finite gradient is nothing to explain
+        (1000.0, "float32", INF, False),  # far from float32's top
+        (1.5 * 2.0**98, "float64", INF, False),  # far from float64's top
+        (1.5 * 2.0**994, "float64", INF, True),  # between 2**994 and 2**995
+        (-1.5 * 2.0**994, "float64", -INF, True),  # the magnitude counts
+        (1e6, "float64", INF, False),
+    ],
+)
+def test_backward_overflow_is_about_values_within_2_to_the_30_of_the_top(x, dtype, got, described):
+    assert matches("backward_overflow_near_the_top", "x * 0.5", {"x": x}, "jax", "grad:x", got, dtype) is described
+
+
+def test_backward_overflow_looks_at_finite_values_only():
+    # an inf value is not "near the top": with nothing else large, the rule does not describe the inf gradient
+    assert not matches("backward_overflow_near_the_top", "x * 0.5", {"x": INF}, "jax", "grad:x", INF, "float64")
+
+
+# micrograd's relu'(x) at x <= 0 is 0, and 0 * inf is nan: the rule is about a nan gradient through a relu at or
+# below 0, nothing else
+@pytest.mark.parametrize(
+    ("x", "got", "described"),
+    [
+        (-0.0, NAN, True),
+        (-1.0, NAN, True),
+        (0.0, NAN, True),
+        (-1.0, 0.0, False),  # a number, not nan
+        (0.5, NAN, False),  # relu is the identity there: its argument is above 0
+        (2.0, NAN, False),
+    ],
+)
+def test_micrograd_relu_times_inf_is_a_nan_through_a_closed_relu(x, got, described):
+    assert matches("micrograd_relu_times_inf", "1/relu(x)", {"x": x}, "micrograd", "grad:x", got, "float64") is described
+
+
+# d(a/b)/db = -a/b**2 is out of range where b*b underflows or overflows, or 1/b**2 underflows: |b| below
+# sqrt(smallest normal), or above the smaller of sqrt(largest) and 1/sqrt(smallest normal)
+@pytest.mark.parametrize(
+    ("y", "dtype", "described"),
+    [
+        (1e-155, "float64", True),  # below sqrt(2.2e-308) = 1.49e-154
+        (-1e-155, "float64", True),
+        (1e-153, "float64", False),
+        (1e-100, "float64", False),
+        (1e154, "float64", True),  # above 1/1.49e-154 = 6.7e153
+        (5e153, "float64", False),  # below 6.7e153 (and below sqrt(1.8e308) = 1.34e154)
+        (1e-20, "float32", True),  # below sqrt(1.18e-38) = 1.08e-19
+        (1e-18, "float32", False),
+        (1e-20, "float64", False),  # the same divisor is fine in float64
+        (1e19, "float32", True),  # above 1/1.08e-19 = 9.2e18
+        (5e18, "float32", False),
+    ],
+)
+def test_division_gradient_out_of_range_is_about_the_divisors_square(y, dtype, described):
+    assert matches("division_gradient_out_of_range", "x / y", {"x": 1.0, "y": y}, "jax", "grad:y", INF, dtype) is described
+
+
+# y * x**(y - 1): the rounding of y - 1 (an ulp of it) times |log x| matters where it exceeds 2**-52; and a negative
+# base's integer exponent so large that y - 1 rounds back to y (2**53 in float64, 2**24 in float32) loses the parity
+@pytest.mark.parametrize(
+    ("x", "y", "dtype", "described"),
+    [
+        (0.41, -31.8, "float64", True),  # ulp(-32.8) = 2**-47, |log 0.41| = 0.89
+        (3.0, 2.5, "float64", True),  # ulp(1.5) = 2**-52, log 3 = 1.099 > 1
+        (2.0, 2.5, "float64", False),  # log 2 = 0.693 < 1
+        (1.5, 0.5, "float64", False),  # ulp(-0.5) = 2**-53
+        (3.0, 2.0, "float64", False),  # an integer exponent on a positive base: y - 1 is exact
+        (-3.0, 2.5, "float64", False),  # a negative base with a fractional exponent: nan, not this rule
+        (0.0, 2.5, "float64", False),
+        (-1.0, 2.0**53, "float64", True),
+        (-1.0, -(2.0**53), "float64", True),
+        (-1.0, 2.0**52, "float64", False),  # 2**52 - 1 is exact
+        (-1.0, 2.0**24, "float32", True),
+        (-1.0, 2.0**24, "float64", False),
+        (-1.0, 2.0**23, "float32", False),
+        (1.0, 2.0**53, "float64", False),  # a positive base: the parity does not matter
+        (0.5, 2.0**53, "float64", False),
+        (0.0, 2.0**53, "float64", False),  # nor at 0
+    ],
+)
+def test_pow_derivative_rounds_exponent_at_its_edges(x, y, dtype, described):
+    assert matches("pow_derivative_rounds_exponent", "x ** y", {"x": x, "y": y}, "torch", "grad:x", 1.0, dtype) is described
+
+
+def test_pow_derivative_rounds_exponent_looks_at_every_power():
+    # the first power is harmless, the second is not
+    two = "t0 = x ** 2.0; t0 * (z ** y)"
+    assert matches("pow_derivative_rounds_exponent", two, {"x": 1.5, "z": 0.41, "y": -31.8}, "torch", "grad:x", 1.0, "float64")

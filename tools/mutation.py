@@ -1,0 +1,312 @@
+"""`make mutation`: mutmut over the engine, the adapters and the judge, one group of modules at a time, each with the
+few test files that exercise it, so that one mutant costs seconds. Prints the score per group and in total, and every
+survivor with its diff.
+
+mutmut takes one test selection per project, so each group runs in a folder of its own, .mutation/GROUP: a copy of
+the packages and tests/, and a pyproject.toml whose [tool.mutmut] names the group's files and tests (the rest of the
+settings come from the repository's [tool.mutmut]). Within a group mutmut runs, for each mutant, only the tests that
+called the mutated function. A group whose files are unchanged since its last run resumes where it stopped (its
+results stand); `--fresh` starts it over. Hypothesis runs its derandomized `ci` profile (tests/conftest.py), so a
+mutant meets the same examples as `make test`.
+
+    python tools/mutation.py                  every group
+    python tools/mutation.py dtypes rules     those groups
+    python tools/mutation.py --report         the last results only, nothing run
+    python tools/mutation.py --recheck rules  the last run's survivors again, against the tests as they are now
+
+--recheck is for the tests written to kill survivors: it copies tests/ into the group's folder and runs the group's
+tests once per survivor with that mutant switched on (mutmut's MUTANT_UNDER_TEST), recording a kill in mutmut's
+results; everything else stands. (A plain run would start the group over, since its files changed.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import difflib
+import functools
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / ".mutation"
+COPIED = ("micrograd", "backends", "comparisons", "tests")  # what a group's folder holds (and pyproject.toml)
+
+
+@dataclass(frozen=True)
+class Group:
+    """Source files to mutate (globs, as mutmut's only_mutate), the test files that exercise them, and how mutmut
+    starts each mutant's tests: "fork" (fast) where the tests load no framework, "forkserver" (the repository's
+    setting) where jax or torch run, whose threads make a plain fork deadlock."""
+
+    sources: tuple[str, ...]
+    tests: tuple[str, ...]
+    isolation: str = "forkserver"
+
+
+GROUPS: dict[str, Group] = {
+    "dtypes": Group(
+        ("comparisons/judge/dtypes.py",),
+        ("tests/test_dtypes.py", "tests/test_accuracy.py", "tests/test_rules.py"),
+    ),
+    "agreement": Group(("comparisons/judge/agreement.py",), ("tests/test_gradients.py", "tests/test_truth.py")),
+    "rules": Group(("comparisons/judge/rules.py",), ("tests/test_rules.py", "tests/test_rule_edges.py", "tests/test_dtypes.py")),
+    "verdict": Group(("comparisons/judge/verdict.py",), ("tests/test_verdict.py", "tests/test_gradients.py")),
+    "truth": Group(("comparisons/judge/truth.py",), ("tests/test_truth.py", "tests/test_accuracy.py")),
+    "engine": Group(
+        ("micrograd/engine.py", "micrograd/nn.py"),
+        ("tests/test_engine.py", "tests/test_engine_edges.py", "tests/test_nn.py"),
+        "fork",
+    ),
+    "expr": Group(("backends/expr.py",), ("tests/test_expr.py",), "fork"),
+    "backends": Group(
+        (
+            "backends/__init__.py",
+            "backends/base.py",
+            "backends/micrograd_backend.py",
+            "backends/torch_backend.py",
+            "backends/jax_backend.py",
+            "backends/tinygrad_backend.py",
+            "backends/training.py",
+        ),
+        ("tests/test_backends.py", "tests/test_training.py"),
+    ),
+}
+KILLED = {"killed", "timeout", "caught by type check", "segfault"}  # the tests noticed the mutant
+# mutmut's exit codes per mutant (mutmut/stats.py)
+STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped", 36: "timeout"}
+STATUS |= {37: "caught by type check", -24: "timeout", 24: "timeout", 152: "timeout", 255: "timeout", -11: "segfault"}
+STATUS |= {-9: "segfault"}
+
+# Mutants that no test can kill, because they change no result: name -> why. A name that no longer survives (the
+# source moved, mutmut renumbered) is reported as stale, so the list is kept honest.
+EQUIVALENT: dict[str, str] = {
+    "comparisons.judge.dtypes.x_round_to__mutmut_10": "`value == 1` for `value == 0` in the early return: 1.0 is "
+    "exact in float32 either way, and 0 and -0.0 scale to themselves (copysign keeps -0.0)",
+    "comparisons.judge.dtypes.x_round_to__mutmut_12": "`>` for `>=` FLOAT32_OVERFLOW: 2**128 itself scales to 2**128, "
+    "which the overflow check after rounding turns into inf",
+    "micrograd.engine.x__div__mutmut_8": "inf / copysign(1.0, b) is inf * copysign(1.0, b): dividing by +-1 is multiplying",
+    "micrograd.engine.x__div__mutmut_17": "inf * copysign(2.0, b) is inf * copysign(1.0, b): twice an infinity is the same",
+    "micrograd.engine.x__pow__mutmut_9": "`base <= 0` for `base < 0` after an OverflowError: 0 to any power never overflows",
+    "micrograd.engine.xǁValueǁ__neg____mutmut_1": "`self / -1.0` for `self * -1.0`: both exact, the same value and derivative",
+    "micrograd.nn.xǁMLPǁfrom_weights__mutmut_20": "the seed of weights that from_weights overwrites at once (None, here)",
+    "micrograd.nn.xǁMLPǁfrom_weights__mutmut_24": "the seed of weights that from_weights overwrites at once (left out)",
+    "micrograd.nn.xǁMLPǁfrom_weights__mutmut_27": "the seed of weights that from_weights overwrites at once (1)",
+    "micrograd.engine.xǁValueǁsigmoid__mutmut_14": "x = 0 through the other of sigmoid's two formulas: both give 0.5 "
+    "and 0.25 exactly",
+    "comparisons.judge.rules.x__pow_exponent_minus_one__mutmut_8": "`s.arg(n, )` is `s.arg(n, 0)`: 0 is the default",
+    "comparisons.judge.rules.x__pow_exponent_minus_one__mutmut_31": "`>=` for `>` 2**-52: ulp(y - 1) * |log x| is a power "
+    "of two times a logarithm, never exactly 2**-52 (log x = 0 gives 0 either way)",
+    "comparisons.judge.rules.x__divisor_squared_out_of_range__mutmut_5": "3.4028234663852886e+38 is the same literal",
+    "comparisons.judge.rules.x__divisor_squared_out_of_range__mutmut_3": "float32's top taken from float64's largest: in "
+    "float32 the bound is min(top, 1/sqrt(smallest normal)) = 9.2e18 either way (sqrt of float32's largest is 1.8e19)",
+    "comparisons.judge.rules.x__backward_overflow__mutmut_17": "`<=` for `<` the top: whether a value of exactly 2**994 "
+    "(2**30 below float64's overflow) is 'within 2**30 of overflow' is a convention, not a result",
+}
+
+
+def fail(message: str) -> None:
+    """Bad input: one line on stderr, exit 2."""
+    print(f"tools/mutation.py: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def existing(group: Group) -> Group:
+    """The group without the files not (yet) in the repository: verdict.py and its tests land later."""
+    sources = tuple(s for s in group.sources if list(ROOT.glob(s)))
+    return Group(sources, tuple(t for t in group.tests if (ROOT / t).exists()), group.isolation)
+
+
+def fingerprint(group: Group) -> str:
+    """A hash of every file a group's folder copies: the same hash means the last results still stand."""
+    digest = hashlib.sha256(json.dumps([group.sources, group.tests, group.isolation]).encode())
+    for top in COPIED:
+        for path in sorted((ROOT / top).rglob("*.py")):
+            digest.update(str(path.relative_to(ROOT)).encode() + path.read_bytes())
+    digest.update((ROOT / "pyproject.toml").read_bytes())
+    return digest.hexdigest()
+
+
+def prepare(name: str, group: Group, fresh: bool) -> Path:
+    """The group's folder, laid anew unless its files are unchanged since the last run (and not --fresh)."""
+    folder = WORK / name
+    stamp = folder / ".fingerprint"
+    now = fingerprint(group)
+    if not fresh and stamp.exists() and stamp.read_text() == now:
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for top in COPIED:
+        shutil.copytree(ROOT / top, folder / top, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    base = project.get("tool", {}).get("mutmut", {})
+    settings = {
+        **{k: v for k, v in base.items() if k not in ("only_mutate", "pytest_add_cli_args_test_selection")},
+        "only_mutate": list(group.sources),
+        "pytest_add_cli_args_test_selection": list(group.tests),
+        "process_isolation": group.isolation,
+    }
+    lines = ["[tool.pytest.ini_options]", 'addopts = "--strict-markers -p no:cacheprovider"']
+    lines += ['markers = ["slow: takes more than a few seconds"]', "", "[tool.mutmut]"]
+    lines += [f"{key} = {json.dumps(value)}" for key, value in settings.items()]
+    (folder / "pyproject.toml").write_text("\n".join(lines) + "\n")
+    stamp.write_text(now)
+    return folder
+
+
+def run_group(folder: Path, max_children: int) -> int:
+    """mutmut run in the group's folder (it resumes: results already there stand); mutmut's exit status."""
+    # GRAD_EXAMPLES: tests/test_gradients.py's random expressions, 20 per backend (200 in make test): seconds per mutant
+    env = {**os.environ, "HYPOTHESIS_PROFILE": "ci", "CI": "", "PYTHONDONTWRITEBYTECODE": "1", "GRAD_EXAMPLES": "20"}
+    command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children)]
+    with open(folder / "mutmut.log", "w") as log:
+        status = subprocess.run(command, cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT, check=False).returncode
+    if status != 0:
+        tail = (folder / "mutmut.log").read_text(errors="replace")[-3000:]
+        print(f"mutmut failed in {folder} (its whole output: {folder / 'mutmut.log'}):\n{tail}", file=sys.stderr)
+    return status
+
+
+def results(folder: Path) -> dict[str, str]:
+    """Every mutant of the group's last run -> its status (killed, survived, no tests, timeout, not checked, ...)."""
+    statuses: dict[str, str] = {}
+    for meta in sorted((folder / "mutants").rglob("*.meta")):
+        data = json.loads(meta.read_text())
+        for mutant, code in data.get("exit_code_by_key", {}).items():
+            statuses[mutant] = "not checked" if code is None else STATUS.get(code, "suspicious")
+    return statuses
+
+
+def recheck(name: str, group: Group, tests: list[str]) -> None:
+    """Runs the group's current tests (or `tests`) against each surviving mutant of its last run; a failure is recorded
+    as a kill. Mutants without a test stay as they are (a new test file would need a plain run to be mapped)."""
+    folder = WORK / name
+    if not (folder / "mutants").exists():
+        print(f"{name}: not run yet, nothing to recheck")
+        return
+    for target in (folder / "tests", folder / "mutants" / "tests"):
+        shutil.copytree(ROOT / "tests", target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    survivors = [m for m, s in results(folder).items() if s == "survived" and m not in EQUIVALENT]
+    env = {**os.environ, "HYPOTHESIS_PROFILE": "ci", "CI": "", "PYTHONDONTWRITEBYTECODE": "1", "GRAD_EXAMPLES": "20"}
+    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-m", "not slow", *(tests or group.tests)]
+    killed = []
+    for mutant in survivors:
+        done = subprocess.run(command, cwd=folder / "mutants", env={**env, "MUTANT_UNDER_TEST": mutant}, capture_output=True)
+        if done.returncode == 1:
+            killed.append(mutant)
+    for meta in (folder / "mutants").rglob("*.meta"):
+        data = json.loads(meta.read_text())
+        codes = data.get("exit_code_by_key", {})
+        if any(m in codes for m in killed):
+            codes.update({m: 1 for m in killed if m in codes})
+            meta.write_text(json.dumps(data))
+    print(f"{name}: rechecked {len(survivors)} survivors against the current tests, {len(killed)} now killed")
+
+
+@functools.cache
+def _functions(path: Path) -> dict[str, str]:
+    """Every function's source in a (mutated) module, by name; {} where there is no such file."""
+    source = path.read_text() if path.exists() else ""
+    lines = source.splitlines()
+    return {
+        node.name: "\n".join(lines[node.lineno - 1 : node.end_lineno])
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
+
+
+def diff(folder: Path, mutant: str) -> str:
+    """The lines `mutant` changes, "-old  |  +new": its function beside the original in mutmut's mutated copy of the
+    module (where mutmut keeps both; far faster than a `mutmut show` per survivor)."""
+    module, _, name = mutant.rpartition(".")
+    path = folder / "mutants" / (module.replace(".", "/") + ".py")
+    if not path.exists():
+        path = path.with_suffix("") / "__init__.py"
+    functions = _functions(path)
+    original = functions.get(name.rsplit("__mutmut_", 1)[0] + "__mutmut_orig", "").splitlines()[1:]
+    mutated = functions.get(name, "").splitlines()[1:]
+    changed = [
+        line[0] + line[1:].strip()
+        for line in difflib.unified_diff(original, mutated, lineterm="", n=0)
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+    return "  |  ".join(changed) or "(the signature or decorators: see `mutmut show` in .mutation/GROUP)"
+
+
+def score(counts: Counter[str]) -> tuple[int, int]:
+    """(killed, judged): judged counts every mutant that ran or had no test to run, equivalents left out."""
+    killed = sum(counts[s] for s in KILLED)
+    return killed, killed + counts["survived"] + counts["no tests"] + counts["suspicious"]
+
+
+def report(names: list[str]) -> int:
+    """Prints each group's score and survivors, then the total; 1 when a survivor is not a listed equivalent."""
+    total: Counter[str] = Counter()
+    unexplained = 0
+    for name in names:
+        folder = WORK / name
+        if not (folder / "mutants").exists():
+            print(f"{name}: not run yet")
+            continue
+        statuses = results(folder)
+        counts = Counter("equivalent" if s == "survived" and m in EQUIVALENT else s for m, s in statuses.items())
+        total += counts
+        killed, judged = score(counts)
+        rest = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()) if s not in KILLED)
+        print(f"{name}: {killed}/{judged} killed ({100 * killed / max(judged, 1):.1f} %){'; ' + rest if rest else ''}")
+        for mutant, status in sorted(statuses.items()):
+            if status in ("survived", "no tests", "suspicious") and mutant not in EQUIVALENT:
+                unexplained += 1
+                print(f"  {status}: {mutant}: {diff(folder, mutant)}")
+        for mutant in sorted(m for m in EQUIVALENT if m in statuses):
+            if statuses[mutant] != "survived":
+                print(f"  stale equivalent (now {statuses[mutant]}): {mutant}")
+    killed, judged = score(total)
+    print(f"total: {killed}/{judged} killed ({100 * killed / max(judged, 1):.1f} %), {total['equivalent']} equivalent left out")
+    return 1 if unexplained else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("groups", nargs="*", metavar="GROUP", help=f"which groups (default: all): {', '.join(GROUPS)}")
+    parser.add_argument("--fresh", action="store_true", help="start each group over, even when its files are unchanged")
+    parser.add_argument("--report", action="store_true", help="print the last results; run nothing")
+    parser.add_argument("--recheck", action="store_true", help="rerun the last run's survivors against the current tests")
+    parser.add_argument("--tests", nargs="+", default=[], metavar="FILE", help="with --recheck: only these test files")
+    parser.add_argument("--max-children", type=int, default=1, help="mutants tested at once (default 1)")
+    args = parser.parse_args(argv)
+    unknown = [g for g in args.groups if g not in GROUPS]
+    if unknown:
+        fail(f"no group named {', '.join(map(repr, unknown))}; choose from {', '.join(GROUPS)}")
+    missing = [t for t in args.tests if not (ROOT / t).is_file()]
+    if missing or (args.tests and not args.recheck):
+        fail(f"--tests {' '.join(missing or args.tests)}: " + ("no such file" if missing else "goes with --recheck only"))
+    if args.max_children < 1:
+        fail(f"--max-children {args.max_children}: give 1 or more")
+    names = args.groups or list(GROUPS)
+    if args.recheck:
+        for name in names:
+            recheck(name, existing(GROUPS[name]), args.tests)
+    elif not args.report:
+        for name in names:
+            group = existing(GROUPS[name])
+            if not group.sources:
+                print(f"{name}: skipped, {' '.join(GROUPS[name].sources)} not in the repository yet")
+                continue
+            start = time.monotonic()
+            status = run_group(prepare(name, group, args.fresh), args.max_children)
+            print(f"{name}: mutmut ran in {time.monotonic() - start:.0f} s (exit status {status})")
+    return report(names)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
