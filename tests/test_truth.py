@@ -318,8 +318,8 @@ def test_an_enclosure_with_an_infinite_end_is_rigorous() -> None:
 def as_fraction(x: Fraction | mpmath.mpf) -> Fraction:
     if isinstance(x, Fraction):
         return x
-    man, exp = x.man_exp
-    return Fraction(man) * Fraction(2) ** exp
+    sign, man, exp, _ = x._mpf_  # mpmath's own exact (sign, mantissa, exponent, bits)
+    return (-1) ** sign * Fraction(man) * Fraction(2) ** exp
 
 
 def test_enclosures_hold_the_exact_value_and_shrink_with_precision() -> None:
@@ -344,6 +344,100 @@ def test_condition_names_the_cancellation() -> None:
     assert t.value.condition > 1e11 and t.grads["x"].condition > 1e20
     assert t.cancellation.startswith("exp(x) - 1.0")
     assert truth("x*y + 1", {"x": 2.0, "y": 3.0}).value.condition < 4
+
+
+# --- transcendental programs against a point evaluation written here (mpmath at 600 and 1,200 bits) ---
+
+
+MP_FORWARD = {
+    "relu": lambda a, b: a, "log": lambda a, b: mpmath.log(a), "exp": lambda a, b: mpmath.exp(a),
+    "tanh": lambda a, b: mpmath.tanh(a), "sigmoid": lambda a, b: 1 / (1 + mpmath.exp(-a)), "neg": lambda a, b: -a,
+    "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b, "div": lambda a, b: a / b,
+    "pow": lambda a, b: a**b,
+}  # fmt: skip
+MP_LOCAL = {  # d(node)/d(each argument), from the arguments a, b and the node's value v
+    "relu": lambda a, b, v: [1 if a > 0 else 0], "log": lambda a, b, v: [1 / a], "exp": lambda a, b, v: [v],
+    "tanh": lambda a, b, v: [1 / mpmath.cosh(a) ** 2], "sigmoid": lambda a, b, v: [v * (1 - v)],
+    "neg": lambda a, b, v: [-1], "add": lambda a, b, v: [1, 1], "sub": lambda a, b, v: [1, -1],
+    "mul": lambda a, b, v: [b, a], "div": lambda a, b, v: [1 / b, -v / b],
+    "pow": lambda a, b, v: [b * a ** (b - 1), v * mpmath.log(a)],
+}  # fmt: skip
+
+
+def mpmath_value_and_grads(expr: Expression, inputs: dict[str, float], bits: int) -> dict[str, mpmath.mpf] | None:
+    """Forward and reverse pass with plain mpmath numbers at `bits` bits; None where a kink, a pole, a log of a number
+    <= 0 or a complex power is met (the judge's undefined cases), or a number leaves mpmath's comfortable range."""
+    with mpmath.workprec(bits):
+        vals: list[mpmath.mpf] = []
+        for n in expr.nodes:
+            a = vals[n.args[0]] if n.args else None
+            b = vals[n.args[1]] if len(n.args) > 1 else None
+            if n.op == "input":
+                v = mpmath.mpf(inputs[n.name])
+            elif n.op == "const":
+                v = mpmath.mpf(n.value)
+            elif n.op in ("relu", "log") and a <= 0:
+                if n.op == "log" or a == 0:
+                    return None
+                v = mpmath.mpf(0)
+            elif n.op in ("div", "pow") and (b == 0 if n.op == "div" else a <= 0):
+                return None
+            else:
+                v = MP_FORWARD[n.op](a, b)
+            if not mpmath.isfinite(v) or (v != 0 and not mpmath.mpf(2) ** -3000 < abs(v) < mpmath.mpf(2) ** 3000):
+                return None
+            vals.append(v)
+        adjoint = [mpmath.mpf(0)] * len(vals)
+        adjoint[-1] = mpmath.mpf(1)
+        for i in range(len(vals) - 1, -1, -1):
+            n, g, v = expr.nodes[i], adjoint[i], vals[i]
+            if not n.args or g == 0:
+                continue
+            a = vals[n.args[0]]
+            b = vals[n.args[1]] if len(n.args) > 1 else None
+            local = MP_LOCAL[n.op](a, b, v)
+            for arg, d in zip(n.args, local):
+                adjoint[arg] += g * d
+        grads = {f"grad:{n.name}": adjoint[i] for i, n in enumerate(expr.nodes) if n.op == "input"}
+        return {"value": vals[-1], **grads}
+
+
+def mp_to_float32(x: mpmath.mpf) -> float:
+    """x rounded to float32 by the oracle here; far outside float32's range (where an exact Fraction of x could have
+    billions of digits) the answer is 0 or inf without computing it."""
+    if x != 0 and abs(x) < mpmath.mpf(2) ** -160:
+        return 0.0
+    if abs(x) > mpmath.mpf(2) ** 130:
+        return math.inf if x > 0 else -math.inf
+    return to_float32(as_fraction(x))
+
+
+def test_truth_matches_a_high_precision_point_evaluation() -> None:
+    """Random programs with every function, at ordinary and wide inputs: wherever a plain mpmath evaluation at 600 and
+    at 1,200 bits rounds to the same normal float64 (so its last bits cannot matter), the truth is that float; the
+    same in float32 (rounded by the neighbour search here, from the exact binary value)."""
+    rng = random.Random(18)
+    judged = 0
+    for _ in range(250):
+        source = random_expression(rng, 4)
+        if "x" not in source and "y" not in source:
+            continue
+        expr = parse(f"{source} + 0*x + 0*y")
+        inputs = {name: rng.uniform(-4, 4) if rng.random() < 0.7 else wide_float(rng, 60) for name in ("x", "y")}
+        low, high = mpmath_value_and_grads(expr, inputs, 600), mpmath_value_and_grads(expr, inputs, 1200)
+        if low is None or high is None:
+            continue
+        t64, t32 = truth(expr, inputs), truth(expr, inputs, "float32")
+        for key, exact in high.items():
+            rounded = float(exact)
+            if rounded == float(low[key]) and (rounded == 0 or 2**-1022 <= abs(rounded) < math.inf):
+                assert t64.quantities[key].value == rounded, (expr.source, inputs, key)
+                judged += 1
+            in_float32 = mp_to_float32(exact)
+            if in_float32 == mp_to_float32(low[key]) and (in_float32 == 0 or 2**-126 <= abs(in_float32) < math.inf):
+                assert t32.quantities[key].value == in_float32, (expr.source, inputs, key, "float32")
+                judged += 1
+    assert judged > 600
 
 
 # --- micrograd against the truth over the whole range ---
