@@ -205,7 +205,11 @@ def _round_settled(v: Outcome, dtype: str) -> float | None:
     lo, hi = _round_raw(v[0], dtype), _round_raw(v[1], dtype)
     if lo != hi:
         return None
-    return 0.0 if lo == 0 and math.copysign(1, lo) != math.copysign(1, hi) else lo
+    if lo == 0 and math.copysign(1, lo) != math.copysign(1, hi):
+        # both ends round to a zero: an enclosure [negative, exactly 0] holds a number below the smallest subnormal or
+        # 0 itself, and -0.0 is right for the one and as good as +0.0 for the other; one that straddles 0 gives +0.0
+        return -0.0 if v[1] == libmp.fzero and libmp.mpf_sign(v[0]) < 0 else 0.0
+    return lo
 
 
 # --- rounding to a float format, exactly (ties to even, subnormals, overflow to inf) ---
@@ -314,19 +318,50 @@ class _Pass:
         except (Undefined, Unsettled) as why:
             return {"value": why, **dict.fromkeys(names, why)}, None
         needs_grad = _needs_grad(expr)
-        adjoint: list[Outcome] = [_ZERO] * len(vals)
-        adjoint[-1] = _ONE
-        for i in range(len(vals) - 1, -1, -1):
-            g, node = adjoint[i], expr.nodes[i]
-            if not node.args or (isinstance(g, Fraction) and g == 0):
-                continue  # a zero adjoint sends nothing back, even through a kink: 0 * (anything) is 0 here
-            for arg, local in self.local_derivatives(node, i, vals, needs_grad):
-                adjoint[arg] = self.accumulate(adjoint[arg], g, local)
+        adjoint = self.reverse(len(vals) - 1, vals, needs_grad)
         result: dict[str, Outcome] = {"value": vals[-1]}
         for i, node in enumerate(expr.nodes):
             if node.op == "input":
                 result[f"grad:{node.name}"] = adjoint[i]
         return result, vals
+
+    def reverse(self, root: int, vals: list[Number], needs_grad: list[bool]) -> list[Outcome]:
+        """Every node's adjoint: d(node `root`)/d(node), by the reverse pass from `root`.
+
+        A zero adjoint sends nothing back, even through a kink (0 * anything is 0 there), except through a negative
+        base's exponent: x**y with x < 0 is not a real number for y near an integer, so it has no slope in y at all.
+        Where relu sits exactly on its kink, its argument's own slope decides: an input that moves the argument
+        (slope not 0) has no derivative through it; one that does not (relu(x*x) at 0, relu(y - y)) gets 0 from it,
+        relu being 1-Lipschitz."""
+        expr = self.expr
+        adjoint: list[Outcome] = [_ZERO] * len(vals)
+        adjoint[root] = _ONE
+        for i in range(root, -1, -1):
+            g, node = adjoint[i], expr.nodes[i]
+            if not node.args:
+                continue
+            if isinstance(g, Fraction) and g == 0:
+                if node.op == "pow" and needs_grad[node.args[1]] and _sign(vals[node.args[0]]) == -1:
+                    no_slope = Undefined(f"({_text_number(vals[node.args[0]])})**y is not real for y near "
+                                         f"{_text_number(vals[node.args[1]])}: no derivative in the exponent")  # fmt: skip
+                    adjoint[node.args[1]] = self.accumulate(adjoint[node.args[1]], _ONE, no_slope)
+                continue
+            if node.op == "relu" and needs_grad[node.args[0]] and _sign(vals[node.args[0]]) == 0:
+                slopes = self.reverse(node.args[0], vals, needs_grad)
+                for k, n in enumerate(expr.nodes[: node.args[0] + 1]):
+                    slope = slopes[k]
+                    if n.op != "input" or (isinstance(slope, Fraction) and slope == 0):
+                        continue
+                    why: Outcome = (
+                        slope if isinstance(slope, Undefined | Unsettled) else
+                        Unsettled("a slope into relu's kink could not be told from 0") if _sign(slope) is None else
+                        Undefined("relu has a kink at 0: no derivative there (frameworks pick 0)")
+                    )  # fmt: skip
+                    adjoint[k] = self.accumulate(adjoint[k], _ONE, why)
+                continue
+            for arg, local in self.local_derivatives(node, i, vals, needs_grad):
+                adjoint[arg] = self.accumulate(adjoint[arg], g, local)
+        return adjoint
 
     def keep(self, v: Number) -> Number:
         return v if self.perturb is None else self.perturb(v)
