@@ -115,3 +115,16 @@ def test_strict_adds_every_judged_number_that_is_not_accurate(strict: bool) -> N
     results = {name: {"value": 1.000088900582341, "grad:x": -88900581.34094238} for name in ("a", "b")}
     r = judged("(exp(x) - 1)/x", {"x": 1e-12}, results)
     assert verdict.exit_status(list(r.values()), strict=strict) == (1 if strict else 0)
+
+
+def test_a_float32_program_has_its_literals_in_float32_as_every_framework_does() -> None:
+    # x * 0.1 in float32 multiplies by float32's 0.1 (0.100000001490116...), so 3 * that, rounded once to float32, is
+    # the truth of the program the frameworks run; float64's 0.1 would make the right answer 1 ulp off
+    import numpy as np
+
+    tenth = float(np.float32(0.1))
+    assert tenth != 0.1
+    product = float(np.float32(3.0) * np.float32(0.1))  # IEEE: the exact product, rounded once to float32
+    r = judged("x * 0.1", {"x": 3.0}, {"torch": {"value": product, "grad:x": tenth}}, dtype="float32")
+    assert r["torch", "value"]["truth"] == product and r["torch", "value"]["ulps"] == 0
+    assert r["torch", "grad:x"]["truth"] == tenth and r["torch", "grad:x"]["class"] == "accurate"

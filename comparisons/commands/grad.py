@@ -83,13 +83,14 @@ def run(args: argparse.Namespace) -> int:
 
     from comparisons import render
     from comparisons.commands import runs
-    from comparisons.judge import verdict
+    from comparisons.judge import dtypes, verdict
     from comparisons.judge.agreement import fd_note
 
     point = inputs  # where the backends compute: in float32, the inputs rounded to it
     if args.dtype == "float32":
         try:
             point = runs.float32_point(expr, inputs)
+            dtypes.literals_in(expr, args.dtype)
         except ValueError as exc:
             raise UsageError(f"{exc} (--dtype float64)") from None
 

@@ -122,6 +122,7 @@ def judged(
     why. In float64, with micrograd among the backends, `agrees` says whether each number is micrograd's (within
     GRAD_RTOL, or the rounding left of a cancellation), and the finite differences ride along as information."""
     point = float32_point(expr, inputs) if dtypes.check(dtype) == "float32" else dict(expr.check_inputs(inputs))
+    dtypes.literals_in(expr, dtype)  # ValueError now, for a literal beyond the dtype's range
     chosen = {name: backends.get(name) for name in backend_names}
     (results,) = run_backends(expr, [point], chosen, dtype)
     results, skips = without_skips(results)

@@ -10,6 +10,8 @@ import math
 import sys
 from fractions import Fraction
 
+from backends.expr import Expression, Node
+
 DTYPES = ("float64", "float32")
 _BITS = {"float64": 53, "float32": 24}  # significand bits
 _MIN_EXP = {"float64": -1074, "float32": -149}  # the exponent of the smallest subnormal
@@ -67,3 +69,20 @@ def noise_ulps(noise: float, true: float, dtype: str = "float64") -> float:
         return 0.0
     coarser = 2.0 ** (_BITS["float64"] - _BITS[check(dtype)])
     return noise * coarser / ulp(rounded, dtype)
+
+
+def literals_in(expr: Expression, dtype: str) -> Expression:
+    """The program as a `dtype` run has it: every literal rounded to `dtype` (a float32 tensor turns the Python float
+    0.1 of `x * 0.1` into float32's 0.1, and so does every framework), the rest unchanged. ValueError (what, where,
+    what would be right) for a literal beyond the dtype's range."""
+    if check(dtype) == "float64" or not any(n.op == "const" for n in expr.nodes):
+        return expr
+    nodes = []
+    for n in expr.nodes:
+        if n.op == "const":
+            value = round_to(n.value, dtype)
+            if math.isinf(value):
+                raise ValueError(f"the literal {n.value!r} is beyond {dtype}'s range; write a smaller one, or compute in float64")
+            n = Node(n.op, n.args, value, n.name)
+        nodes.append(n)
+    return Expression(tuple(nodes), expr.source)

@@ -53,7 +53,7 @@ def judge(
     (rounded to `dtype`; None where undefined), ulps, class, why, rule (the explaining rule's name, or ""), and the
     agreement column `agrees` with `reference`'s number (None without a reference). `exact` is the truth when the
     caller has it already (it is taken once per expression, point and dtype)."""
-    exact = exact if exact is not None else truth(expr, point, dtype)
+    exact = exact if exact is not None else truth(dtypes.literals_in(expr, dtype), point, dtype)
     records: list[Record] = []
     for quantity, q in exact.quantities.items():
         given = {name: r[quantity] for name, r in results.items() if not isinstance(r, str)}
