@@ -135,9 +135,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python tools/readme_excerpts.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--only", metavar="TEXT", help="rerun only the excerpts whose command contains TEXT")
+    parser.add_argument("--exact", action="store_true", help="with --only: the excerpt whose command is TEXT itself")
     args = parser.parse_args(argv)
     text = README.read_text(encoding="utf-8")
-    chosen = [e for e in excerpts(text) if args.only is None or args.only in e.command]
+    chosen = [
+        e for e in excerpts(text) if args.only is None or (args.only == e.command if args.exact else args.only in e.command)
+    ]
     if not chosen:
         parser.error(f"no excerpt's command contains {args.only!r}; the commands: {[e.command for e in excerpts(text)]}")
     outputs = {}
