@@ -204,7 +204,16 @@ def count_environment() -> dict[str, str]:
     """A small fixed environment for the counted interpreter: the hash seed, and this process's sys.path as
     PYTHONPATH, so it imports the commit being measured exactly as the suites do (asv's environment, or a checkout
     put first by ASV_PYTHONPATH)."""
-    path = os.pathsep.join(entry for entry in sys.path if entry and os.path.isdir(entry))
+    entries, project_seen = [], False
+    for entry in sys.path:
+        if not entry or not os.path.isdir(entry):
+            continue
+        holds_project = os.path.isdir(os.path.join(entry, "micrograd"))
+        if holds_project and project_seen:
+            continue  # another checkout further down (an editable install): it would fill in what this commit lacks
+        project_seen |= holds_project
+        entries.append(entry)
+    path = os.pathsep.join(entries)
     return {"PATH": "/usr/bin:/bin", "PYTHONHASHSEED": COUNT_HASH_SEED, "PYTHONPATH": path, "LC_ALL": "C.UTF-8"}
 
 
