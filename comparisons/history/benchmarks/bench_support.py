@@ -84,7 +84,8 @@ def preload_frameworks() -> None:
 
 
 os.environ.update(SINGLE_THREAD_ENVIRONMENT)
-preload_frameworks()
+if os.environ.get("MICROGRAD_BENCH_PRELOAD", "1") != "0":  # 0: only the counted suites will run (tests, the history)
+    preload_frameworks()
 
 
 def need(module_name: str, *attributes: str) -> Any:
