@@ -44,7 +44,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
-LOAD_FAILURE = "Can not determine continental origin of swallow"  # asv's message when its scripts do not load
+LOAD_FAILURE = "Can not determine continental origin of swallow"
+GRAPH_NAME = "bench_expression.ExpressionGradients.time_value_and_grad"  # asv's message when its scripts do not load
 
 
 def suites() -> list[str]:
@@ -195,6 +196,32 @@ def test_log_scale_for_values_spanning_decades(tmp_path: Path) -> None:
     assert dashboard.log_scale_benchmarks(tmp_path) == ["wide"]
 
 
+@pytest.mark.parametrize(
+    ("name", "info", "label"),
+    [
+        ("b.S.time_x", {"unit": "seconds", "version": "cpu1-ab"}, "s CPU time, one thread"),
+        ("b.S.time_x", {"unit": "seconds", "version": "cpu-ab"}, "s CPU time"),
+        ("b.S.time_x", {"unit": "seconds", "version": "12ab"}, "s wall clock"),
+        ("b.S.timeraw_x", {"unit": "seconds"}, "s wall clock, fresh interpreter"),
+        ("b.S.track_peak_bytes", {"unit": "bytes"}, "bytes"),
+        ("b.S.peakmem_x", {"unit": "bytes"}, "bytes"),
+        ("b.S.track_build", {"unit": "instructions/node"}, "instructions/node, counted by valgrind"),
+        ("b.S.track_loss", {"unit": "loss"}, "loss"),
+    ],
+)
+def test_timer_label(name: str, info: dict[str, object], label: str) -> None:
+    assert dashboard.timer_label(name, info) == label
+
+
+def test_every_suite_class_states_its_units() -> None:
+    """Every track_ benchmark of the suites sets its unit (asv's default, "unit", says nothing)."""
+    for path in sorted(SUITES_DIR.glob("bench_*.py")):
+        source = path.read_text()
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("track_"):
+                assert f"{node.name}.unit = " in source, f"{path.name}: {node.name} has no unit"
+
+
 @pytest.mark.slow
 def test_asv_check(asv: Asv) -> None:
     code, output = asv.run("check", "--python=same", timeout=600)
@@ -303,10 +330,29 @@ def test_dashboard_renders_offline_in_chromium(local_server: str, tmp_path: Path
                 "() => $('#main-graph').data('plot').getData().reduce((n, series) => n + series.data.length, 0)"
             )
             log_axis = graph.evaluate("() => $('#log-scale').hasClass('active')")
+            title = graph.evaluate("() => $.asv.main_json.benchmarks[" + json.dumps(GRAPH_NAME) + "].pretty_name")
             assert LOAD_FAILURE not in graph.content()
+
+            # the same benchmark against its backend parameter: one bar series per case, every bar at a real x
+            bars = context.new_page()
+            bars.on("pageerror", lambda error: page_errors.append(str(error)))
+            bars.goto(f"{local_server}/index.html#{GRAPH_NAME}?x-axis=backend")
+            bars.wait_for_function(
+                "() => { const plot = window.$ && $('#main-graph').data('plot');"
+                " return plot && plot.getData().length >= 2 && plot.getData().every(s => s.datapoints.points.length > 0); }",
+                timeout=90_000,
+            )
+            bar_points = bars.evaluate(
+                "() => $('#main-graph').data('plot').getData().map(s => ({bars: s.bars.show,"
+                " x: s.datapoints.points.filter((v, i) => i % s.datapoints.pointsize === 0)}))"
+            )
         finally:
             context.close()
     assert points >= 4, f"the graph has {points} data points; one commit of 4 backends x 2 cases should draw several"
+    assert title.endswith("[s CPU time, one thread]"), title  # the dashboard says which clock timed it
+    assert len(bar_points) >= 2 and all(series["bars"] for series in bar_points), bar_points
+    xs = [x for series in bar_points for x in series["x"] if x is not None]
+    assert xs and all(isinstance(x, int | float) and math.isfinite(x) for x in xs), f"bars at no real x: {bar_points}"
     assert log_axis, "time_value_and_grad spans decades (micrograd's 10 us to tinygrad's 100 ms) but opened on a linear axis"
     assert not remote_requests, f"the dashboard asked for files outside the local server: {remote_requests}"
     assert not page_errors, f"JavaScript errors: {page_errors}"
