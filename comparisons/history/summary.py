@@ -97,6 +97,7 @@ def count_lines(
     for (name, combo), by in sorted(counts.items()):
         params = tuple(f"'{p}'" for p in combo.split(",")) if combo else ()
         limit = threshold_for(thresholds, name, params)
+        label = f"{name}({combo})" if combo else name
         for a, b in pairs:
             if a not in by or b not in by or by[a] <= 0:
                 continue
@@ -104,9 +105,9 @@ def count_lines(
             if (a, b) in same:
                 deviations.append(abs(growth))
                 if growth > limit:
-                    false_regressions.append(f"{b[:7]} {name}({combo}) {growth:+.2%}")
+                    false_regressions.append(f"{b[:7]} {label} {growth:+.2%}")
             if abs(growth) >= COUNT_STEP:
-                changes.append((recorded.index(b), f"{b[:7]} {name}({combo}) {by[a]:.6g} -> {by[b]:.6g} ({growth:+.1%})"))
+                changes.append((recorded.index(b), f"{b[:7]} {label} {by[a]:.6g} -> {by[b]:.6g} ({growth:+.1%})"))
     lines = [
         f"instruction counts: {len(recorded)} commits, {len(same)} neighbour pairs that changed none of {', '.join(code)}: "
         + (f"largest difference {100 * max(deviations):.4f} %" if deviations else "none to compare"),
