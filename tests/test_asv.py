@@ -575,3 +575,20 @@ def test_gate_without_results_is_an_error(gate_repo: tuple[Path, dict[str, str]]
     code, output = run_gate(repo, "no-such-revision", "HEAD")
     assert code == gate.EXIT_ERROR
     assert "gate: git rev-parse" in output and "Traceback" not in output
+
+
+def test_results_of_reads_asvs_files(tmp_path: Path) -> None:
+    """asv 0.6 stores one value per parameter combination, and [value] for a benchmark without parameters."""
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    columns = ["result", "params", "version", "stats_q_25", "stats_q_75"]
+    rows = {
+        "b.S.track_n": [[4200.5], [], "v", None, None],
+        "b.S.time_x": [[1.0, None, math.nan], [["'a'", "'b'", "'c'"]], "v", [0.9, None, None], [1.1, None, None]],
+    }
+    (tmp_path / "m").mkdir()
+    saved = {"commit_hash": commit, "result_columns": columns, "results": rows}
+    (tmp_path / "m" / f"{commit[:8]}-env.json").write_text(json.dumps(saved))
+    found = gate.results_of(tmp_path, "m", commit)
+    assert found[("b.S.track_n", ())] == gate.Measured(4200.5, None, None)
+    assert found[("b.S.time_x", ("'a'",))] == gate.Measured(1.0, 0.9, 1.1)
+    assert found[("b.S.time_x", ("'b'",))].value is None and math.isnan(found[("b.S.time_x", ("'c'",))].value or 0.0)

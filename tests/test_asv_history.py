@@ -71,7 +71,7 @@ def add_counts(results, commits, count_at, name="bench_counts.C.track_n"):
     for i, commit in enumerate(commits):
         path = results / f"{commit[:8]}-env.json"
         saved = json.loads(path.read_text())
-        saved["results"][name] = [count_at(i), None, "v", 0, 1.0, None, None, None, None]
+        saved["results"][name] = [[count_at(i)], [], "v", 0, 1.0, None, None, None, None]  # asv 0.6: no params
         path.write_text(json.dumps(saved))
     (results.parent / "benchmarks.json").write_text(json.dumps({name: {"unit": "instructions/node"}, "version": 2}))
 
@@ -85,7 +85,7 @@ def test_counts_noise_false_regressions_steps_and_agreement(history, tmp_path, c
     again.mkdir(parents=True)
     for path in results.glob("*-env.json"):
         saved = json.loads(path.read_text())
-        saved["results"]["bench_counts.C.track_n"][0] *= 1.0002  # the second recording: 0.02 % higher
+        saved["results"]["bench_counts.C.track_n"][0][0] *= 1.0002  # the second recording: 0.02 % higher
         (again / path.name).write_text(json.dumps(saved))
     config = tmp_path / "asv.conf.json"
     config.write_text(json.dumps({"regressions_thresholds": {r"bench_counts\.": 0.04}}))

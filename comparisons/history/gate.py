@@ -103,9 +103,10 @@ def results_of(results_dir: Path, machine: str, commit: str) -> dict[Key, Measur
             combos = list(itertools.product(*params)) if params else [()]
             columns_per_combo = {}
             for column in ("result", "stats_q_25", "stats_q_75"):
-                found = result.get(column)
-                found = found if params else [found]
-                columns_per_combo[column] = found if isinstance(found, list) else [None] * len(combos)
+                found = result.get(column)  # asv 0.6: a list, one value per combination ([value] without params)
+                if not isinstance(found, list):
+                    found = [found] if not params else [None] * len(combos)
+                columns_per_combo[column] = found if len(found) == len(combos) else [None] * len(combos)
             for index, combo in enumerate(combos):
                 values[(name, tuple(combo))] = Measured(
                     *(number_or_none(columns_per_combo[column][index]) for column in ("result", "stats_q_25", "stats_q_75"))

@@ -54,7 +54,7 @@ def load(results: Path) -> tuple[Series, Series]:
             r = dict(zip(columns, row))
             params = r.get("params") or []
             combos = [",".join(p.strip("'") for p in combo) for combo in itertools.product(*params)] if params else [""]
-            results_ = r["result"] if params else [r["result"]]
+            results_ = r["result"] if isinstance(r["result"], list) else [r["result"]]  # asv 0.6: [value] without params
             q25, q75 = r.get("stats_q_25") or [None] * len(combos), r.get("stats_q_75") or [None] * len(combos)
             for k, combo in enumerate(combos):
                 v = results_[k] if results_ else None
