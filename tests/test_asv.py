@@ -516,13 +516,14 @@ def test_gate_passes_comment_only_commits(gate_repo: tuple[Path, dict[str, str]]
         code, output = run_gate(repo, commits[base], commits[head], machine)
         assert code == 0, output[-5000:]
         assert "passes" in output
-        for name in (BACKWARD, DEMO_STEP):
-            assert abs(growth(repo, name, commits[base], commits[head], machine)) < 0.001, name
+        for name in (BACKWARD, DEMO_STEP):  # within the issue's 0.5 % (backward's id()-hashed sets: up to 0.3 %)
+            assert abs(growth(repo, name, commits[base], commits[head], machine)) < 0.005, name
 
 
 @pytest.mark.slow
 def test_recordings_of_one_commit_agree(gate_repo: tuple[Path, dict[str, str]]) -> None:
-    """The two machines' recordings of the same commits (test above) agree to 0.01 %."""
+    """The two machines' recordings of the same commits (test above) agree within 0.5 %: the demo step to the
+    instruction, backward to 0.3 % (where memory is mapped moves its id()-hashed sets' collisions)."""
     repo, commits = gate_repo
     results = repo / ".asv" / "results"
     for label in ("base", "comment1", "comment2"):
@@ -531,7 +532,7 @@ def test_recordings_of_one_commit_agree(gate_repo: tuple[Path, dict[str, str]]) 
             pytest.skip("run with test_gate_passes_comment_only_commits (both machines record there)")
         for key in (k for k in first if k[0] in (BACKWARD, DEMO_STEP)):
             a, b = first[key].value, second[key].value
-            assert a and b and abs(b / a - 1) < 1e-4, (label, key, a, b)
+            assert a and b and abs(b / a - 1) < 0.005, (label, key, a, b)
 
 
 @pytest.mark.slow
