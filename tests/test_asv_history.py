@@ -95,7 +95,7 @@ def test_counts_noise_false_regressions_steps_and_agreement(history, tmp_path, c
     noise = "16 commits, 13 neighbour pairs that changed none of engine.py: largest difference 0.0010 % (bench_counts.C.track_n)"
     assert noise in out
     assert "(false regressions): 0" in out
-    changes = [line for line in out.splitlines() if "track_n" in line]
+    changes = [line for line in out.splitlines() if "track_n" in line and "->" in line]
     assert len(changes) == 1 and changes[0].startswith(commits[8][:7]) and "(+6.0%)" in changes[0], changes
     assert "two recordings of one commit, instruction counts: 16 figures, largest difference 0.0200 %" in out
 
