@@ -57,7 +57,7 @@ def load(results: Path) -> tuple[Series, Series]:
             results_ = r["result"] if isinstance(r["result"], list) else [r["result"]]  # asv 0.6: [value] without params
             q25, q75 = r.get("stats_q_25") or [None] * len(combos), r.get("stats_q_75") or [None] * len(combos)
             for k, combo in enumerate(combos):
-                v = results_[k] if results_ else None
+                v = results_[k] if k < len(results_) else None  # a benchmark that failed whole: no values
                 if v is None or (isinstance(v, float) and math.isnan(v)):
                     continue  # skipped or failed at this commit
                 values.setdefault((name, combo), {})[commit] = v

@@ -230,7 +230,8 @@ def instructions(setup: str, work: str) -> int:
     command = [*VALGRIND, sys.executable, "-S", "-c", script]
     done = subprocess.run(command, env=count_environment(), capture_output=True, text=True, timeout=TIMEOUT)
     if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        python_lines = [line for line in done.stderr.strip().splitlines() if not line.startswith("==")]  # not valgrind's
+        last = (python_lines or ["no output"])[-1]
         if re.search(r"\b(NotImplementedError|ModuleNotFoundError|ImportError|AttributeError)\b", done.stderr):
             raise NotImplementedError(f"this commit cannot run the counted script: {last}")
         raise RuntimeError(f"the counted script failed (exit {done.returncode}):\n{script}\n{done.stderr[-3000:]}")
