@@ -13,6 +13,7 @@ import contextlib
 import functools
 import hashlib
 import importlib
+import importlib.util
 import inspect
 import math
 import os
@@ -201,19 +202,23 @@ sys.exit(0 if finished else 3)  # an exception in a ctypes callback is printed, 
 """
 
 
+def project_root() -> str | None:
+    """The folder this process imports the project from (a checkout first on sys.path, an installed wheel's
+    site-packages, or an editable install's source, which `python -S` would not find through its .pth hook)."""
+    spec = importlib.util.find_spec("micrograd")
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    return os.path.dirname(locations[0]) if locations else None
+
+
 def count_environment() -> dict[str, str]:
-    """A small fixed environment for the counted interpreter: the hash seed, and this process's sys.path as
-    PYTHONPATH, so it imports the commit being measured exactly as the suites do (asv's environment, or a checkout
-    put first by ASV_PYTHONPATH)."""
-    entries, project_seen = [], False
+    """A small fixed environment for the counted interpreter: the hash seed, and a PYTHONPATH that imports the
+    commit being measured exactly as this process does (project_root first), then this process's other paths
+    without any further copy of the project (an editable install would fill in what an old commit lacks)."""
+    root = project_root()
+    entries = [root] if root else []
     for entry in sys.path:
-        if not entry or not os.path.isdir(entry):
-            continue
-        holds_project = os.path.isdir(os.path.join(entry, "micrograd"))
-        if holds_project and project_seen:
-            continue  # another checkout further down (an editable install): it would fill in what this commit lacks
-        project_seen |= holds_project
-        entries.append(entry)
+        if entry and os.path.isdir(entry) and entry not in entries and not os.path.isdir(os.path.join(entry, "micrograd")):
+            entries.append(entry)
     path = os.pathsep.join(entries)
     return {"PATH": "/usr/bin:/bin", "PYTHONHASHSEED": COUNT_HASH_SEED, "PYTHONPATH": path, "LC_ALL": "C.UTF-8"}
 
