@@ -96,7 +96,7 @@ def test_counts_noise_false_regressions_steps_and_agreement(history, tmp_path, c
     assert noise in out
     assert "(false regressions): 0" in out
     changes = [line for line in out.splitlines() if "track_n" in line and "->" in line]
-    assert len(changes) == 1 and changes[0].startswith(commits[8][:7]) and "(+6.0%)" in changes[0], changes
+    assert len(changes) == 1 and changes[0].startswith(f"{commits[7][:7]}..{commits[8][:7]}") and "(+6.0%)" in changes[0]
     assert "two recordings of one commit, instruction counts: 16 figures, largest difference 0.0200 %" in out
 
 

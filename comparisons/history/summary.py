@@ -108,13 +108,13 @@ def count_lines(
                 if growth > limit:
                     false_regressions.append(f"{b[:7]} {label} {growth:+.2%}")
             if abs(growth) >= COUNT_STEP:
-                changes.append((recorded.index(b), f"{b[:7]} {label} {by[a]:.6g} -> {by[b]:.6g} ({growth:+.1%})"))
+                changes.append((recorded.index(b), f"{a[:7]}..{b[:7]} {label} {by[a]:.6g} -> {by[b]:.6g} ({growth:+.1%})"))
     lines = [
         f"instruction counts: {len(recorded)} commits, {len(same)} neighbour pairs that changed none of {', '.join(code)}: "
         + (f"largest difference {100 * max(deviations)[0]:.4f} % ({max(deviations)[1]})" if deviations else "none to compare"),
         f"instruction counts over their threshold between unchanged neighbours (false regressions): {len(false_regressions)}",
         *false_regressions,
-        f"instruction counts that changed by {COUNT_STEP:.1%} or more between recorded neighbours:",
+        f"instruction counts that changed by {COUNT_STEP:.1%} or more between recorded neighbours (from..to):",
         *(line for _, line in sorted(changes)),
     ]
     return lines
