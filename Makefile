@@ -3,10 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-APT_PACKAGES := clang graphviz python3-venv chromium nodejs bubblewrap  # tinygrad's CPU device compiles with clang;
-# draw_dot renders with graphviz's dot; the asv dashboard test drives Debian's chromium (through playwright from pip,
-# which downloads no browser); tests/test_json_strict.py parses every JSON with node's JSON.parse; bwrap sandboxes
-# `check`'s learner code
+APT_PACKAGES := clang graphviz python3-venv chromium nodejs bubblewrap valgrind  # tinygrad's CPU device compiles with
+# clang; draw_dot renders with graphviz's dot; the asv dashboard test drives Debian's chromium (through playwright from
+# pip, which downloads no browser); tests/test_json_strict.py parses every JSON with node's JSON.parse; bwrap sandboxes
+# `check`'s learner code; the asv suites count instructions with valgrind
 # The system's own python3 (Debian 12: 3.11.2): `make test` reruns the parser and engine tests under it when it is
 # another version than .venv's, in a small venv of its own (pytest and hypothesis only: those tests need no framework).
 SYSTEM_PYTHON ?= /usr/bin/python3
@@ -40,6 +40,7 @@ system-packages:
 	if ! $(PYTHON) -c 'import ensurepip' 2>/dev/null; then missing="$$missing python3-venv"; fi; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; command -v node >/dev/null || missing="$$missing nodejs"; \
 	command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
+	command -v valgrind >/dev/null || missing="$$missing valgrind"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else echo "Missing Debian packages:$$missing. Install them with: sudo apt-get install -y$$missing" >&2; \
@@ -107,10 +108,14 @@ $(LAB_STAMP): $(STAMP) pyproject.toml constraints.txt
 	touch $@
 
 # asv: record the last ASV_COMMITS commits of main into .asv/results, then publish the dashboard to .asv/html,
-# pointed at the scripts vendored in vendor/asv-www/ (it works offline). asv-check: the regression gate, HEAD vs HEAD^.
+# pointed at the scripts vendored in vendor/asv-www/ (it works offline). asv-check: the regression gate, HEAD against
+# HEAD^ and against the median of the last ASV_BASELINE recorded commits, each benchmark at its own threshold
+# (asv.conf.json's regressions_thresholds). The gate exits 0 (pass), 1 (slower) or 2 (could not compare); make itself
+# then exits 2 on either failure and prints its own line, "make: *** [Makefile:NN: asv-check] Error 1": the gate's
+# code is that "Error N" (CI that needs the 1 runs `.venv/bin/python -m comparisons.history.gate` directly).
 ASV := $(VENV)/bin/asv
 ASV_COMMITS ?= 10
-ASV_FACTOR ?= 2
+ASV_BASELINE ?= 10
 ASV_MACHINE ?=
 
 asv-record: setup
@@ -129,7 +134,8 @@ asv-preview: asv-publish
 
 asv-check: setup
 	$(ASV) machine --yes $(if $(ASV_MACHINE),--machine $(ASV_MACHINE))
-	$(PY) -m comparisons.history.gate --factor $(ASV_FACTOR) $(if $(ASV_MACHINE),--machine $(ASV_MACHINE))
+	@status=0; $(PY) -m comparisons.history.gate --baseline $(ASV_BASELINE) $(if $(ASV_MACHINE),--machine $(ASV_MACHINE)) \
+	  || status=$$?; exit $$status
 
 clean:
 	rm -rf $(VENV) $(SYSTEM_VENV) .asv results .original .pytest_cache .hypothesis .mypy_cache

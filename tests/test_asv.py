@@ -44,7 +44,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
-LOAD_FAILURE = "Can not determine continental origin of swallow"  # asv's message when its scripts do not load
+LOAD_FAILURE = "Can not determine continental origin of swallow"
+GRAPH_NAME = "bench_expression.ExpressionGradients.time_value_and_grad"  # asv's message when its scripts do not load
 
 
 def suites() -> list[str]:
@@ -195,6 +196,32 @@ def test_log_scale_for_values_spanning_decades(tmp_path: Path) -> None:
     assert dashboard.log_scale_benchmarks(tmp_path) == ["wide"]
 
 
+@pytest.mark.parametrize(
+    ("name", "info", "label"),
+    [
+        ("b.S.time_x", {"unit": "seconds", "version": "cpu1-ab"}, "s CPU time, one thread"),
+        ("b.S.time_x", {"unit": "seconds", "version": "cpu-ab"}, "s CPU time"),
+        ("b.S.time_x", {"unit": "seconds", "version": "12ab"}, "s wall clock"),
+        ("b.S.timeraw_x", {"unit": "seconds"}, "s wall clock, fresh interpreter"),
+        ("b.S.track_peak_bytes", {"unit": "bytes"}, "bytes"),
+        ("b.S.peakmem_x", {"unit": "bytes"}, "bytes"),
+        ("b.S.track_build", {"unit": "instructions/node"}, "instructions/node, counted by valgrind"),
+        ("b.S.track_loss", {"unit": "loss"}, "loss"),
+    ],
+)
+def test_timer_label(name: str, info: dict[str, object], label: str) -> None:
+    assert dashboard.timer_label(name, info) == label
+
+
+def test_every_suite_class_states_its_units() -> None:
+    """Every track_ benchmark of the suites sets its unit (asv's default, "unit", says nothing)."""
+    for path in sorted(SUITES_DIR.glob("bench_*.py")):
+        source = path.read_text()
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("track_"):
+                assert f"{node.name}.unit = " in source, f"{path.name}: {node.name} has no unit"
+
+
 @pytest.mark.slow
 def test_asv_check(asv: Asv) -> None:
     code, output = asv.run("check", "--python=same", timeout=600)
@@ -303,10 +330,29 @@ def test_dashboard_renders_offline_in_chromium(local_server: str, tmp_path: Path
                 "() => $('#main-graph').data('plot').getData().reduce((n, series) => n + series.data.length, 0)"
             )
             log_axis = graph.evaluate("() => $('#log-scale').hasClass('active')")
+            title = graph.evaluate("() => $.asv.main_json.benchmarks[" + json.dumps(GRAPH_NAME) + "].pretty_name")
             assert LOAD_FAILURE not in graph.content()
+
+            # the same benchmark against its backend parameter: one bar series per case, every bar at a real x
+            bars = context.new_page()
+            bars.on("pageerror", lambda error: page_errors.append(str(error)))
+            bars.goto(f"{local_server}/index.html#{GRAPH_NAME}?x-axis=backend")
+            bars.wait_for_function(
+                "() => { const plot = window.$ && $('#main-graph').data('plot');"
+                " return plot && plot.getData().length >= 2 && plot.getData().every(s => s.datapoints.points.length > 0); }",
+                timeout=90_000,
+            )
+            bar_points = bars.evaluate(
+                "() => $('#main-graph').data('plot').getData().map(s => ({bars: s.bars.show,"
+                " x: s.datapoints.points.filter((v, i) => i % s.datapoints.pointsize === 0)}))"
+            )
         finally:
             context.close()
     assert points >= 4, f"the graph has {points} data points; one commit of 4 backends x 2 cases should draw several"
+    assert title.endswith("[s CPU time, one thread]"), title  # the dashboard says which clock timed it
+    assert len(bar_points) >= 2 and all(series["bars"] for series in bar_points), bar_points
+    xs = [x for series in bar_points for x in series["x"] if x is not None]
+    assert xs and all(isinstance(x, int | float) and math.isfinite(x) for x in xs), f"bars at no real x: {bar_points}"
     assert log_axis, "time_value_and_grad spans decades (micrograd's 10 us to tinygrad's 100 ms) but opened on a linear axis"
     assert not remote_requests, f"the dashboard asked for files outside the local server: {remote_requests}"
     assert not page_errors, f"JavaScript errors: {page_errors}"
@@ -315,33 +361,63 @@ def test_dashboard_renders_offline_in_chromium(local_server: str, tmp_path: Path
 # ------------------------------------------------------------------ the regression gate
 
 
-TIME, TRACK, BYTES = "bench_x.Suite.time_a", "bench_x.Suite.track_err", "bench_x.Suite.track_bytes"
+TIME, TRACK, BYTES, COUNT = "bench_x.Suite.time_a", "bench_x.Suite.track_err", "bench_x.Suite.track_bytes", "bench_x.C.track_n"
+THRESHOLDS = {r"bench_x\.Suite\.time_": 1.0, r"bench_x\.Suite\.track_bytes": 0.1, r"bench_x\.C\.": 0.04}
 Given = dict[str, tuple[float | None, ...]]  # benchmark name -> (value, lower quartile, upper quartile)
 
 
 @pytest.mark.parametrize(
-    ("base", "head", "missing", "worse"),
+    ("base", "head", "baseline", "missing", "worse"),
     [
-        ({TIME: (1.0, 0.9, 1.1)}, {TIME: (1.4, 1.3, 1.5)}, 0, 0),  # within 2x
-        ({TIME: (1.0, 0.9, 1.1)}, {TIME: (2.5, 2.4, 2.6)}, 0, 1),  # 2.2x quartile to quartile
-        ({TIME: (1.0, 0.5, 1.5)}, {TIME: (2.5, 2.0, 4.0)}, 0, 0),  # 2.5x medians, but the spreads say noise
-        ({TIME: (1.0, None, None)}, {TIME: (2.5, None, None)}, 0, 1),  # no quartiles: medians
-        ({TIME: (2.0, 1.9, 2.1)}, {TIME: (0.1, 0.1, 0.1)}, 0, 0),  # faster is fine
-        ({TRACK: (1e-16, None, None)}, {TRACK: (2e-16, None, None)}, 0, 1),  # any change
-        ({TRACK: (0.0, None, None)}, {TRACK: (0.0, None, None)}, 0, 0),
-        ({BYTES: (100.0, None, None)}, {BYTES: (120.0, None, None)}, 0, 0),  # bytes: a ratio
-        ({TIME: (1.0, 0.9, 1.1)}, {}, 1, 0),  # not recorded at HEAD
-        ({TIME: (1.0, 0.9, 1.1)}, {TIME: (None, None, None)}, 1, 0),  # failed at HEAD
-        ({TIME: (1.0, 0.9, 1.1)}, {TIME: (math.nan, None, None)}, 1, 0),  # skipped at HEAD only
-        ({TIME: (math.nan, None, None)}, {TIME: (math.nan, None, None)}, 0, 0),  # skipped on both
+        ({TIME: (1.0, 0.9, 1.1)}, {TIME: (1.4, 1.3, 1.5)}, {}, 0, 0),  # within 2x
+        ({TIME: (1.0, 0.9, 1.1)}, {TIME: (2.5, 2.4, 2.6)}, {}, 0, 1),  # 2.2x quartile to quartile
+        ({TIME: (1.0, 0.5, 1.5)}, {TIME: (2.5, 2.0, 4.0)}, {}, 0, 0),  # 2.5x medians, but the spreads say noise
+        ({TIME: (2.0, 1.9, 2.1)}, {TIME: (0.1, 0.1, 0.1)}, {}, 0, 0),  # faster is fine
+        ({TRACK: (1e-16, None, None)}, {TRACK: (2e-16, None, None)}, {}, 0, 1),  # any change
+        ({TRACK: (0.0, None, None)}, {TRACK: (0.0, None, None)}, {}, 0, 0),
+        ({BYTES: (100.0, None, None)}, {BYTES: (109.0, None, None)}, {}, 0, 0),  # bytes: a ratio, 10 % allowed
+        ({BYTES: (100.0, None, None)}, {BYTES: (111.0, None, None)}, {}, 0, 1),
+        ({COUNT: (100.0, None, None)}, {COUNT: (103.0, None, None)}, {COUNT: 100.0}, 0, 0),  # 3 %: under 4 %
+        ({COUNT: (103.0, None, None)}, {COUNT: (106.0, None, None)}, {COUNT: 100.0}, 0, 1),  # 6 % over the baseline
+        ({COUNT: (100.0, None, None)}, {COUNT: (105.0, None, None)}, {COUNT: 100.0}, 0, 2),  # over both
+        ({COUNT: (100.0, None, None)}, {COUNT: (105.0, None, None)}, {}, 0, 1),  # no baseline recorded: the parent
+        ({TIME: (1.0, 0.9, 1.1)}, {}, {}, 1, 0),  # not recorded at HEAD
+        ({TIME: (1.0, 0.9, 1.1)}, {TIME: (None, None, None)}, {}, 1, 0),  # failed at HEAD
+        ({TIME: (1.0, 0.9, 1.1)}, {TIME: (math.nan, None, None)}, {}, 1, 0),  # skipped at HEAD only
+        ({TIME: (math.nan, None, None)}, {TIME: (math.nan, None, None)}, {}, 0, 0),  # skipped on both
     ],
 )
-def test_gate_compare(base: Given, head: Given, missing: int, worse: int) -> None:
-    units = {BYTES: "bytes", TRACK: "relative error"}
+def test_gate_compare(base: Given, head: Given, baseline: dict[str, float], missing: int, worse: int) -> None:
+    units = {BYTES: "bytes", TRACK: "relative error", COUNT: "instructions/node"}
     base_results = {(name, ()): gate.Measured(*values) for name, values in base.items()}
     head_results = {(name, ()): gate.Measured(*values) for name, values in head.items()}
-    found_missing, found_worse = gate.compare(base_results, head_results, units, factor=2.0, bench=None)
+    baseline_values = {(name, ()): value for name, value in baseline.items()}
+    found_missing, found_worse = gate.compare(base_results, head_results, units, THRESHOLDS, None, baseline_values)
     assert (len(found_missing), len(found_worse)) == (missing, worse), (found_missing, found_worse)
+
+
+def test_thresholds_follow_asvs_rule() -> None:
+    """The largest matching threshold wins, matched from the start of "name(params)"; none matching: asv's 5 %."""
+    thresholds = {r"bench_a\.": 0.02, r"bench_a\.S\.time_.*'torch'": 0.5, r"S\.": 0.9}
+    assert gate.threshold_for(thresholds, "bench_a.S.time_x", ("'torch'", "'neuron'")) == 0.5
+    assert gate.threshold_for(thresholds, "bench_a.S.time_x", ("'jax'", "'neuron'")) == 0.02
+    assert gate.threshold_for(thresholds, "bench_b.S.time_x", ()) == gate.DEFAULT_THRESHOLD  # re.match: not "S\."
+
+
+def test_every_benchmark_of_the_suites_has_a_threshold() -> None:
+    """asv.conf.json sets a threshold for every suite that is compared as a ratio (none falls back on asv's 5 %)."""
+    import asv.util
+
+    thresholds = gate.thresholds_of(asv.util.load_json(str(ROOT / "asv.conf.json"), js_comments=True))
+    for suite in suites():
+        module, cls = suite.split(".")
+        source = (SUITES_DIR / f"{module}.py").read_text()
+        tree = next(node for node in ast.parse(source).body if isinstance(node, ast.ClassDef) and node.name == cls)
+        for item in tree.body:
+            if isinstance(item, ast.FunctionDef) and item.name.startswith(("time_", "timeraw_", "peakmem_")):
+                name = f"{suite}.{item.name}"
+                assert any(re.match(regex, name) for regex in thresholds), f"{name} has no regressions_threshold"
+    assert gate.threshold_for(thresholds, "bench_counts.EngineCounts.track_backward", ()) <= 0.05
 
 
 def git(repo: Path, *args: str) -> str:
@@ -349,26 +425,38 @@ def git(repo: Path, *args: str) -> str:
     return done.stdout.strip()
 
 
-SLOW_BACKWARD = """
-import time as _time
+# The clone's commits change micrograd's own code by a known number of instructions; the figures the counted suites
+# record for them are checked against these sizes before the gate's verdict is (so the test cannot pass by accident).
+COUNTED = r"bench_counts\.(EngineCounts\.track_backward|TrainingCounts\.track_demo_step)"
+BACKWARD = "bench_counts.EngineCounts.track_backward"
+DEMO_STEP = "bench_counts.TrainingCounts.track_demo_step"
+BACKWARD_LINE = "            a, g = node._a, node.grad\n"  # micrograd/engine.py: Value.backward's loop over the nodes
+STEP_LINE = "        spec = self.spec\n"  # backends/micrograd_backend.py: the start of a training step
+THREE_PERCENT = "            _ = g * 1.0\n"  # a float product per node: backward about 3.4 % slower
+FIVE_PERCENT = "            _ = g * 1.0\n            _ = a\n            _ = g\n"  # about 5.3 % slower
+TEN_PERCENT = "        for _ in range(64_000):\n            pass\n"  # a loop in each step: the demo step about 10 % slower
 
-_original_backward = Value.backward
 
-
-def _slow_backward(self):
-    busy_until = _time.perf_counter() + 0.02  # 20 ms of work, not of sleep: the suites time CPU, not the wall clock
-    while _time.perf_counter() < busy_until:
-        pass
-    return _original_backward(self)
-
-
-Value.backward = _slow_backward
-"""
+def commit(repo: Path, message: str, path: str = "", find: str = "", add: str = "") -> str:
+    """Commit repo after inserting `add` after `find` in path (or appending a comment line where find is empty)."""
+    if path:
+        target = repo / path
+        text = target.read_text()
+        if find:
+            assert text.count(find) == 1, f"{path} no longer has exactly one {find!r}: update this test"
+            text = text.replace(find, find + add)
+        else:
+            text += add
+        target.write_text(text)
+    git(repo, "add", "-A")
+    git(repo, "-c", "user.name=test", "-c", "user.email=test@localhost", "commit", "-qm", message)
+    return git(repo, "rev-parse", "HEAD")
 
 
 @pytest.fixture(scope="module")
-def gate_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the working tree as a fresh repository: a base commit, an unchanged one, and one that slows backward()."""
+def gate_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """A copy of the working tree as a fresh repository: on main a base and two comment-only commits; from there,
+    branches that slow backward() by 5 %, the demo step by 10 %, and backward by 3 % three times in a row."""
     repo = tmp_path_factory.mktemp("gate") / "repo"
     files = git(ROOT, "ls-files", "--cached", "--others", "--exclude-standard", "-z").split("\0")
     for name in filter(None, files):
@@ -377,24 +465,31 @@ def gate_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
             (repo / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, repo / name)
     git(repo, "init", "-q", "-b", "main")  # asv.conf.json names the branch main
-    engine = repo / "micrograd" / "engine.py"
-    for message, addition in [
-        ("base", ""),
-        ("unchanged: a comment", "# the same engine\n"),
-        ("slowed: backward spins 20 ms", SLOW_BACKWARD),
+    engine, step = "micrograd/engine.py", "backends/micrograd_backend.py"
+    commits = {"base": commit(repo, "base")}
+    commits["comment1"] = commit(repo, "a comment", engine, add="# the same engine\n")
+    commits["comment2"] = commit(repo, "another comment", step, add="# the same adapter\n")
+    for branch, steps in [
+        ("backward5", [FIVE_PERCENT]),
+        ("step10", [TEN_PERCENT]),
+        ("creep", [THREE_PERCENT] * 3),
     ]:
-        engine.write_text(engine.read_text() + addition)
-        git(repo, "add", "-A")
-        git(repo, "-c", "user.name=test", "-c", "user.email=test@localhost", "commit", "-qm", message)
-    return repo
+        git(repo, "switch", "-q", "-c", branch, commits["comment2"])
+        for number, addition in enumerate(steps, 1):
+            path = step if addition is TEN_PERCENT else engine
+            commits[f"{branch}-{number}"] = commit(
+                repo, f"{branch} {number}", path, BACKWARD_LINE if path == engine else STEP_LINE, addition
+            )
+    git(repo, "switch", "-q", "main")
+    return repo, commits
 
 
-def run_gate(repo: Path, base: str, head: str) -> tuple[int, str]:
-    env = asv_environment(repo.parent / "home")
-    subprocess.run([sys.executable, "-m", "asv", "machine", "--yes", "--machine", MACHINE], cwd=repo, env=env, check=True)
+def run_gate(repo: Path, base: str, head: str, machine: str = MACHINE) -> tuple[int, str]:
+    env = dict(asv_environment(repo.parent / "home"), MICROGRAD_BENCH_PRELOAD="0")  # only counted suites: no framework
+    subprocess.run([sys.executable, "-m", "asv", "machine", "--yes", "--machine", machine], cwd=repo, env=env, check=True)
     done = subprocess.run(
-        [sys.executable, "-m", "comparisons.history.gate", "--python-same", "--machine", MACHINE, "--factor", "3"]
-        + ["--bench", r"EngineGraph\.time_backward", "--base", base, "--head", head],
+        [sys.executable, "-m", "comparisons.history.gate", "--python-same", "--machine", machine, "--bench", COUNTED]
+        + ["--base", base, "--head", head],
         cwd=repo,
         env=env,
         capture_output=True,
@@ -404,23 +499,97 @@ def run_gate(repo: Path, base: str, head: str) -> tuple[int, str]:
     return done.returncode, done.stdout + done.stderr
 
 
-@pytest.mark.slow
-def test_gate_passes_an_unchanged_commit(gate_repo: Path) -> None:
-    code, output = run_gate(gate_repo, "HEAD~2", "HEAD~1")
-    assert code == 0, output[-5000:]
-    assert "passes" in output
+def growth(repo: Path, name: str, before: str, after: str, machine: str = MACHINE) -> float:
+    """The relative growth of a counted figure between two recorded commits, read from asv's results files."""
+    results = repo / ".asv" / "results" / machine
+    first, second = (gate.results_of(results.parent, machine, commit)[(name, ())].value for commit in (before, after))
+    assert first and second, (first, second)
+    return second / first - 1
 
 
 @pytest.mark.slow
-def test_gate_fails_a_slowed_commit(gate_repo: Path) -> None:
-    code, output = run_gate(gate_repo, "HEAD~1", "HEAD")
+@pytest.mark.parametrize("machine", [MACHINE, "pytest-again"])
+def test_gate_passes_comment_only_commits(gate_repo: tuple[Path, dict[str, str]], machine: str) -> None:
+    """Each comment-only commit passes, checked twice: recorded on two machine names, so each check records anew."""
+    repo, commits = gate_repo
+    for base, head in [("base", "comment1"), ("comment1", "comment2")]:
+        code, output = run_gate(repo, commits[base], commits[head], machine)
+        assert code == 0, output[-5000:]
+        assert "passes" in output
+        for name in (BACKWARD, DEMO_STEP):  # within the issue's 0.5 % (backward's id()-hashed sets: up to 0.3 %)
+            assert abs(growth(repo, name, commits[base], commits[head], machine)) < 0.005, name
+
+
+@pytest.mark.slow
+def test_recordings_of_one_commit_agree(gate_repo: tuple[Path, dict[str, str]]) -> None:
+    """The two machines' recordings of the same commits (test above) agree within 0.5 %: the demo step to the
+    instruction, backward to 0.3 % (where memory is mapped moves its id()-hashed sets' collisions)."""
+    repo, commits = gate_repo
+    results = repo / ".asv" / "results"
+    for label in ("base", "comment1", "comment2"):
+        first, second = (gate.results_of(results, machine, commits[label]) for machine in (MACHINE, "pytest-again"))
+        if not first or not second:
+            pytest.skip("run with test_gate_passes_comment_only_commits (both machines record there)")
+        for key in (k for k in first if k[0] in (BACKWARD, DEMO_STEP)):
+            a, b = first[key].value, second[key].value
+            assert a and b and abs(b / a - 1) < 0.005, (label, key, a, b)
+
+
+@pytest.mark.slow
+def test_gate_fails_a_5_percent_slower_backward(gate_repo: tuple[Path, dict[str, str]]) -> None:
+    repo, commits = gate_repo
+    code, output = run_gate(repo, commits["comment2"], commits["backward5-1"])
+    assert 0.045 < growth(repo, BACKWARD, commits["comment2"], commits["backward5-1"]) < 0.065  # the slowdown is 5 %
     assert code == gate.EXIT_REGRESSION, output[-5000:]
-    assert "WORSE    bench_engine.EngineGraph.time_backward(1000)" in output, output[-5000:]
+    assert re.search(rf"WORSE .*{re.escape(BACKWARD)}: \+[45]\.\d% against the parent", output), output[-5000:]
+    assert "threshold 4.0%" in output and DEMO_STEP not in output.split("WORSE", 1)[1]
 
 
 @pytest.mark.slow
-def test_gate_without_results_is_an_error(gate_repo: Path) -> None:
+def test_gate_fails_a_10_percent_slower_demo_step(gate_repo: tuple[Path, dict[str, str]]) -> None:
+    repo, commits = gate_repo
+    code, output = run_gate(repo, commits["comment2"], commits["step10-1"])
+    assert 0.08 < growth(repo, DEMO_STEP, commits["comment2"], commits["step10-1"]) < 0.12  # the slowdown is 10 %
+    assert code == gate.EXIT_REGRESSION, output[-5000:]
+    assert re.search(rf"WORSE .*{re.escape(DEMO_STEP)}: \+\d+\.\d% against the parent", output), output[-5000:]
+
+
+@pytest.mark.slow
+def test_gate_fails_three_3_percent_steps_against_the_baseline(gate_repo: tuple[Path, dict[str, str]]) -> None:
+    """Each step alone is under the 4 % threshold against its parent; the second and third fail against the baseline
+    (the median of the recorded commits before them), which a parent-only gate would never see."""
+    repo, commits = gate_repo
+    chain = ["comment2", "creep-1", "creep-2", "creep-3"]
+    verdicts = []
+    for before, after in itertools.pairwise(chain):
+        code, output = run_gate(repo, commits[before], commits[after])
+        assert 0.025 < growth(repo, BACKWARD, commits[before], commits[after]) < 0.04  # each step is about 3 %
+        assert "against the parent" not in output, output[-5000:]
+        verdicts.append((code, "against the baseline" in output))
+    assert verdicts == [(0, False), (gate.EXIT_REGRESSION, True), (gate.EXIT_REGRESSION, True)]
+
+
+@pytest.mark.slow
+def test_gate_without_results_is_an_error(gate_repo: tuple[Path, dict[str, str]]) -> None:
     """A commit that cannot be recorded (here: not a commit at all) is exit 2 with one line, not a pass."""
-    code, output = run_gate(gate_repo, "no-such-revision", "HEAD")
+    repo, _ = gate_repo
+    code, output = run_gate(repo, "no-such-revision", "HEAD")
     assert code == gate.EXIT_ERROR
     assert "gate: git rev-parse" in output and "Traceback" not in output
+
+
+def test_results_of_reads_asvs_files(tmp_path: Path) -> None:
+    """asv 0.6 stores one value per parameter combination, and [value] for a benchmark without parameters."""
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    columns = ["result", "params", "version", "stats_q_25", "stats_q_75"]
+    rows = {
+        "b.S.track_n": [[4200.5], [], "v", None, None],
+        "b.S.time_x": [[1.0, None, math.nan], [["'a'", "'b'", "'c'"]], "v", [0.9, None, None], [1.1, None, None]],
+    }
+    (tmp_path / "m").mkdir()
+    saved = {"commit_hash": commit, "result_columns": columns, "results": rows}
+    (tmp_path / "m" / f"{commit[:8]}-env.json").write_text(json.dumps(saved))
+    found = gate.results_of(tmp_path, "m", commit)
+    assert found[("b.S.track_n", ())] == gate.Measured(4200.5, None, None)
+    assert found[("b.S.time_x", ("'a'",))] == gate.Measured(1.0, 0.9, 1.1)
+    assert found[("b.S.time_x", ("'b'",))].value is None and math.isnan(found[("b.S.time_x", ("'c'",))].value or 0.0)

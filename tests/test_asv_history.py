@@ -64,3 +64,48 @@ def test_it_finds_the_step_and_the_track_change_and_measures_the_noise(history, 
 def test_without_results_it_says_what_to_do(tmp_path, capsys) -> None:
     assert summary.main(["--results", str(tmp_path / "none")]) == 2
     assert "record some history first" in capsys.readouterr().err
+
+
+def add_counts(results, commits, count_at, name="bench_counts.C.track_n"):
+    """Add an instruction count to each commit's results file (count_at(i) -> value), and its unit to benchmarks.json."""
+    for i, commit in enumerate(commits):
+        path = results / f"{commit[:8]}-env.json"
+        saved = json.loads(path.read_text())
+        saved["results"][name] = [[count_at(i)], [], "v", 0, 1.0, None, None, None, None]  # asv 0.6: no params
+        path.write_text(json.dumps(saved))
+    (results.parent / "benchmarks.json").write_text(json.dumps({name: {"unit": "instructions/node"}, "version": 2}))
+
+
+def test_counts_noise_false_regressions_steps_and_agreement(history, tmp_path, capsys) -> None:
+    """A count that moves by 0.001 % between unchanged neighbours and steps by 6 % where engine.py changes (commit 8):
+    no false regression at a 4 % threshold, the step at its commit, and a second recording's agreement."""
+    repo, results, commits = history
+    add_counts(results, commits, lambda i: (1000.0 if i < 8 else 1060.0) * (1 + 1e-5 * (i % 2)))
+    again = tmp_path / "again" / "machine"
+    again.mkdir(parents=True)
+    for path in results.glob("*-env.json"):
+        saved = json.loads(path.read_text())
+        saved["results"]["bench_counts.C.track_n"][0][0] *= 1.0002  # the second recording: 0.02 % higher
+        (again / path.name).write_text(json.dumps(saved))
+    config = tmp_path / "asv.conf.json"
+    config.write_text(json.dumps({"regressions_thresholds": {r"bench_counts\.": 0.04}}))
+    arguments = ["--results", str(results), "--repo", str(repo), "--code", "engine.py", "--window", "3"]
+    assert summary.main([*arguments, "--config", str(config), "--again", str(again)]) == 0
+    out = capsys.readouterr().out
+    noise = "16 commits, 13 neighbour pairs that changed none of engine.py: largest difference 0.0010 % (bench_counts.C.track_n)"
+    assert noise in out
+    assert "(false regressions): 0" in out
+    changes = [line for line in out.splitlines() if "track_n" in line and "->" in line]
+    assert len(changes) == 1 and changes[0].startswith(f"{commits[7][:7]}..{commits[8][:7]}") and "(+6.0%)" in changes[0]
+    assert "two recordings of one commit, instruction counts: 16 figures, largest difference 0.0200 %" in out
+
+
+def test_a_count_over_its_threshold_between_unchanged_neighbours_is_a_false_regression(history, tmp_path, capsys) -> None:
+    repo, results, commits = history
+    add_counts(results, commits, lambda i: 1000.0 if i < 10 else 1050.0)  # commit 10 changes only the README
+    config = tmp_path / "asv.conf.json"
+    config.write_text(json.dumps({"regressions_thresholds": {r"bench_counts\.": 0.04}}))
+    arguments = ["--results", str(results), "--repo", str(repo), "--code", "engine.py", "--config", str(config)]
+    assert summary.main(arguments) == 0
+    out = capsys.readouterr().out
+    assert "(false regressions): 1" in out and f"{commits[10][:7]} bench_counts.C.track_n +5.00%" in out

@@ -3,7 +3,9 @@
 asv 0.6.6's index.html loads jquery, flot, bootstrap and friends from CDNs. This step (run after `asv publish` by
 `make asv-record`/`make asv-publish`) copies the copies vendored in vendor/asv-www/ into the site and points every
 <script>/<link> at them; a CDN address it does not know is an error, never left in place. It also patches asv's
-graph page so that a benchmark whose values span at least LOG_SCALE_SPAN (all positive) opens on a log y axis.
+graph page so that a benchmark whose values span at least LOG_SCALE_SPAN (all positive) opens on a log y axis; labels
+every benchmark with its unit and timer (asv says "seconds" for wall and CPU time alike, and prints bytes as "157.528k");
+and fixes the bar chart of a benchmark drawn against a parameter (`x-axis=backend`), which asv 0.6.6 leaves empty.
 """
 
 from __future__ import annotations
@@ -54,6 +56,29 @@ GRAPH_PAGE_PATCH = """        // micrograd-bench (history/dashboard.py): on firs
             }
         }
 """
+
+
+# flot's orderBars plugin (vendor/asv-www/flot-orderbars-1.0.0) converts a bar's 2-pixel border into x units from
+# the span of the first and last x value. On a categories axis (x-axis=backend: "'micrograd'", "'torch'", ...) those
+# are strings, the span is NaN, and with two or more series every bar is shifted to NaN: empty axes. Where the span
+# is not a number, the axis holds one unit per category, so the span is their count.
+ORDER_BARS_FILE = "flot-orderbars-1.0.0/jquery.flot.orderBars.js"
+ORDER_BARS_ANCHOR = "            var AxeSize = minMaxValues[1] - minMaxValues[0];\n"
+ORDER_BARS_PATCH = """            if (!isFinite(AxeSize)) {  // micrograd-bench (history/dashboard.py): a categories axis
+                var categories = {};
+                $.each(plot.getData(), function(i, serie) {
+                    $.each(serie.data, function(j, point) { categories[point[isHorizontal ? 1 : 0]] = true; });
+                });
+                AxeSize = Math.max(Object.keys(categories).length, 1);
+            }
+"""
+# asv.js prints bytes with a bare SI prefix ("157.528k") and small counts with no unit at all
+BYTES_PATCHES = {
+    "        ['k', 'kilobytes', 1000],\n": "        ['kB', 'kilobytes', 1000],\n",
+    "        ['M', 'megabytes', 1000000],\n": "        ['MB', 'megabytes', 1000000],\n",
+    "        ['G', 'gigabytes', 1000000000],\n": "        ['GB', 'gigabytes', 1000000000],\n",
+    "        if (i == 0) {\n            return x + '';\n": "        if (i == 0) {\n            return x + ' B';\n",
+}
 
 
 class DashboardError(Exception):
@@ -143,9 +168,57 @@ def make_offline(html_dir: Path) -> list[str]:
                 "default cannot be added (see GRAPH_PAGE_ANCHOR in comparisons/history/dashboard.py)"
             )
         write_atomically(graph_page, script.replace(GRAPH_PAGE_ANCHOR, GRAPH_PAGE_PATCH + GRAPH_PAGE_ANCHOR))
+    patch_file(html_dir / SITE_VENDOR / ORDER_BARS_FILE, {ORDER_BARS_ANCHOR: ORDER_BARS_ANCHOR + ORDER_BARS_PATCH}, "orderBars")
+    patch_file(html_dir / "asv.js", BYTES_PATCHES, "units of bytes")
+    label_units(html_dir)
     log_scale = log_scale_benchmarks(html_dir)
     write_atomically(html_dir / LOG_SCALE_FILE, f"window.asv_log_scale_benchmarks = {json.dumps(log_scale, indent=1)};\n")
     return log_scale
+
+
+def patch_file(path: Path, patches: dict[str, str], what: str) -> None:
+    """Replace each anchor (found exactly once) by its replacement; already patched is fine, anything else an error."""
+    text = path.read_text(encoding="utf-8")
+    for anchor, replacement in patches.items():
+        if replacement in text:
+            continue  # published and patched before
+        if text.count(anchor) != 1:
+            raise DashboardError(f"{path} is not the file this step knows ({what}): update comparisons/history/dashboard.py")
+        text = text.replace(anchor, replacement)
+    write_atomically(path, text)
+
+
+def timer_label(name: str, info: dict[str, object]) -> str:
+    """What a benchmark's figure is: its unit, and for a timing which clock measured it (bench_support.cpu_timed marks
+    its classes' asv version "cpu1-": CPU time, one thread per framework; "cpu-": CPU time, before that)."""
+    method = name.rsplit(".", 1)[-1]
+    unit, version = str(info.get("unit") or ""), str(info.get("version") or "")
+    if method.startswith("timeraw_"):
+        return "s wall clock, fresh interpreter"
+    if method.startswith("time_"):
+        if version.startswith("cpu1-"):
+            return "s CPU time, one thread"
+        return "s CPU time" if version.startswith("cpu-") else "s wall clock"
+    if method.startswith(("peakmem_", "mem_")) or unit == "bytes":
+        return "bytes"
+    if unit.startswith("instructions"):
+        return f"{unit}, counted by valgrind"
+    return unit or "no unit"
+
+
+def label_units(html_dir: Path) -> None:
+    """Every benchmark's name on the dashboard ends with its unit and timer: "EngineGraph.time_backward [s CPU time,
+    one thread]" (asv shows a benchmark's pretty_name in the list, the grid and the graph's title)."""
+    index_path = html_dir / "index.json"
+    index = json.loads(index_path.read_text(encoding="utf-8"))
+    for name, info in index.get("benchmarks", {}).items():
+        if not isinstance(info, dict):
+            continue
+        label = f" [{timer_label(name, info)}]"
+        shown = str(info.get("pretty_name") or name.split(".", 1)[-1])
+        if not shown.endswith(label):
+            info["pretty_name"] = shown + label
+    write_atomically(index_path, json.dumps(index))
 
 
 def main(argv: list[str] | None = None) -> int:

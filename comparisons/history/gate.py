@@ -1,9 +1,13 @@
-"""The regression gate (`make asv-check`): record HEAD and its parent with asv where missing, then fail on a change.
+"""The regression gate (`make asv-check`): HEAD against its parent and against a baseline, per benchmark threshold.
 
-Exit 1 when a time_/timeraw_/peakmem_/mem_ benchmark (or a track_ counted in bytes) got slower or bigger by more than
---factor, judged on asv's spread (HEAD's lower quartile over the parent's upper quartile, so one noisy run does not
-fail the gate), or any other track_ figure (gradient error, final loss) changed at all: the same code on the same
-machine gives the same bits. Exit 2 when a result is missing or failed on either side (never read as 0), or on bad input.
+Records HEAD and its parent with asv where their results are missing, then exits 1 (slower) when a benchmark got
+worse by more than its own threshold, either against the parent or against the baseline: the median of the last
+--baseline recorded commits before HEAD on its first-parent line, so a run of small steps fails once it adds up.
+Thresholds are asv.conf.json's `regressions_thresholds` (a regular expression matched, with re.match, against
+"name(params)"; the largest matching entry wins, 5 % if none: asv's own rule, so the dashboard and the gate agree).
+Compared as ratios: time_/timeraw_/peakmem_/mem_ benchmarks and track_ figures counted in bytes or instructions;
+any other track_ figure (gradient error, final loss) must not change at all. Exit 2 when a result is missing or
+failed on either side of HEAD and its parent (never read as 0), or on bad input.
 """
 
 from __future__ import annotations
@@ -12,18 +16,21 @@ import argparse
 import itertools
 import json
 import math
-import os
 import re
+import statistics
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+from comparisons.history import record as history_record
+
 ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_FACTOR = 2.0  # slower than this is a regression; the README's asv section gives the noise it is set from
+DEFAULT_THRESHOLD = 0.05  # asv's own default where no regressions_thresholds entry matches
+DEFAULT_BASELINE = 10  # recorded commits whose median is the baseline
 SCALED_PREFIXES = ("time_", "timeraw_", "peakmem_", "mem_")  # compared as ratios; other track_ figures must not change
+SCALED_UNITS = ("bytes", "instructions")  # track_ figures compared as ratios too (a unit that starts so)
 EXIT_REGRESSION, EXIT_ERROR = 1, 2
 
 Key = tuple[str, tuple[str, ...]]  # benchmark name, its parameter values as asv prints them
@@ -43,7 +50,7 @@ class GateError(Exception):
 
 @dataclass(frozen=True)
 class Finding:
-    """One benchmark (with its parameters) that fails the gate."""
+    """One benchmark (with its parameters) that fails the gate, or cannot be judged."""
 
     name: str
     params: tuple[str, ...]
@@ -52,8 +59,12 @@ class Finding:
     why: str
 
     def line(self) -> str:
-        label = f"{self.name}({', '.join(self.params)})" if self.params else self.name
-        return f"{label}: {self.why} (parent {format_value(self.base)}, HEAD {format_value(self.head)})"
+        return f"{entry_name(self.name, self.params)}: {self.why}"
+
+
+def entry_name(name: str, params: tuple[str, ...]) -> str:
+    """The benchmark as asv names it in its regression detection: "name(param, ...)"."""
+    return f"{name}({', '.join(params)})" if params else name
 
 
 def format_value(value: float | None) -> str:
@@ -92,9 +103,10 @@ def results_of(results_dir: Path, machine: str, commit: str) -> dict[Key, Measur
             combos = list(itertools.product(*params)) if params else [()]
             columns_per_combo = {}
             for column in ("result", "stats_q_25", "stats_q_75"):
-                found = result.get(column)
-                found = found if params else [found]
-                columns_per_combo[column] = found if isinstance(found, list) else [None] * len(combos)
+                found = result.get(column)  # asv 0.6: a list, one value per combination ([value] without params)
+                if not isinstance(found, list):
+                    found = [found] if not params else [None] * len(combos)
+                columns_per_combo[column] = found if len(found) == len(combos) else [None] * len(combos)
             for index, combo in enumerate(combos):
                 values[(name, tuple(combo))] = Measured(
                     *(number_or_none(columns_per_combo[column][index]) for column in ("result", "stats_q_25", "stats_q_75"))
@@ -111,14 +123,49 @@ def units_of(results_dir: Path) -> dict[str, str]:
 
 
 def is_scaled(name: str, unit: str) -> bool:
+    """Compared as a ratio (a slowdown or growth), rather than required to stay the same."""
     method = name.rsplit(".", 1)[-1]
-    return method.startswith(SCALED_PREFIXES) or (method.startswith("track_") and unit == "bytes")
+    return method.startswith(SCALED_PREFIXES) or (method.startswith("track_") and unit.startswith(SCALED_UNITS))
+
+
+def thresholds_of(config: dict[str, object]) -> dict[str, float]:
+    """asv.conf.json's regressions_thresholds: regular expression -> largest allowed relative growth (0.02: 2 %)."""
+    given = config.get("regressions_thresholds") or {}
+    if not isinstance(given, dict):
+        raise GateError("asv.conf.json: regressions_thresholds must map a regular expression to a number (0.02: 2 %)")
+    thresholds = {}
+    for regex, value in given.items():
+        if not isinstance(value, int | float) or not value > 0:
+            raise GateError(f"asv.conf.json: regressions_thresholds[{regex!r}] is {value!r}; a positive number (0.02: 2 %)")
+        try:
+            re.compile(regex)
+        except re.error as exc:
+            raise GateError(f"asv.conf.json: regressions_thresholds key {regex!r} is not a regular expression: {exc}") from None
+        thresholds[str(regex)] = float(value)
+    return thresholds
+
+
+def threshold_for(thresholds: dict[str, float], name: str, params: tuple[str, ...]) -> float:
+    """asv's rule (asv/plugins/regressions.py): the largest threshold whose expression re.match-es the entry name."""
+    matching = [value for regex, value in thresholds.items() if re.match(regex, entry_name(name, params))]
+    return max(matching) if matching else DEFAULT_THRESHOLD
+
+
+def describe(value: float | None, unit: str) -> str:
+    return format_value(value) + (f" {unit}" if unit and value is not None else "")
 
 
 def compare(
-    base: dict[Key, Measured], head: dict[Key, Measured], units: dict[str, str], factor: float, bench: str | None
+    base: dict[Key, Measured],
+    head: dict[Key, Measured],
+    units: dict[str, str],
+    thresholds: dict[str, float],
+    bench: str | None,
+    baseline: dict[Key, float] | None = None,
+    names: tuple[str, str] = ("the parent", "the baseline"),
 ) -> tuple[list[Finding], list[Finding]]:
-    """(missing, regressions): benchmarks without a usable result on a side, and those that got worse or changed."""
+    """(missing, regressions): benchmarks without a usable result at HEAD or its parent, and those over their
+    threshold against the parent or against the baseline (a median per benchmark; absent ones are not judged)."""
     missing: list[Finding] = []
     regressions: list[Finding] = []
     for name, params in sorted(set(base) | set(head)):
@@ -131,67 +178,88 @@ def compare(
             continue
         if math.isnan(before) or math.isnan(after):
             if math.isnan(before) != math.isnan(after):
-                side = "HEAD" if math.isnan(after) else "the parent"
+                side = "HEAD" if math.isnan(after) else names[0]
                 missing.append(Finding(name, params, before, after, f"skipped at {side} only"))
             continue
-        if is_scaled(name, units.get(name, "")):
-            # HEAD at its best (lower quartile) against the parent at its worst (upper quartile); medians if no quartiles
-            head_low = after_measured.q25 if after_measured.q25 is not None else after
-            base_high = before_measured.q75 if before_measured.q75 is not None else before
-            ratio = head_low / base_high if base_high > 0 else math.inf
-            if ratio > factor:
-                why = f"{after / before:.2f}x worse ({ratio:.2f}x quartile to quartile), over the {factor}x limit"
+        unit = units.get(name, "")
+        if not is_scaled(name, unit):
+            if after != before:
+                why = (
+                    f"changed from {before:.17g} to {after:.17g} against {names[0]}; a {unit or 'track_'} figure must not change"
+                )
                 regressions.append(Finding(name, params, before, after, why))
-        elif after != before:
-            regressions.append(Finding(name, params, before, after, "changed; a track_ figure must not change"))
+            continue
+        limit = threshold_for(thresholds, name, params)
+        # HEAD at its best (lower quartile) against the parent at its worst (upper quartile); medians without quartiles
+        head_low = after_measured.q25 if after_measured.q25 is not None else after
+        base_high = before_measured.q75 if before_measured.q75 is not None else before
+        against = [(names[0], base_high, head_low, before)]
+        reference = (baseline or {}).get((name, params))
+        if reference is not None and math.isfinite(reference):
+            against.append((names[1], reference, after, reference))
+        for label, reference_value, head_value, shown in against:
+            growth = head_value / reference_value - 1 if reference_value > 0 else math.inf
+            if growth > limit:
+                why = f"{growth:+.1%} against {label} (threshold {limit:.1%}): {describe(shown, unit)} -> {describe(after, unit)}"
+                regressions.append(Finding(name, params, shown, after, why))
     return missing, regressions
 
 
-def asv_command(config_path: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "asv", *args, "--config", str(config_path)]
+def baseline_of(results_dir: Path, machine: str, commits: list[str], size: int) -> tuple[dict[Key, float], dict[Key, list[str]]]:
+    """Per benchmark, the median of its results at the first `size` of `commits` (newest first) that have one, and
+    those commits: the baseline a run of small steps is measured against."""
+    found: dict[Key, list[float]] = {}
+    used: dict[Key, list[str]] = {}
+    for commit in commits:
+        for key, measured in results_of(results_dir, machine, commit).items():
+            value = measured.value
+            if value is None or math.isnan(value) or len(found.setdefault(key, [])) >= size:
+                continue
+            found[key].append(value)
+            used.setdefault(key, []).append(commit)
+    return {key: statistics.median(values) for key, values in found.items() if values}, used
 
 
 def record(commit: str, config_path: Path, machine: str, bench: str | None, same_python: bool) -> None:
-    """Run the suites on commit: installed into asv's environment, or (same_python) imported from a checkout of it."""
+    """Run the suites on commit: installed into asv's environment, or (same_python) imported from an export of it."""
+    if same_python:
+        try:
+            history_record.record(commit, config_path, machine, bench)
+        except history_record.RecordError as exc:
+            raise GateError(f"{exc}; see its output above") from None
+        return
     selection = ["--bench", bench] if bench else []
-    if not same_python:
-        run = asv_command(config_path, "run", "--machine", machine, "--skip-existing", "--show-stderr", *selection)
-        done = subprocess.run([*run, f"{commit}^!"], cwd=ROOT)
-    else:
-        with tempfile.TemporaryDirectory(prefix="asv-gate-") as checkout:
-            git("worktree", "add", "--detach", checkout, commit)
-            try:
-                env = dict(os.environ, ASV_PYTHONPATH=checkout)  # asv's way to put the commit's code first
-                run = asv_command(config_path, "run", "--python=same", "--set-commit-hash", commit, "--machine", machine)
-                done = subprocess.run([*run, "--show-stderr", *selection], cwd=ROOT, env=env)
-            finally:
-                git("worktree", "remove", "--force", checkout)
+    run = [sys.executable, "-m", "asv", "run", "--machine", machine, "--skip-existing", "--show-stderr", *selection]
+    done = subprocess.run([*run, "--config", str(config_path), f"{commit}^!"], cwd=ROOT)
     if done.returncode != 0:
         raise GateError(f"asv could not record {commit[:8]} (exit {done.returncode}); see its output above")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m comparisons.history.gate", description=__doc__.splitlines()[0])
-    parser.add_argument("--factor", type=float, default=DEFAULT_FACTOR, help=f"slowdown limit (default {DEFAULT_FACTOR})")
-    parser.add_argument("--base", default="HEAD^", help="the commit compared against (default HEAD^)")
+    parser.add_argument("--base", default="HEAD^", help="the parent HEAD is compared against (default HEAD^)")
     parser.add_argument("--head", default="HEAD", help="the commit judged (default HEAD)")
+    parser.add_argument(
+        "--baseline", type=int, default=DEFAULT_BASELINE, help=f"recorded commits in the baseline (default {DEFAULT_BASELINE})"
+    )
     parser.add_argument("--bench", help="only benchmarks whose name matches this regular expression (as asv's --bench)")
     parser.add_argument("--machine", help="asv machine name (default: this host's, from ~/.asv-machine.json)")
     parser.add_argument("--config", type=Path, default=ROOT / "asv.conf.json", help="asv config (default asv.conf.json)")
     parser.add_argument(
         "--python-same",
         action="store_true",
-        help="record without asv's environment: this interpreter, each commit imported from a git worktree of it",
+        help="record without asv's environment: this interpreter, each commit imported from a `git archive` of it",
     )
     args = parser.parse_args(argv)
-    if not args.factor > 1:
-        print(f"gate: --factor {args.factor} must be above 1 (1.5 = fail on 50% slower)", file=sys.stderr)
+    if args.baseline < 1:
+        print(f"gate: --baseline {args.baseline} must be 1 or more (recorded commits in the median)", file=sys.stderr)
         return EXIT_ERROR
     try:
         import asv.machine
 
         machine = args.machine or asv.machine.Machine.get_unique_machine_name()
         config = asv_config(args.config)
+        thresholds = thresholds_of(config)
         results_dir = (args.config.parent / str(config.get("results_dir", "results"))).resolve()
         refs = {"base": args.base, "head": args.head}
         commits = {label: git("rev-parse", "--verify", f"{ref}^{{commit}}") for label, ref in refs.items()}
@@ -204,23 +272,41 @@ def main(argv: list[str] | None = None) -> int:
                 values[label] = results_of(results_dir, machine, commit)
             if not values[label]:
                 raise GateError(f"no results for {commit[:8]} on machine {machine!r} in {results_dir}")
+        # the baseline: recorded commits before HEAD on its first-parent line (the parent among them), newest first
+        ancestors = git("rev-list", "--first-parent", f"--max-count={5 * args.baseline}", f"{commits['head']}^").split()
+        baseline, baseline_commits = baseline_of(results_dir, machine, ancestors, args.baseline)
     except GateError as exc:
         print(f"gate: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    missing, regressions = compare(values["base"], values["head"], units_of(results_dir), args.factor, args.bench)
     base_name, head_name = commits["base"][:8], commits["head"][:8]
+    used = sorted({commit for found in baseline_commits.values() for commit in found}, key=ancestors.index)
+    baseline_name = f"the baseline (median of {len(used)} recorded: {' '.join(commit[:8] for commit in used)})"
+    missing, regressions = compare(
+        values["base"],
+        values["head"],
+        units_of(results_dir),
+        thresholds,
+        args.bench,
+        baseline,
+        names=(f"the parent {base_name}", baseline_name),
+    )
     for finding in missing:
         print(f"MISSING  {finding.line()}")
     for finding in regressions:
-        print(f"WORSE    {finding.line()}")
+        print(f"WORSE    {head_name} {finding.line()}")
     judged = len(set(values["base"]) | set(values["head"]))
     if missing:
-        print(f"gate: {len(missing)} result(s) missing between {base_name} and {head_name}: cannot judge", file=sys.stderr)
+        print(
+            f"gate: {len(missing)} result(s) missing between {base_name} and {head_name}: cannot judge (exit 2)", file=sys.stderr
+        )
         return EXIT_ERROR
     if regressions:
-        print(f"gate: {len(regressions)} regression(s) from {base_name} to {head_name}", file=sys.stderr)
+        print(f"gate: {len(regressions)} regression(s) at {head_name} (exit 1)", file=sys.stderr)
         return EXIT_REGRESSION
-    print(f"gate: {head_name} passes against {base_name}: {judged} results, none over {args.factor}x, no track_ change")
+    print(
+        f"gate: {head_name} passes against {base_name} and {baseline_name}: {judged} results, "
+        "none over its threshold, no track_ change"
+    )
     return 0
 
 

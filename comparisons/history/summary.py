@@ -8,6 +8,10 @@ Two questions, asked of the commits on main's first-parent line that have result
 - Where did something move? Per benchmark and parameters, a step where the median of the next `--window` recorded
   commits differs from the median of the previous `--window` by `--factor` or more (windows smooth the load's noise),
   and any change of a `track_` figure beyond its last bits.
+- The instruction counts (bench_counts.py: units "instructions/..."): how far unchanged neighbours differ, how many
+  neighbour pairs exceed their asv.conf.json threshold where the code did not change (false regressions: the target
+  is 0), every change of 0.5 % or more with its commit, and (--again: a second machine's results folder holding
+  recordings of the same commits) how far two recordings of one commit agree.
 """
 
 from __future__ import annotations
@@ -50,16 +54,86 @@ def load(results: Path) -> tuple[Series, Series]:
             r = dict(zip(columns, row))
             params = r.get("params") or []
             combos = [",".join(p.strip("'") for p in combo) for combo in itertools.product(*params)] if params else [""]
-            results_ = r["result"] if params else [r["result"]]
+            results_ = r["result"] if isinstance(r["result"], list) else [r["result"]]  # asv 0.6: [value] without params
             q25, q75 = r.get("stats_q_25") or [None] * len(combos), r.get("stats_q_75") or [None] * len(combos)
             for k, combo in enumerate(combos):
-                v = results_[k] if results_ else None
+                v = results_[k] if k < len(results_) else None  # a benchmark that failed whole: no values
                 if v is None or (isinstance(v, float) and math.isnan(v)):
                     continue  # skipped or failed at this commit
                 values.setdefault((name, combo), {})[commit] = v
                 if ".time" in name and q25[k] is not None and q75[k] is not None and v > 0:
                     spread.setdefault((name, combo), {})[commit] = (q75[k] - q25[k]) / 2 / v
     return values, spread
+
+
+def units_of(results: Path) -> dict[str, str]:
+    """benchmark name -> unit, from asv's benchmarks.json beside the machine folders."""
+    path = results.parent / "benchmarks.json"
+    described = json.loads(path.read_text()) if path.is_file() else {}
+    return {name: str(info.get("unit", "")) for name, info in described.items() if isinstance(info, dict)}
+
+
+def is_count(name: str, units: dict[str, str]) -> bool:
+    return units.get(name, "").startswith("instructions")
+
+
+COUNT_STEP = 0.005  # a change of an instruction count this large or more is listed (their noise is under 0.01 %)
+
+
+def count_lines(
+    values: Series, units: dict[str, str], order: list[str], repo: Path, code: Sequence[str], thresholds: dict[str, float]
+) -> list[str]:
+    """The counts' noise between unchanged neighbours, the false regressions at the configured thresholds, and
+    every change of COUNT_STEP or more (commit, figure, before -> after)."""
+    from comparisons.history.gate import threshold_for
+
+    counts = {key: by for key, by in values.items() if is_count(key[0], units)}
+    if not counts:
+        return []
+    recorded = [c for c in order if any(c in by for by in counts.values())]
+    pairs = list(itertools.pairwise(recorded))
+    same = {(a, b) for a, b in pairs if unchanged(repo, a, b, code)}
+    deviations: list[tuple[float, str]] = []
+    false_regressions, changes = [], []
+    for (name, combo), by in sorted(counts.items()):
+        params = tuple(f"'{p}'" for p in combo.split(",")) if combo else ()
+        limit = threshold_for(thresholds, name, params)
+        label = f"{name}({combo})" if combo else name
+        for a, b in pairs:
+            if a not in by or b not in by or by[a] <= 0:
+                continue
+            growth = by[b] / by[a] - 1
+            if (a, b) in same:
+                deviations.append((abs(growth), label))
+                if growth > limit:
+                    false_regressions.append(f"{b[:7]} {label} {growth:+.2%}")
+            if abs(growth) >= COUNT_STEP:
+                changes.append((recorded.index(b), f"{a[:7]}..{b[:7]} {label} {by[a]:.6g} -> {by[b]:.6g} ({growth:+.1%})"))
+    lines = [
+        f"instruction counts: {len(recorded)} commits, {len(same)} neighbour pairs that changed none of {', '.join(code)}: "
+        + (f"largest difference {100 * max(deviations)[0]:.4f} % ({max(deviations)[1]})" if deviations else "none to compare"),
+        f"instruction counts over their threshold between unchanged neighbours (false regressions): {len(false_regressions)}",
+        *false_regressions,
+        f"instruction counts that changed by {COUNT_STEP:.1%} or more between recorded neighbours (from..to):",
+        *(line for _, line in sorted(changes)),
+    ]
+    return lines
+
+
+def agreement_lines(values: Series, again: Series, units: dict[str, str]) -> list[str]:
+    """How far two recordings of the same commits differ, per kind of figure (counts, timings)."""
+    differences: dict[str, list[float]] = {}
+    for key, by in values.items():
+        kind = "instruction counts" if is_count(key[0], units) else "timings" if ".time" in key[0] else ""
+        for commit, value in by.items():
+            other = again.get(key, {}).get(commit)
+            if kind and other is not None and value > 0:
+                differences.setdefault(kind, []).append(abs(other / value - 1))
+    return [
+        f"two recordings of one commit, {kind}: {len(found)} figures, largest difference {100 * max(found):.4f} %, "
+        f"median {100 * statistics.median(found):.4f} %"
+        for kind, found in sorted(differences.items())
+    ]
 
 
 def unchanged(repo: Path, a: str, b: str, code: Sequence[str]) -> bool:
@@ -130,9 +204,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--window", type=int, default=6, help="recorded commits on each side of a step (default: 6)")
     parser.add_argument("--factor", type=float, default=1.4, help="the least change of medians that is a step (default: 1.4)")
     parser.add_argument(
-        "--code", nargs="+", default=["micrograd", "backends", "comparisons/judge/catalog.py"],
+        "--code", nargs="+", default=[
+            "micrograd", "backends", "comparisons/judge",  # and where the judge's modules lived before the re-layout
+            "comparisons/catalog.py", "comparisons/truth.py", "comparisons/dtypes.py",
+        ],
         help="the paths the suites run: neighbours that changed none of them measure the noise",
     )  # fmt: skip
+    parser.add_argument("--again", type=Path, help="a second results folder with recordings of the same commits")
+    parser.add_argument("--config", type=Path, default=Path("asv.conf.json"), help="for regressions_thresholds")
     args = parser.parse_args(argv)
     if not args.results.is_dir():
         print(f"asv_history: no results folder {args.results}; record some history first (make asv-record)", file=sys.stderr)
@@ -144,7 +223,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{len([c for c in order if c in recorded])} of {len(order)} first-parent commits of main recorded in {args.results}")
     for line in noise_lines(values, spread, order, args.repo, args.code):
         print(line)
+    units = units_of(args.results)
+    thresholds: dict[str, float] = {}
+    if args.config.is_file():
+        from comparisons.history.gate import GateError, asv_config, thresholds_of
+
+        try:
+            thresholds = thresholds_of(asv_config(args.config))
+        except GateError as exc:
+            print(f"asv_history: {exc}", file=sys.stderr)
+            return 2
+    for line in count_lines(values, units, order, args.repo, args.code, thresholds):
+        print(line)
+    if args.again is not None:
+        for line in agreement_lines(values, load(args.again)[0], units):
+            print(line)
     for (name, combo), by in sorted(values.items()):
+        if is_count(name, units):
+            continue  # count_lines above
         tracked = ".track_" in name
         found = track_changes(by, order) if tracked else steps(by, order, args.window, args.factor)
         for commit, before, after in found:

@@ -13,8 +13,14 @@ import contextlib
 import functools
 import hashlib
 import importlib
+import importlib.util
 import inspect
 import math
+import os
+import re
+import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
@@ -34,13 +40,36 @@ def cpu_timed(cls: T) -> T:
     """A suite class whose time_ benchmarks measure the CPU time of the benchmark's process (time.process_time, every
     thread's), not the wall clock. This machine is shared: a wall-clock sample holds whatever else ran meanwhile (the
     history recorded that way moved 15-fold from one commit to the next with no change to the code), CPU time does
-    not. Nothing measured here sleeps or waits. The class's asv `version` is its source's hash marked "cpu", so asv
+    not. Nothing measured here sleeps or waits. The class's asv `version` is its source's hash marked "cpu1", so asv
     never compares these results with wall-clock ones recorded before, and a change to the class still invalidates
     them as asv's own code hash would."""
     cls.timer = time.process_time  # type: ignore[attr-defined]
     digest = hashlib.sha256(inspect.getsource(cls).encode()).hexdigest()
-    cls.version = f"cpu-{digest[:16]}"  # type: ignore[attr-defined]
+    # "1": one thread per framework (single_threaded), so no result from before that is compared with these
+    cls.version = f"cpu1-{digest[:16]}"  # type: ignore[attr-defined]
     return cls
+
+
+# One thread per framework, so a benchmark's CPU time is its own work: torch's second worker thread spins while it waits,
+# and time.process_time counted that spinning (one demo step: 0.5 ms at the median, 3.9-20 ms at the upper quartile
+# with two threads; 0.39-0.70 ms with one). Set before the frameworks are imported, which read them then.
+SINGLE_THREAD_ENVIRONMENT = {
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",  # jax's CPU client
+    "NUM_CPU_THREADS": "1",  # tinygrad's CPU device (tinygrad.helpers.NUM_CPU_THREADS)
+}
+
+
+def single_threaded() -> None:
+    """Make every framework run on one thread (the environment above, then torch's own two pools)."""
+    os.environ.update(SINGLE_THREAD_ENVIRONMENT)
+    if "torch" in sys.modules:
+        torch = sys.modules["torch"]
+        torch.set_num_threads(1)
+        with contextlib.suppress(RuntimeError):  # already set, or parallel work has started: it stays as set then
+            torch.set_num_interop_threads(1)
 
 
 def preload_frameworks() -> None:
@@ -52,9 +81,12 @@ def preload_frameworks() -> None:
         # not installed or broken here: the setups that need it skip, with the reason
         with contextlib.suppress(Exception):
             importlib.import_module(module_name)
+    single_threaded()
 
 
-preload_frameworks()
+os.environ.update(SINGLE_THREAD_ENVIRONMENT)
+if os.environ.get("MICROGRAD_BENCH_PRELOAD", "1") != "0":  # 0: only the counted suites will run (tests, the history)
+    preload_frameworks()
 
 
 def need(module_name: str, *attributes: str) -> Any:
@@ -81,9 +113,23 @@ def load_backend(name: str) -> Any:
         raise NotImplementedError(f"backend {name!r} is unavailable at this commit: {exc}") from None
 
 
+def need_first(module_names: tuple[str, ...], *attributes: str) -> Any:
+    """need() from the first of module_names this commit has (a module that moved keeps its history)."""
+    reasons = []
+    for module_name in module_names:
+        try:
+            return need(module_name, *attributes)
+        except NotImplementedError as exc:
+            reasons.append(str(exc))
+    raise NotImplementedError("; ".join(reasons))
+
+
+CATALOG_MODULES = ("comparisons.judge.catalog", "comparisons.catalog")  # the catalog's home since the re-layout, and before
+
+
 def load_case(case_name: str) -> tuple[str, dict[str, float]]:
     """A catalog case's source text and inputs (plain data, so an older commit's parser can read it)."""
-    get_case = need("comparisons.judge.catalog", "get_case")
+    get_case = need_first(CATALOG_MODULES, "get_case")
     case = get_case(case_name)
     return case.source, dict(case.inputs)
 
@@ -127,3 +173,89 @@ def max_gradient_error(got: Any, want: Any) -> float:
 def train_spec(**overrides: Any) -> Any:
     """TrainSpec.demo(**overrides): the classic two-moons run, resized by the overrides."""
     return need("backends", "TrainSpec").demo(**overrides)
+
+
+# ------------------------------------------------------------------ instruction counts (bench_counts.py)
+
+# callgrind counts instructions only while the program is inside libffi's ffi_call: the counted script runs its
+# work as a ctypes callback, so the interpreter's start-up, the imports and the setup are never counted
+VALGRIND = [
+    "valgrind",
+    "--tool=callgrind",
+    "--callgrind-out-file=/dev/null",
+    "--collect-atstart=no",
+    "--toggle-collect=ffi_call",
+]
+COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
+COUNT_HASH_SEED = "0"  # str/bytes hashes, and so set and dict orders, are the same in every counted run
+COUNTED_SCRIPT = """{setup}
+import ctypes, gc, sys
+gc.collect()
+gc.freeze()  # the collector's runs during the work depend on the work alone, not on what the imports left
+finished = False
+def counted_work():
+    global finished
+{work}
+    finished = True
+ctypes.CFUNCTYPE(None)(counted_work)()
+sys.exit(0 if finished else 3)  # an exception in a ctypes callback is printed, not raised
+"""
+
+
+def project_root() -> str | None:
+    """The folder this process imports the project from (a checkout first on sys.path, an installed wheel's
+    site-packages, or an editable install's source, which `python -S` would not find through its .pth hook)."""
+    spec = importlib.util.find_spec("micrograd")
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    return os.path.dirname(locations[0]) if locations else None
+
+
+def count_environment() -> dict[str, str]:
+    """A small fixed environment for the counted interpreter: the hash seed, and a PYTHONPATH that imports the
+    commit being measured exactly as this process does (project_root first), then this process's other paths
+    without any further copy of the project (an editable install would fill in what an old commit lacks)."""
+    root = project_root()
+    entries = [root] if root else []
+    for entry in sys.path:
+        if entry and os.path.isdir(entry) and entry not in entries and not os.path.isdir(os.path.join(entry, "micrograd")):
+            entries.append(entry)
+    path = os.pathsep.join(entries)
+    return {"PATH": "/usr/bin:/bin", "PYTHONHASHSEED": COUNT_HASH_SEED, "PYTHONPATH": path, "LC_ALL": "C.UTF-8"}
+
+
+def instructions(setup: str, work: str) -> int:
+    """The instructions `work` executes after `setup`, in a fresh interpreter under valgrind's callgrind (-S: no site
+    module; the path comes from PYTHONPATH). Only the work is counted, plus the ctypes call that wraps it (see
+    work_instructions). Exactly the same figure on every run: no other process, and no load, can change it.
+    NotImplementedError when this commit lacks what the script needs (asv: skipped, with the reason)."""
+    if shutil.which("valgrind") is None:
+        raise NotImplementedError("valgrind is not installed (make setup installs it: apt-get install valgrind)")
+    body = "\n".join("    " + line for line in work.strip().splitlines())
+    script = COUNTED_SCRIPT.format(setup=setup, work=body)
+    command = [*VALGRIND, sys.executable, "-S", "-c", script]
+    done = subprocess.run(command, env=count_environment(), capture_output=True, text=True, timeout=TIMEOUT)
+    if done.returncode != 0:
+        python_lines = [line for line in done.stderr.strip().splitlines() if not line.startswith("==")]  # not valgrind's
+        last = (python_lines or ["no output"])[-1]
+        if re.search(r"\b(NotImplementedError|ModuleNotFoundError|ImportError|AttributeError)\b", done.stderr):
+            raise NotImplementedError(f"this commit cannot run the counted script: {last}")
+        raise RuntimeError(f"the counted script failed (exit {done.returncode}):\n{script}\n{done.stderr[-3000:]}")
+    found = COLLECTED.search(done.stderr)
+    if found is None or int(found.group(1)) == 0:
+        raise RuntimeError(f"callgrind counted nothing inside ffi_call (no libffi symbol?):\n{done.stderr[-2000:]}")
+    return int(found.group(1))
+
+
+@functools.cache
+def empty_call_instructions() -> int:
+    """What the ctypes call around the work costs: a counted call that does nothing (the same at every commit)."""
+    return instructions("", "pass")
+
+
+def work_instructions(setup: str, work: str, operations: int = 1) -> float:
+    """The instructions of `work` alone, per operation: the counted run less an empty counted call."""
+    return (instructions(setup, work) - empty_call_instructions()) / operations
+
+
+with contextlib.suppress(Exception):  # counted once here, in the process asv forks every benchmark from
+    empty_call_instructions()
