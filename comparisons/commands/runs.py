@@ -35,6 +35,7 @@ Record = dict[str, Any]
 Tick = Callable[[], None]  # called once per unit of work done, to move a progress bar
 
 TRAINING_NO_TRUTH = "not determined: no certified truth of a whole training run here, only agreement with micrograd"
+TIMING_NO_TRUTH = "a timing: a measurement, not a number with a truth to judge it by"
 WARMUP_STEPS = 2  # calls or training steps counted as warm-up, not timed: tinygrad's TinyJit runs, captures, then replays
 # a timing sample repeats a fast call until it lasts this long, so the timer's resolution does not matter
 MIN_SAMPLE_SECONDS = 1e-3
@@ -293,6 +294,8 @@ def training_records(spec: TrainSpec, backend_names: Sequence[str], tick: Tick =
                 "value": statistics.median(seconds[warmup:]),
                 "warmup": setup_seconds + sum(seconds[:warmup]),
                 "repeats": len(seconds) - warmup,
+                "class": "undefined",
+                "why": TIMING_NO_TRUTH,
             }
         )
 
@@ -348,6 +351,8 @@ def measure_expression(backend_name: str, expr: Expression, inputs: Mapping[str,
         "value": statistics.median(seconds),
         "warmup": warmup,
         "repeats": repeats,
+        "class": "undefined",
+        "why": TIMING_NO_TRUTH,
     }
 
 
