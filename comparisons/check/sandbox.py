@@ -54,7 +54,10 @@ def bubblewrap_problem() -> str:
         return "COMPARISONS_CHECK_SANDBOX=rlimits"
     if shutil.which("bwrap") is None:
         return "bubblewrap is not installed (Debian: apt-get install bubblewrap)"
-    command = [*_bwrap_arguments(Path(tempfile.gettempdir()), [], MIB), "--", sys.executable, "-I", "-c", "pass"]
+    # a scratch folder inside the sandbox's fresh /tmp, as a check has (not /tmp itself: a fresh tmpfs there would
+    # hide a Python whose venv lives under /tmp, and the probe would fail where a check works)
+    scratch = Path(tempfile.gettempdir()) / "micrograd-bench-probe"
+    command = [*_bwrap_arguments(scratch, [], MIB), "--", sys.executable, "-I", "-c", "pass"]
     try:
         done = subprocess.run(command, capture_output=True, timeout=10, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired) as exc:
