@@ -509,7 +509,6 @@ class Grader:
 
 
 LEARNER = "your engine"
-SEVERITY = ("accurate", "undefined", "inaccurate_agreeing", "known", "raised", "unexplained")
 
 
 def judged_against_truth(expr: Expression, inputs: Mapping[str, float], got: Observed, want: Expected) -> Record:
@@ -528,7 +527,7 @@ def judged_against_truth(expr: Expression, inputs: Mapping[str, float], got: Obs
     reference_numbers = {"value": want.value, **{f"grad:{k}": v for k, v in want.grads.items()}}
     records = [r for r in verdict.judge(expr, dict(inputs), "float64", {LEARNER: mine, "micrograd": reference_numbers})
                if r["backend"] == LEARNER]  # fmt: skip
-    worst = max(records, key=lambda r: SEVERITY.index(r["class"]))
+    worst = max(records, key=lambda r: verdict.SEVERITY.index(r["class"]))
     return {"class": worst["class"], "why": worst["why"]}
 
 

@@ -138,7 +138,6 @@ def sample(op: Op, dtype: str) -> list[dict[str, float]]:
     return [{k: dtypes.round_to(v, dtype) for k, v in point.items()} for point in op.sample(rng, dtype)]
 
 
-SEVERITY = ("accurate", "inaccurate_agreeing", "known", "raised", "unexplained")  # a row's class: its worst point's
 
 
 def atlas(
@@ -161,7 +160,7 @@ def atlas(
             for quantity, mine in found.items():
                 if not mine:
                     continue
-                worst_class = max(mine, key=lambda e: SEVERITY.index(e[0]["class"]))[0]["class"]
+                worst_class = max(mine, key=lambda e: verdict.SEVERITY.index(e[0]["class"]))[0]["class"]
                 worst = max((e for e in mine if e[0]["class"] == worst_class), key=lambda e: e[0]["ulps"] or 0.0)
                 distances = [e[0]["ulps"] for e in mine if e[0]["ulps"] is not None]
                 counts = Counter(e[0]["class"] for e in mine)
@@ -171,7 +170,7 @@ def atlas(
                     "worst_input": ", ".join(f"{k}={v!r}" for k, v in worst[1].items()),
                     "got": worst[0]["value"], "truth": worst[0]["truth"], "points": len(mine),
                     "class": worst_class, "why": worst[0]["why"],
-                    "classes": ", ".join(f"{c} {counts[c]}" for c in SEVERITY if counts[c]),
+                    "classes": ", ".join(f"{c} {counts[c]}" for c in verdict.SEVERITY if counts[c]),
                 })  # fmt: skip
             if tick:
                 tick()

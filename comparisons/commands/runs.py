@@ -28,7 +28,7 @@ from comparisons.judge.agreement import (
     finite_differences_with_bounds,
     quantity_label,
 )
-from comparisons.judge.catalog import DIVERGENCES, FLOAT32_DIVERGENCES, Case, Divergence, same_number
+from comparisons.judge.catalog import DIVERGENCES, FLOAT32_DIVERGENCES, Case, Divergence, documented_at, same_number
 from comparisons.judge.rules import ERROR_RULES, RULES
 
 Record = dict[str, Any]
@@ -203,10 +203,7 @@ def assert_judged(
 
 def catalogued_here(expr: Expression, point: Mapping[str, float], dtype: str = "float64") -> list[str]:
     """The names of the catalog's divergences documented for exactly this expression and point."""
-    entries = FLOAT32_DIVERGENCES if dtype == "float32" else DIVERGENCES
-    here = [d for d in entries if d.expression == expr and d.inputs.keys() == point.keys()]
-    at_point = [d for d in here if all(same_number(dtypes.round_to(d.inputs[k], dtype), point[k]) for k in point)]
-    return list(dict.fromkeys(d.name for d in at_point))
+    return list(dict.fromkeys(d.name for d in documented_at(expr, point, dtype)))
 
 
 def divergence_explanation(name: str) -> str:

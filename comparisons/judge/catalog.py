@@ -8,10 +8,12 @@ Append only: case names and sources are asv workloads (comparisons/bench_express
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
 from backends.expr import Expression, parse
+from comparisons.judge.dtypes import round_to
 
 NAN = float("nan")
 INF = float("inf")
@@ -171,6 +173,17 @@ class Divergence:
 def same_number(a: float, b: float) -> bool:
     """a == b, except that nan is the same as nan."""
     return a == b or (a != a and b != b)
+
+
+def documented_at(expr: Expression, point: Mapping[str, float], dtype: str = "float64") -> list[Divergence]:
+    """The divergences of `dtype`'s table documented for exactly this expression at this point (the entry's inputs
+    rounded to `dtype`, as a run in it rounds them)."""
+    entries = FLOAT32_DIVERGENCES if dtype == "float32" else DIVERGENCES
+    return [
+        d for d in entries
+        if d.expression == expr and d.inputs.keys() == point.keys()
+        and all(same_number(round_to(d.inputs[k], dtype), point[k]) for k in point)
+    ]  # fmt: skip
 
 
 def _gives(micrograd: float, torch: float, jax: float, tinygrad: float) -> dict[str, float]:

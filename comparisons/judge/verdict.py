@@ -27,11 +27,13 @@ from typing import Any
 from backends.expr import Expression
 from comparisons.judge import dtypes
 from comparisons.judge.agreement import GRAD_RTOL, close
-from comparisons.judge.catalog import DIVERGENCES, FLOAT32_DIVERGENCES, same_number
+from comparisons.judge.catalog import documented_at, same_number
 from comparisons.judge.rules import explain, explain_error
 from comparisons.judge.truth import Quantity, Truth, truth
 
 CLASSES = ("accurate", "inaccurate_agreeing", "known", "undefined", "raised", "unexplained")
+# from best to worst, for a summary of several records (a check's probe, an atlas row): the class of its worst one
+SEVERITY = ("accurate", "undefined", "inaccurate_agreeing", "known", "raised", "unexplained")
 ACCURATE_ULPS = 16.0  # the fixed allowance of "accurate": a few ulps per transcendental library call (XLA's tanh: 6)
 ULPS_PER_NOISE = 8.0  # ill-conditioned: off by at most this many times what rounding alone moves the formula here
 ILL_CONDITIONED = "ill_conditioned"
@@ -115,10 +117,8 @@ def _classed(
 
 def _catalogued(expr: Expression, point: Mapping[str, float], dtype: str, backend: str, quantity: str, got: float) -> str:
     """The catalog entry documenting exactly this number from this backend here, if there is one."""
-    for d in FLOAT32_DIVERGENCES if dtype == "float32" else DIVERGENCES:
-        documented = d.quantity == quantity and backend in d.gives and same_number(d.gives[backend], got)
-        here = d.inputs.keys() == point.keys() and all(same_number(dtypes.round_to(d.inputs[k], dtype), point[k]) for k in point)
-        if documented and here and d.expression == expr:
+    for d in documented_at(expr, point, dtype):
+        if d.quantity == quantity and backend in d.gives and same_number(d.gives[backend], got):
             return d.name
     return ""
 
