@@ -15,7 +15,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from comparisons.commands import accuracy, fuzz, grad, report, train
-from comparisons.commands.cli import EXIT_OK, EXIT_USAGE, Parser, TimedOut, UsageError, clip
+from comparisons.commands.cli import EXIT_OK, EXIT_USAGE, INTERRUPTS, Parser, TimedOut, UsageError, clip, interrupts_like_ctrl_c
 
 COMMANDS = ("report", "grad", "train", "check", "fuzz", "accuracy")
 
@@ -30,7 +30,7 @@ examples:
 
 Exit status: 0 every backend agrees with micrograd within tolerance (rel {rtol:g} or abs {atol:g}; micrograd itself
 against finite differences), 1 something is unexplained (or raised without a rule), 2 bad usage or a fault
-(full disk, unwritable file, --timeout), 130 interrupted (Ctrl-C or SIGTERM; files written whole or not at all).
+(full disk, unwritable file, --timeout), 130 interrupted (Ctrl-C, SIGTERM or SIGHUP; files written whole or not at all).
 JSON is strict (JSON.parse and jq read it): nan, inf and -inf are the strings "nan", "inf" and "-inf". Read records
 back bit for bit with comparisons.render.read_records(path), a pandas DataFrame with those strings as numbers again."""
 
@@ -70,12 +70,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Every way a run can end is one line on stderr and an exit status: 0 or 1 the verdict, 2 bad usage or a fault
     (a full disk, an unwritable file, standard output closed or full or unable to show a character, --timeout),
-    130 interrupted by Ctrl-C (SIGINT) or SIGTERM, handled alike: files are written whole or not at all."""
+    130 interrupted by Ctrl-C (SIGINT), SIGTERM or SIGHUP, handled alike: files are written whole or not at all."""
     as_program = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     prog = "micrograd-bench" if Path(sys.argv[0]).name == "micrograd-bench" else "python -m comparisons"
-    if as_program:  # SIGTERM is handled like Ctrl-C: "interrupted, nothing written", exit 130
-        signal.signal(signal.SIGTERM, signal.default_int_handler)
+    if as_program:  # SIGTERM and SIGHUP are handled like Ctrl-C: "interrupted, nothing written", exit 130
+        interrupts_like_ctrl_c()
     try:
         if sys.stdout is None:  # started with standard output closed (`>&-`)
             raise UsageError("standard output is closed; send it somewhere, like > /dev/null or > out.txt")
@@ -86,8 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if as_program:
                 flush_stdout()  # a full or broken stdout shows here, inside the handlers below
         if as_program:  # done: a Ctrl-C from here to the exit has nothing to stop, and would only print a traceback
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            for signum in INTERRUPTS:
+                signal.signal(signum, signal.SIG_IGN)
         return status
     except UsageError as exc:
         return fail(prog, str(exc))
@@ -95,8 +95,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         _silence_stdout()
         sys.stderr.close()
         return EXIT_OK
-    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: every file is written whole or not at all (staged_files)
-        print(f"{prog}: {str(exc) or 'interrupted, nothing written'}", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM or SIGHUP: every file is written whole or not at all (staged_files)
+        with suppress(OSError, ValueError):  # after a SIGHUP the terminal may be gone: the status says it then
+            print(f"{prog}: {str(exc) or 'interrupted, nothing written'}", file=sys.stderr)
+        if as_program:
+            try:
+                flush_stdout()
+            except OSError:
+                _silence_stdout()
         return 130
     except TimedOut:
         why = f"--timeout {args.timeout:g}: the run took longer than {args.timeout:g} s and was stopped, nothing written"

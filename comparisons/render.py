@@ -388,12 +388,13 @@ def _alive(pid: int) -> bool:
     return True
 
 
-HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGALRM)  # Ctrl-C, a kill, --timeout's alarm
+# Ctrl-C, a kill, the terminal closed (cli.INTERRUPTS, all three raised as KeyboardInterrupt) and --timeout's alarm
+HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGALRM)
 
 
 @contextmanager
 def sigint_held(message: str = "") -> Iterator[None]:
-    """Ctrl-C (SIGINT), SIGTERM and --timeout's SIGALRM held off for the block. A SIGINT or SIGTERM that arrives is
+    """Ctrl-C (SIGINT), SIGTERM, SIGHUP and --timeout's SIGALRM held off for the block. An interrupt that arrives is
     raised as KeyboardInterrupt(message) after it; an alarm goes to its own handler then, unless `message` says the
     files are in place (the run is done: too late to time out)."""
     if threading.current_thread() is not threading.main_thread():  # only the main thread may set a handler

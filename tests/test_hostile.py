@@ -333,6 +333,20 @@ SIGNALS = [
     ),
     Case(
         "signals",
+        ("grad", "x*2", "x=1", *MG),
+        INTERRUPTED,
+        "interrupted, nothing written",
+        mode="signal:SIGHUP:commands.runs.judged",
+    ),
+    Case(
+        "signals",
+        ("fuzz", "--n", "2", "--points", "1", *MG, "--out", "{tmp}/fuzz"),
+        INTERRUPTED,
+        "interrupted",
+        mode="signal:SIGHUP:render.staged_files",
+    ),
+    Case(
+        "signals",
         ("grad", "x*2", "x=1", "--timeout", "1", *MG),
         REFUSED,
         "--timeout 1",
@@ -402,7 +416,7 @@ def cpu(usage: resource.struct_rusage) -> float:
 @contextmanager
 def as_program(argv: tuple[str, ...], stdin: io.TextIOBase | None) -> Iterator[None]:
     """sys.argv and stdin as the program would see them; the signal handlers main() installs are put back after."""
-    saved = sys.argv, sys.stdin, {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM)}
+    saved = sys.argv, sys.stdin, {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGALRM)}
     sys.argv, sys.stdin = ["comparisons", *argv], stdin  # type: ignore[assignment]
     try:
         yield

@@ -10,6 +10,7 @@ import itertools
 import math
 import os
 import re
+import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -23,6 +24,17 @@ EXIT_OK, EXIT_DISAGREE, EXIT_USAGE = 0, 1, 2
 DEFAULT_MAX_ULPS = 16  # grad --strict (comparisons.judge.agreement.DEFAULT_MAX_ULPS, restated so --help imports nothing)
 QUOTE_CHARS = 100  # an error message quotes at most this much of the expression, around the place it names
 RESULTS = Path("results")  # where the report's files go by default, and a bare --plot file name
+
+
+INTERRUPTS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # Ctrl-C, a kill, the terminal closed
+
+
+def interrupts_like_ctrl_c() -> None:
+    """SIGTERM and SIGHUP handled as Ctrl-C is: a KeyboardInterrupt, which every command turns into "interrupted,
+    nothing written" and exit 130, its files written whole or not at all (render.staged_files). For a program's main()
+    only: it sets the process's handlers."""
+    for signum in INTERRUPTS[1:]:
+        signal.signal(signum, signal.default_int_handler)
 
 
 class UsageError(Exception):

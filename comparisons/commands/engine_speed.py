@@ -458,11 +458,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"wrote {args.json}")
     except FileNotFoundError as exc:
         parser.error(str(exc))
-    except KeyboardInterrupt as exc:  # Ctrl-C: the JSON is written whole or not at all (render.staged_files)
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM or SIGHUP: the JSON is written whole or not at all (render.staged_files)
         print(f"{parser.prog}: {str(exc) or 'interrupted, nothing written'}", file=sys.stderr)
         return 130
     return 0 if result["passed"] else 1
 
 
 if __name__ == "__main__":
+    from comparisons.commands.cli import interrupts_like_ctrl_c
+
+    interrupts_like_ctrl_c()  # SIGTERM and SIGHUP end the run as Ctrl-C does: "interrupted, nothing written"
     sys.exit(main())

@@ -598,7 +598,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--out {args.out}: give a folder (the files are named training_speed*), e.g. --out results")
     try:
         return measure_and_save(args)
-    except KeyboardInterrupt as exc:  # Ctrl-C: the files are written whole or not at all (render.staged_files)
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM or SIGHUP: the files are written whole or not at all (render.staged_files)
         print(f"{parser.prog}: {str(exc) or 'interrupted, nothing written'}", file=sys.stderr)
         return 130
 
@@ -649,4 +649,7 @@ def measure_and_save(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
+    from comparisons.commands.cli import interrupts_like_ctrl_c
+
+    interrupts_like_ctrl_c()  # SIGTERM and SIGHUP end the run as Ctrl-C does: "interrupted, nothing written"
     sys.exit(main())
