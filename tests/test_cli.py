@@ -555,3 +555,31 @@ def test_plot_in_a_folder_that_cannot_be_written_names_plot_not_out(tmp_path: Pa
     status, _, err = run_main("train", "--steps", "2", "--backend", REFERENCE, "--plot", "loss.png")
     assert status == 2 and err.count("\n") == 1, err
     assert "--plot results: cannot write there" in err and "--out" not in err, err
+
+
+def test_grad_shows_its_progress_on_a_terminal_and_keeps_it_out_of_files() -> None:
+    """On a terminal, grad's progress bar (on stderr, gone when done) counts each backend, then the verdict: a
+    5,000-input expression takes a minute on jax, and says so while it runs. Into a file or a pipe: no bar at all."""
+    import pty
+
+    command = [sys.executable, "-m", "comparisons", "grad", "x*2", "x=1", "--backend", "micrograd"]
+    terminal, stderr_end = pty.openpty()
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=stderr_end, env={**os.environ, "COLUMNS": "100"})
+    os.close(stderr_end)
+    shown = b""
+    while True:  # until the program closes its end (EOF, or EIO on Linux)
+        try:
+            chunk = os.read(terminal, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(terminal)
+    stdout, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, shown
+    bar = shown.decode()
+    assert "grad" in bar and "0/2" in bar and "2/2" in bar, bar  # micrograd, then the verdict
+    assert "value" in stdout.decode()  # the table itself goes to stdout
+    piped = cli("grad", "x*2", "x=1", "--backend", "micrograd")
+    assert piped.returncode == 0 and piped.stderr == "", piped.stderr

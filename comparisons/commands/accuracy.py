@@ -138,8 +138,6 @@ def sample(op: Op, dtype: str) -> list[dict[str, float]]:
     return [{k: dtypes.round_to(v, dtype) for k, v in point.items()} for point in op.sample(rng, dtype)]
 
 
-
-
 def atlas(
     chosen: Mapping[str, Backend], dtype: str, tick: Callable[[], None] | None = None, ops: tuple[Op, ...] = OPS
 ) -> list[dict[str, object]]:

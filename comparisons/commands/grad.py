@@ -35,9 +35,7 @@ def add_parser(commands: Any) -> None:
     grad.add_argument(
         "-f", "--file", type=Path, metavar="FILE", help="read the expression from FILE (then every word is an input)"
     )
-    grad.add_argument(
-        "--strict", action="store_true", help="also exit 1 for every judged number that is not accurate"
-    )
+    grad.add_argument("--strict", action="store_true", help="also exit 1 for every judged number that is not accurate")
     grad.add_argument(
         "--max-ulps", type=cli.tolerance, default=cli.DEFAULT_MAX_ULPS, metavar="N",
         help=f"how many ulps from the truth a number may be and still be accurate (default: {cli.DEFAULT_MAX_ULPS})",
@@ -94,7 +92,9 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise UsageError(f"{exc} (--dtype float64)") from None
 
-    records = runs.judged(expr, inputs, names, args.dtype, accurate_ulps=args.max_ulps)
+    with cli.progress_bar() as task:  # on a terminal: each backend, then the truth and the verdict (a big one is slow)
+        tick = task("grad", len(names) + 1)
+        records = runs.judged(expr, inputs, names, args.dtype, accurate_ulps=args.max_ulps, done=tick)
     records, cannot = runs.cannot_run(records)
     names, skipped = [name for name in names if name not in cannot], {**skipped, **cannot}
     records = cli.retolerate(records, args)
@@ -175,7 +175,7 @@ def _request(line: str) -> tuple[backends.Expression, dict[str, float], str]:
     try:
         request = json.loads(line)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"not JSON ({exc.msg} at column {exc.colno}); write {{\"source\": ..., \"inputs\": {{...}}}}") from None
+        raise ValueError(f'not JSON ({exc.msg} at column {exc.colno}); write {{"source": ..., "inputs": {{...}}}}') from None
     good = isinstance(request, dict) and isinstance(request.get("source"), str) and isinstance(request.get("inputs", {}), dict)
     if not good:
         raise ValueError('each line is an object {"source": "x*y", "inputs": {"x": 2, "y": 3}}')

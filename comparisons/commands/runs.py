@@ -59,31 +59,43 @@ def choose_backends(requested: Sequence[str] | None = None) -> tuple[list[str], 
 
 
 def run_backends(
-    expr: Expression, points: Sequence[Mapping[str, float]], chosen: Mapping[str, Backend], dtype: str
+    expr: Expression,
+    points: Sequence[Mapping[str, float]],
+    chosen: Mapping[str, Backend],
+    dtype: str,
+    done: Callable[[], None] = lambda: None,
 ) -> list[dict[str, dict[str, float] | str]]:
     """Per point, every backend's {quantity: number}, or its error as text where it raised; each backend compiles the
-    expression once for all the points."""
+    expression once for all the points. `done()` is called as each backend finishes (a progress bar's tick)."""
     out: list[dict[str, dict[str, float] | str]] = [{} for _ in points]
     for name, backend in chosen.items():
-        try:
-            fn = backend.compile(expr, dtype)
-        except backends.CannotRun as exc:  # the framework's own limit: a skip (judged() leaves it out), not a verdict
-            for results in out:
-                results[name] = Skipped(str(exc))
-            continue
-        except Exception as exc:  # a backend that cannot compile this expression: judged as raised, never a crash
-            for results in out:
-                results[name] = error_text(exc)
-            continue
-        for results, point in zip(out, points):
-            try:
-                g = fn(point)
-                results[name] = {"value": g.value, **{f"grad:{k}": v for k, v in g.grads.items()}}
-            except backends.CannotRun as exc:
-                results[name] = Skipped(str(exc))
-            except Exception as exc:
-                results[name] = error_text(exc)
+        for results, result in zip(out, _run_one(backend, expr, points, dtype)):
+            results[name] = result
+        done()
     return out
+
+
+def _run_one(
+    backend: Backend, expr: Expression, points: Sequence[Mapping[str, float]], dtype: str
+) -> list[dict[str, float] | str]:
+    """One backend at every point: its {quantity: number}, or its error as text, or Skipped (backends.CannotRun: the
+    framework's own limit, which judged() leaves out of the verdict)."""
+    try:
+        fn = backend.compile(expr, dtype)
+    except backends.CannotRun as exc:
+        return [Skipped(str(exc))] * len(points)
+    except Exception as exc:  # a backend that cannot compile this expression: judged as raised, never a crash
+        return [error_text(exc)] * len(points)
+    results: list[dict[str, float] | str] = []
+    for point in points:
+        try:
+            g = fn(point)
+            results.append({"value": g.value, **{f"grad:{k}": v for k, v in g.grads.items()}})
+        except backends.CannotRun as exc:
+            results.append(Skipped(str(exc)))
+        except Exception as exc:
+            results.append(error_text(exc))
+    return results
 
 
 class Skipped(str):
@@ -117,15 +129,17 @@ def judged(
     dtype: str = "float64",
     case: str | None = None,
     accurate_ulps: float = verdict.ACCURATE_ULPS,
+    done: Callable[[], None] = lambda: None,
 ) -> list[Record]:
     """Run every backend on `expr` at `inputs` (rounded to float32 first in float32) and judge every number once,
     against the truth taken once (comparisons.judge.verdict): one record per backend and quantity with its class and
     why. In float64, with micrograd among the backends, `agrees` says whether each number is micrograd's (within
-    GRAD_RTOL, or the rounding left of a cancellation), and the finite differences ride along as information."""
+    GRAD_RTOL, or the rounding left of a cancellation), and the finite differences ride along as information.
+    `done()` is called as each backend finishes and once the verdict is in: len(backend_names) + 1 ticks."""
     point = float32_point(expr, inputs) if dtypes.check(dtype) == "float32" else dict(expr.check_inputs(inputs))
     dtypes.literals_in(expr, dtype)  # ValueError now, for a literal beyond the dtype's range
     chosen = {name: backends.get(name) for name in backend_names}
-    (results,) = run_backends(expr, [point], chosen, dtype)
+    (results,) = run_backends(expr, [point], chosen, dtype, done)
     results, skips = without_skips(results)
     reference = REFERENCE if dtype == "float64" and REFERENCE in results else None
     records = verdict.judge(expr, point, dtype, results, reference=reference, accurate_ulps=accurate_ulps)
@@ -145,6 +159,7 @@ def judged(
         if dtype == "float32":
             r["inputs_float32"] = " ".join(f"{k}={v!r}" for k, v in point.items())
     skipped = [{"case": case, "backend": name, "quantity": "skipped", "value": None, "why": why} for name, why in skips.items()]
+    done()
     return records + skipped
 
 

@@ -180,4 +180,3 @@ def counts_as_failure(record: Mapping[str, Any], strict: bool = False) -> bool:
 def exit_status(records: Sequence[Mapping[str, Any]], strict: bool = False) -> int:
     """1 when some record counts as a failure (counts_as_failure), else 0."""
     return 1 if any(counts_as_failure(r, strict) for r in records) else 0
-
