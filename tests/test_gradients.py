@@ -299,3 +299,36 @@ def _max_uses(expr) -> int:
         for a in n.args:
             uses[a] += 1
     return max(uses)
+
+
+class _Counting(MicrogradBackend):
+    """micrograd that counts its compilations."""
+
+    def __init__(self) -> None:
+        self.name, self.compiles = "counting", 0
+
+    def compile(self, expr, dtype="float64"):
+        self.compiles += 1
+        return super().compile(expr, dtype)
+
+
+def test_shared_compilations_compile_once_per_backend_expression_and_dtype(monkeypatch):
+    """Inside runs.shared_compilations (the report's timing, then its verdict) a backend compiles each expression
+    once per dtype and the verdict is the one a fresh compilation gives; outside it, every run compiles afresh."""
+    from comparisons.commands.runs import measure_expression, shared_compilations
+
+    fake = _Counting()
+    real_get = backends.get
+    monkeypatch.setattr(backends, "get", lambda name: fake if name == "counting" else real_get(name))
+    tanh, square, inputs = parse("tanh(x*y)"), parse("x*x"), {"x": 0.3, "y": -2.0}
+    fresh = judged(tanh, inputs, ["micrograd", "counting"])
+    assert fake.compiles == 1
+    with shared_compilations():
+        measure_expression("counting", tanh, inputs, repeats=1)
+        shared = judged(tanh, inputs, ["micrograd", "counting"])
+        judged(tanh, inputs, ["micrograd", "counting"], dtype="float32")
+        judged(square, {"x": 0.3}, ["micrograd", "counting"])
+    assert fake.compiles == 1 + 3  # tanh once in float64, once in float32, x*x once
+    assert shared == fresh
+    judged(tanh, inputs, ["micrograd", "counting"])
+    assert fake.compiles == 5

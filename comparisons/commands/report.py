@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from comparisons.commands import runs
 
     started = time.perf_counter()
-    with cli.progress_bar() as task:
+    with cli.progress_bar() as task, runs.shared_compilations():
         # speed first: its warm-ups are then first compilations, not ones that reuse what the gradient run compiled
         speed = runs.speed_records(cases, names, repeats, task("speed", len(cases) * len(names)))
         gradients = runs.gradient_records(cases, names, task("gradients", len(cases)))

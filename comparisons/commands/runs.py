@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 import statistics
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import backends
@@ -43,6 +44,33 @@ MIN_SAMPLE_SECONDS = 1e-3
 
 def _nothing() -> None:
     pass
+
+
+Compiled = Callable[[Mapping[str, float]], backends.Gradients]
+_shared: dict[tuple[int, int, str], tuple[Backend, Expression, Compiled]] | None = None  # see shared_compilations
+
+
+@contextmanager
+def shared_compilations() -> Iterator[None]:
+    """Within the block each backend compiles each expression once per dtype, and every later run of it reuses the
+    compiled (and warmed) function: the report times the catalog, then judges the same expressions, and jax's and
+    tinygrad's compilations are most of what both cost. Outside it every run compiles afresh."""
+    global _shared
+    previous, _shared = _shared, {}
+    try:
+        yield
+    finally:
+        _shared = previous
+
+
+def compiled(backend: Backend, expr: Expression, dtype: str) -> Compiled:
+    """backend.compile(expr, dtype), or the function it compiled earlier within shared_compilations()."""
+    if _shared is None:
+        return backend.compile(expr, dtype)
+    key = (id(backend), id(expr), dtype)  # the entry holds both objects: their ids are not reused within the block
+    if key not in _shared:
+        _shared[key] = (backend, expr, backend.compile(expr, dtype))
+    return _shared[key][2]
 
 
 def choose_backends(requested: Sequence[str] | None = None) -> tuple[list[str], dict[str, str]]:
@@ -81,7 +109,7 @@ def _run_one(
     """One backend at every point: its {quantity: number}, or its error as text, or Skipped (backends.CannotRun: the
     framework's own limit, which judged() leaves out of the verdict)."""
     try:
-        fn = backend.compile(expr, dtype)
+        fn = compiled(backend, expr, dtype)
     except backends.CannotRun as exc:
         return [Skipped(str(exc))] * len(points)
     except Exception as exc:  # a backend that cannot compile this expression: judged as raised, never a crash
@@ -342,7 +370,7 @@ def measure_expression(backend_name: str, expr: Expression, inputs: Mapping[str,
     timed forward+backward calls."""
     values = expr.check_inputs(inputs)
     start = time.perf_counter()
-    fn = backends.get(backend_name).compile(expr)
+    fn = compiled(backends.get(backend_name), expr, "float64")
     for _ in range(WARMUP_STEPS):
         fn(values)
     warmup = time.perf_counter() - start
