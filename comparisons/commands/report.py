@@ -32,6 +32,7 @@ def add_parser(commands: Any) -> None:
         "where micrograd is the reference (default: float64)",
     )  # fmt: skip
     cli.add_common(report, formats=False)
+    cli.add_torch_threads(report)
     cli.add_budget(report, None)
     report.set_defaults(run=run)
 
@@ -41,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
     out_dir = cli.writable_folder(args.out)
     names, skipped = cli.chosen_backends(args)
+    threads = cli.set_torch_threads(args, names)
     if args.quick:
         small = [case for case in CATALOG if len(case.expression.nodes) <= QUICK_MAX_NODES]
         cases, repeats, spec = small[::QUICK_EVERY], 3, backends.TrainSpec.demo(n_samples=40, steps=20)
@@ -72,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
     if float32:
         tables.update(render.float32_tables(gradients32, divergences32, names32))
     out = render.console()
-    heading = f"micrograd-bench: {', '.join(names)} on {len(cases)} expressions and the demo MLP ({elapsed:.1f} s)"
+    heading = f"micrograd-bench: {', '.join(names)} on {len(cases)} expressions and the demo MLP ({elapsed:.1f} s"
+    heading += f"; {threads})" if threads else ")"
     render.print_report(out, tables, heading, cli.describe_spec(spec))
     written = render.save_report(tables, out_dir, cli.describe_spec(spec))
     with render.sigint_held(f"interrupted after the files in {out_dir} were written whole"):  # so it says so

@@ -46,6 +46,7 @@ def add_parser(commands: Any) -> None:
         "folder in it (./loss.png, /tmp/loss.png) is used as given",
     )  # fmt: skip
     cli.add_common(train, formats=True)
+    cli.add_torch_threads(train)
     cli.add_budget(train, "weights x samples per step x steps x backends", cli.TRAIN_MAX_WORK)
     train.set_defaults(run=run)
 
@@ -91,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         cli.writable_png(args.plot, "--plot")
     names, skipped = cli.chosen_backends(args)
+    cli.set_torch_threads(args, names)
 
     from comparisons import render
     from comparisons.commands import runs
