@@ -583,3 +583,26 @@ def test_grad_shows_its_progress_on_a_terminal_and_keeps_it_out_of_files() -> No
     assert "value" in stdout.decode()  # the table itself goes to stdout
     piped = cli("grad", "x*2", "x=1", "--backend", "micrograd")
     assert piped.returncode == 0 and piped.stderr == "", piped.stderr
+
+
+def test_torch_threads_sets_torchs_intra_op_threads_and_says_so() -> None:
+    """--torch-threads N (report, train): torch.set_num_threads(N) where torch runs, and the words that say so; nothing
+    where torch does not run. 0 is refused in one line."""
+    import argparse
+
+    from comparisons.commands import cli as commands_cli
+
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    try:
+        assert commands_cli.set_torch_threads(argparse.Namespace(torch_threads=1), ["micrograd", "torch"]) == "torch on 1 thread"
+        assert torch.get_num_threads() == 1
+        assert commands_cli.set_torch_threads(argparse.Namespace(torch_threads=3), ["micrograd", "torch"]) == "torch on 3 threads"
+        assert torch.get_num_threads() == 3
+        assert commands_cli.set_torch_threads(argparse.Namespace(torch_threads=2), ["micrograd"]) == ""
+        assert torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(before)
+    refused = cli("train", "--torch-threads", "0", "--backend", "micrograd")
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert "--torch-threads" in refused.stderr
