@@ -74,7 +74,7 @@ def _dpow_dbase(x: float, y: float, out: float) -> float:
         return 0.0
     d = y * _pow(x, y - 1)
     if (d == 0 or d - d != 0) and x != 0 and out - out == 0 and out != 0:  # x**(y-1) left the float range, x**y did not
-        d = y * (out / x) if abs(x) >= 1 else (y * out) / x
+        d = (y * out) / x  # scaled up before the division: 2**-1075 underflows, 1074 * 2**-1074 / 2 does not
     return d
 
 
@@ -181,7 +181,7 @@ class Value:
     def tanh(self) -> Value:
         x = self.data
         t = math.tanh(x)
-        if -0.5 < x < 0.5:
+        if -0.5 <= x <= 0.5:  # 1 - t*t is correctly rounded at ±0.5, the exp form below one ulp off
             return Value(t, "tanh", self, 1.0 - t * t)
         e = _exp(-2.0 * abs(x))  # 1 - t*t would cancel: t rounds to within 1 ulp of ±1 from |x| = 19 on
         return Value(t, "tanh", self, 4.0 * e / ((1.0 + e) * (1.0 + e)))
