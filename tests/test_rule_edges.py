@@ -9,7 +9,7 @@ import math
 import pytest
 
 from backends import parse
-from comparisons.judge.rules import RULES, Situation
+from comparisons.judge.rules import RULES, Situation, explain_error
 
 BY_NAME = {rule.name: rule for rule in RULES}
 INF, NAN = math.inf, math.nan
@@ -113,3 +113,26 @@ def test_pow_derivative_rounds_exponent_looks_at_every_power():
     # the first power is harmless, the second is not
     two = "t0 = x ** 2.0; t0 * (z ** y)"
     assert matches("pow_derivative_rounds_exponent", two, {"x": 1.5, "z": 0.41, "y": -31.8}, "torch", "grad:x", 1.0, "float64")
+
+
+@pytest.mark.parametrize(
+    ("source", "inputs", "backend", "error", "expected"),
+    [
+        ("x ** 1e300", {"x": 1.5}, "tinygrad", "KeyError: UOp(Ops.MUL, ...)", "tinygrad_pow_huge_integer_exponent"),
+        ("x ** -1e300", {"x": 1.5}, "tinygrad", "KeyError: 'x'", "tinygrad_pow_huge_integer_exponent"),
+        ("x ** y", {"x": 1.5, "y": 2.0**53}, "tinygrad", "KeyError : y", "tinygrad_pow_huge_integer_exponent"),
+        ("x ** 4503599627370496", {"x": 1.5}, "tinygrad", "KeyError: 'x'", None),  # 2**52 itself is not beyond it
+        ("x ** 1e300", {"x": 1.5}, "jax", "KeyError: 'x'", None),  # another backend
+        ("x ** 1e300", {"x": 1.5}, "tinygrad", "ValueError: bad", None),  # another error
+        ("x * 1e300", {"x": 1.5}, "tinygrad", "KeyError: 'x'", None),  # no power at all
+    ],
+)
+def test_explain_error_names_the_rule_only_for_its_backend_error_and_situation(source, inputs, backend, error, expected):
+    """explain_error: the error rule that fits the backend, the exception's type (the text before the first colon) and
+    the expression at its inputs; None when any of the three does not fit. A string and a parsed expression alike."""
+    for expr in (source, parse(source)):
+        for quantity in ("value", "grad:x"):
+            rule = explain_error(expr, inputs, backend, quantity, error)
+            assert (rule.name if rule else None) == expected
+            if rule:
+                assert rule.error == "KeyError" and backend in rule.backends and "2**52" in rule.explanation
