@@ -76,14 +76,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--repeats and --batch take 1 or more")
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
+        batch = ["-m", "comparisons", "grad", "--batch", str(batch_file(args.batch, folder))]
         rows: dict[str, list[str]] = {
             "grad, cold, every backend": COLD,
             "grad, cold, --backend micrograd": [*COLD, "--backend", "micrograd"],
             "imports of torch, jax, tinygrad: one after another": ["-c", IMPORTS, "sequential", *FRAMEWORKS],
             "imports of torch, jax, tinygrad: overlapped (threads)": ["-c", IMPORTS, "threads", *FRAMEWORKS],
-            f"grad --batch, {args.batch} expressions, every backend": [
-                "-m", "comparisons", "grad", "--batch", str(batch_file(args.batch, folder)),
-            ],  # fmt: skip
+            f"grad --batch, {args.batch} expressions, every backend": batch,
         }
         if not args.no_report:
             rows["the report (python -m comparisons)"] = ["-m", "comparisons", "--out", str(folder / "results")]
