@@ -10,11 +10,18 @@ with an explicit @example in the test, so that every later run checks it.
 from __future__ import annotations
 
 import os
+import signal
 
 import pytest
 from hypothesis import settings
 
 import backends
+
+# The interrupt tests send SIGINT to the programs they start, as Ctrl-C does. A shell starts a background job (`make
+# test &` in a script) with SIGINT ignored, and an ignored signal stays ignored in every child, so those programs would
+# never see it. pytest takes SIGINT back here: its children then start with the default, as from a terminal.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 CI_EXAMPLES = 100  # the ci profile's examples per test (a test's own max_examples overrides it)
 settings.register_profile("ci", derandomize=True, database=None, max_examples=CI_EXAMPLES, deadline=None, print_blob=True)
