@@ -168,3 +168,94 @@ def test_tanh_derivative_is_correctly_rounded_at_the_boundary_of_its_two_formula
     v = Value(x)
     v.tanh().backward()
     assert v.grad == _exact(lambda a: 1 - __import__("mpmath").tanh(a) ** 2, x)
+
+
+def test_every_op_is_labelled_for_draw_dot_and_a_leaf_has_no_label():
+    """The label draw_dot puts on each op node (a leaf has none, so no op node is drawn for it)."""
+    x, y = Value(2.0), Value(3.0)
+    assert Value(1.0)._op == ""
+    assert (x + y)._op == "+" and (x * y)._op == "*" and (x * 3.0)._op == "*"
+    assert (x**3)._op == "**3" and (x**0.5)._op == "**0.5"
+    assert Value.dot([x], [y], Value(0.0))._op == "dot" and Value.dot([x], [2.0], Value(0.0))._op == "dot"
+    assert x.relu()._op == "relu" and x.tanh()._op == "tanh" and x.exp()._op == "exp" and x.log()._op == "log"
+
+
+@pytest.mark.parametrize(
+    ("make", "where"),
+    [
+        (lambda: Value("1.5"), "Value(data)"),
+        (lambda: Value.dot([Value(1.0)], ["1.5"], Value(0.0)), "Value.dot input"),
+        (lambda: Value.dot([Value(1.0), Value(2.0)], [Value(1.0), "1.5"], Value(0.0)), "Value.dot input"),
+    ],
+)
+def test_a_bad_number_is_a_type_error_that_says_where_it_was_given(make, where):
+    with pytest.raises(TypeError) as raised:
+        make()
+    assert str(raised.value).startswith(f"{where}: expected a Value or a real number"), str(raised.value)
+
+
+@pytest.mark.parametrize("inputs", [[3], [np.float64(3.0)], [Value(1.0) * 3.0]])
+def test_dot_of_one_input_of_any_kind_backpropagates(inputs):
+    """A neuron of fan-in one (its inputs an int, a numpy float or a Value): the forward value and every gradient."""
+    w, bias = Value(2.0), Value(0.5)
+    out = Value.dot([w], inputs, bias)
+    out.backward()
+    assert out.data == 6.5 and w.grad == 3.0 and bias.grad == 1.0
+    if isinstance(inputs[0], Value):
+        assert inputs[0].grad == 2.0
+
+
+def test_dot_whose_bias_is_computed_backpropagates_into_the_bias_graph():
+    """A Value.dot node whose weights and inputs were reached first, through another path, and whose bias is itself
+    computed: backward still orders the bias's graph before it, so the bias's leaves get their gradients."""
+    w, x, s, t = Value(2.0), Value(3.0), Value(5.0), Value(7.0)
+    product = w * x  # reached first: the last child pushed is visited first
+    dot = Value.dot([w], [x], s * t)
+    root = dot + product
+    root.backward()
+    assert (s.grad, t.grad) == (7.0, 5.0)
+    assert (w.grad, x.grad) == (6.0, 4.0)
+
+
+def test_backward_from_a_leaf_accumulates_its_own_gradient():
+    """backward() adds 1 to the root's grad: a leaf root (never zeroed) counts each call, as its docstring says."""
+    x = Value(3.0)
+    x.backward()
+    x.backward()
+    assert x.grad == 2.0
+
+
+def test_relu_of_negative_zero_is_positive_zero():
+    """relu(x) is x for x > 0, else +0.0: never -0.0 (1/relu(-0.0) must be +inf, as in torch and jax)."""
+    out = Value(-0.0).relu()
+    assert out.data == 0.0 and math.copysign(1.0, out.data) == 1.0
+
+
+def test_pickling_a_graph_leaves_its_gradients_as_they_were():
+    """Copying a graph (pickle, deepcopy) reads it and changes nothing in it: every node's grad stays."""
+    import pickle
+
+    x = Value(2.0)
+    mid = x * x
+    out = (mid + x).tanh()
+    out.backward()
+    before = (out.grad, mid.grad, x.grad)
+    twin = pickle.loads(pickle.dumps(out))
+    assert (out.grad, mid.grad, x.grad) == before
+    assert twin.grad == out.grad and twin.data == out.data
+
+
+def test_defaults_of_layer_and_sgd_are_the_originals():
+    """Layer's neurons are nonlinear unless nonlin=False (as in the original), SGD's learning rate is 0.01, and an
+    MLP keeps the activation it was given; an MLP prints its layers separated by ', '."""
+    from micrograd.nn import SGD
+
+    assert all(n.activation == "relu" for n in Layer(2, 3).neurons)
+    assert all(n.activation == "linear" for n in Layer(2, 3, nonlin=False).neurons)
+    p = Value(1.0)
+    p.grad = 2.0
+    SGD([p]).step()
+    assert p.data == 1.0 - 0.01 * 2.0
+    model = MLP(2, [3, 1], activation="tanh", seed=0)
+    assert model.activation == "tanh"
+    assert repr(model) == f"MLP of [{model.layers[0]!r}, {model.layers[1]!r}]"
