@@ -91,7 +91,7 @@ def run_backends(
     points: Sequence[Mapping[str, float]],
     chosen: Mapping[str, Backend],
     dtype: str,
-    done: Callable[[], None] = lambda: None,
+    done: Tick = _nothing,
 ) -> list[dict[str, dict[str, float] | str]]:
     """Per point, every backend's {quantity: number}, or its error as text where it raised; each backend compiles the
     expression once for all the points. `done()` is called as each backend finishes (a progress bar's tick)."""
@@ -157,7 +157,7 @@ def judged(
     dtype: str = "float64",
     case: str | None = None,
     accurate_ulps: float = verdict.ACCURATE_ULPS,
-    done: Callable[[], None] = lambda: None,
+    done: Tick = _nothing,
 ) -> list[Record]:
     """Run every backend on `expr` at `inputs` (rounded to float32 first in float32) and judge every number once,
     against the truth taken once (comparisons.judge.verdict): one record per backend and quantity with its class and
