@@ -149,6 +149,7 @@ def _exact(f, *args: float) -> float:
         (2.0, -1074.0),  # x**(y-1) = 2**-1075 underflows to 0; the slope -1074 * 2**-1075 is a subnormal
         (-2.0, -1074.0),  # the same with a negative base: an even power, a positive slope
         (1e-310, 1e-10),  # x**(y-1) overflows; the slope 1e-10 * x**(y-1) is about 1e300
+        (1e-310, 1e-20),  # the same where x**y rounds to 1.0 exactly
     ],
 )
 def test_the_power_rule_where_x_to_the_y_minus_1_leaves_the_float_range(x, y):
@@ -203,6 +204,13 @@ def test_dot_of_one_input_of_any_kind_backpropagates(inputs):
     assert out.data == 6.5 and w.grad == 3.0 and bias.grad == 1.0
     if isinstance(inputs[0], Value):
         assert inputs[0].grad == 2.0
+
+
+def test_dot_of_no_inputs_is_its_bias():
+    bias = Value(0.5)
+    out = Value.dot([], [], bias)
+    out.backward()
+    assert out.data == 0.5 and bias.grad == 1.0
 
 
 def test_dot_whose_bias_is_computed_backpropagates_into_the_bias_graph():

@@ -110,6 +110,26 @@ EQUIVALENT: dict[str, str] = {
     "comparisons.judge.rules.x__divisor_squared_out_of_range__mutmut_5": "3.4028234663852886e+38 is the same literal",
     "comparisons.judge.rules.x__divisor_squared_out_of_range__mutmut_3": "float32's top taken from float64's largest: in "
     "float32 the bound is min(top, 1/sqrt(smallest normal)) = 9.2e18 either way (sqrt of float32's largest is 1.8e19)",
+    "micrograd.engine.x__as_float__mutmut_1": "the fast path for a float skipped: float(x) of a float is itself",
+    "micrograd.engine.xǁValueǁ__init____mutmut_5": "the fast path for a float skipped: _as_float gives the float itself",
+    "micrograd.engine.xǁValueǁ__init____mutmut_7": "the fast path for a float skipped: _as_float gives the float itself",
+    "micrograd.engine.xǁValueǁ__init____mutmut_2": "a leaf's local derivative _da, which nothing reads (a leaf has no children)",
+    "micrograd.engine.xǁValueǁ__init____mutmut_3": "a leaf's local derivative _db, which nothing reads",
+    "micrograd.engine.x__dpow_dbase__mutmut_22": "`x != 1` for `x != 0`: 1**(y-1) is 1, never out of range, so x = 1 "
+    "never reaches the fallback either way",
+    "micrograd.engine.x__topological_order__mutmut_29": "`and` for `or`: a visited second child pushed anyway is popped "
+    "and skipped (already visited): the same order, one more push",
+    "micrograd.engine.xǁValueǁ__reduce____mutmut_12": "one node fewer handed over with the root: pickle reaches it as a "
+    "root of its own, which hands over its own graph first; the same copy, no deeper recursion",
+    "micrograd.engine.xǁValueǁdot__mutmut_20": "a dot node's _db (the bias's local derivative), which backward does "
+    "not read: the bias gets the node's grad directly",
+    "micrograd.engine.xǁValueǁdot__mutmut_26": "a dot node's _db, unread (see dot__mutmut_20)",
+    "micrograd.engine.xǁValueǁdot__mutmut_31": "a dot node's _db, unread (see dot__mutmut_20)",
+    "micrograd.engine.xǁValueǁdot__mutmut_50": "a dot node's _db, unread (see dot__mutmut_20)",
+    "micrograd.engine.xǁValueǁdot__mutmut_56": "a dot node's _db, unread (see dot__mutmut_20)",
+    "micrograd.engine.xǁValueǁdot__mutmut_60": "a dot node's _db, unread (see dot__mutmut_20)",
+    "micrograd.engine.xǁValueǁdot__mutmut_32": "acc reset after the Value branch fails: the number loop that follows "
+    "breaks at once on the Value in front, and the mixed branch starts over, so acc is never read",
     "comparisons.judge.rules.x__backward_overflow__mutmut_17": "`<=` for `<` the top: whether a value of exactly 2**994 "
     "(2**30 below float64's overflow) is 'within 2**30 of overflow' is a convention, not a result",
 }
