@@ -31,7 +31,8 @@ $(STAMP): pyproject.toml constraints.txt constraints-cuda.txt tools/torch_build.
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade -c constraints.txt pip
 	@args=$$($(PY) tools/torch_build.py $(TORCH) $(VENV)/constraints-used.txt) || exit 2; \
-	echo "$(PY) -m pip install --quiet $$args -e \".[dev]\""; $(PY) -m pip install --quiet $$args -e ".[dev]"
+	echo "$(PY) -m pip install --quiet $$args -e \".[dev]\""; $(PY) -m pip install --quiet $$args -e ".[dev]" \
+	  && echo "$$args" > $(VENV)/pip-args-used.txt
 	echo $(TORCH) > $@
 
 # Root installs what is missing with apt-get; anyone else gets the sudo line, and a stop when python3-venv is missing.
@@ -117,13 +118,20 @@ ASV := $(VENV)/bin/asv
 ASV_COMMITS ?= 10
 ASV_BASELINE ?= 10
 ASV_MACHINE ?=
+# asv builds its own environment with pip (asv.conf.json's matrix pins torch==2.13.0, which alone is PyPI's CUDA build),
+# and its pip inherits the environment: so asv's pip gets the set-up's choice, .venv's constraints (torch===2.13.0+cpu
+# for TORCH=cpu, every other package at .venv's version) and the extra index tools/torch_build.py chose (saved by the
+# set-up in $(VENV)/pip-args-used.txt; none where pip's own settings offer the wheel). Expanded when the recipe runs,
+# after `setup`. A venv set up before that file existed: constraints only, so pip installs the CPU build or stops.
+ASV_PIP_ENV = PIP_CONSTRAINT=$(abspath $(VENV)/constraints-used.txt)$(if $(ASV_TORCH_INDEX), PIP_EXTRA_INDEX_URL=$(ASV_TORCH_INDEX))
+ASV_TORCH_INDEX = $(shell sed -n 's/.*--extra-index-url \([^ ]*\).*/\1/p' $(VENV)/pip-args-used.txt 2>/dev/null)
 
 asv-record: setup
 	mkdir -p .asv
 	git rev-list --first-parent --max-count=$(ASV_COMMITS) main > .asv/commits.txt
 	$(ASV) machine --yes
-	@status=0; $(ASV) run --skip-existing-commits --show-stderr HASHFILE:.asv/commits.txt || status=$$?; \
-	$(MAKE) --no-print-directory asv-publish || status=$$?; exit $$status
+	@status=0; $(ASV_PIP_ENV) $(ASV) run --skip-existing-commits --show-stderr HASHFILE:.asv/commits.txt || status=$$?; \
+	{ $(ASV) publish && $(PY) -m comparisons.history.dashboard .asv/html; } || status=$$?; exit $$status
 
 asv-publish: setup
 	$(ASV) publish
@@ -134,7 +142,7 @@ asv-preview: asv-publish
 
 asv-check: setup
 	$(ASV) machine --yes $(if $(ASV_MACHINE),--machine $(ASV_MACHINE))
-	@status=0; $(PY) -m comparisons.history.gate --baseline $(ASV_BASELINE) $(if $(ASV_MACHINE),--machine $(ASV_MACHINE)) \
+	@status=0; $(ASV_PIP_ENV) $(PY) -m comparisons.history.gate --baseline $(ASV_BASELINE) $(if $(ASV_MACHINE),--machine $(ASV_MACHINE)) \
 	  || status=$$?; exit $$status
 
 clean:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import functools
 import http.server
+import importlib.util
 import itertools
 import json
 import math
@@ -21,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import types
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -159,6 +161,55 @@ def test_project_url_is_not_another_project() -> None:
 
     config = asv.util.load_json(str(ROOT / "asv.conf.json"), js_comments=True)
     assert "karpathy" not in config["project_url"]
+
+
+def torch_build_module() -> types.ModuleType:
+    """tools/torch_build.py (a script, not a package): the set-up's choice of torch build and its pip arguments."""
+    spec = importlib.util.spec_from_file_location("torch_build", ROOT / "tools" / "torch_build.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def make_plan(venv: Path, *targets: str) -> list[str]:
+    """`make -n` of targets, .venv replaced by venv and its set-up taken as done: the command lines make would run."""
+    if shutil.which("make") is None:
+        pytest.skip("no make")
+    command = ["make", "-n", "--no-print-directory", f"VENV={venv}", "-o", f"{venv}/.installed", *targets]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
+    return done.stdout.splitlines()
+
+
+@pytest.mark.parametrize("index_chosen", [True, False], ids=["cpu-index", "wheel-pip-offers"])
+def test_asvs_pip_gets_the_set_ups_torch_build(tmp_path: Path, index_chosen: bool) -> None:
+    """asv builds its environment with pip, which inherits make's environment: `make asv-record` and `make asv-check`
+    run asv with PIP_CONSTRAINT set to the constraints the set-up installed with (torch===X+cpu, never PyPI's CUDA
+    build) and, where tools/torch_build.py chose PyTorch's CPU index, that index as PIP_EXTRA_INDEX_URL."""
+    torch_build = torch_build_module()
+    version = torch_build.torch_pin((ROOT / "constraints.txt").read_text())
+    constraints = tmp_path / "constraints-used.txt"
+    args, _, goes_on = torch_build.choose("cpu", version, not index_chosen, None)
+    assert goes_on
+    (tmp_path / "pip-args-used.txt").write_text(" ".join(["-c", str(constraints), *args]) + "\n")  # as the set-up saves it
+    asv_lines = [line for line in make_plan(tmp_path, "asv-record", "asv-check") if " run " in line or "history.gate" in line]
+    assert len(asv_lines) == 2, asv_lines  # asv run (asv-record), the gate that records with asv run (asv-check)
+    for line in asv_lines:
+        assert f"PIP_CONSTRAINT={constraints} " in line, line
+        assert (f"PIP_EXTRA_INDEX_URL={torch_build.CPU_INDEX} " in line) == index_chosen, line
+
+
+def test_set_up_saves_its_pip_arguments(tmp_path: Path) -> None:
+    """`make -n setup` on a clone without .venv: the pip arguments tools/torch_build.py printed are saved in
+    .venv/pip-args-used.txt once the install succeeded (what the asv targets read)."""
+    if shutil.which("make") is None:
+        pytest.skip("no make")
+    for name in ("Makefile", "pyproject.toml", "constraints.txt", "constraints-cuda.txt"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    (tmp_path / "tools").mkdir()
+    shutil.copy(ROOT / "tools" / "torch_build.py", tmp_path / "tools")
+    plan = subprocess.run(["make", "-n", "setup"], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=True).stdout
+    assert re.search(r'pip install --quiet \$args -e "\.\[dev\]" \\\n\s*&& echo "\$args" > \.venv/pip-args-used\.txt', plan), plan
 
 
 def test_localize_page_replaces_every_cdn_address() -> None:

@@ -53,11 +53,11 @@ def test_it_finds_the_step_and_the_track_change_and_measures_the_noise(history, 
     assert "asv's ± over 16 timings: median 10.0 %" in out
     # of the 15 neighbouring pairs, 13 leave engine.py alone (3-4 and 7-8 change it); each differs by 1.1x
     assert "13 pairs of commits, 13 timings; ratio of medians 1.1 at the median" in out and "beyond 2x: 0.0 %" in out
-    steps = [line for line in out.splitlines() if "time_step" in line]
+    steps = [line for line in out.splitlines() if "time_step" in line and "->" in line]
     assert len(steps) == 1 and steps[0].startswith(commits[8][:7]) and "0.011 -> 0.005 (x0.455)" in steps[0], (
         steps
     )  # window medians
-    tracks = [line for line in out.splitlines() if "track_loss" in line]
+    tracks = [line for line in out.splitlines() if "track_loss" in line and "->" in line]
     assert len(tracks) == 1 and tracks[0].startswith(commits[12][:7]) and "0.5 -> 0.25" in tracks[0], tracks
 
 
@@ -109,3 +109,27 @@ def test_a_count_over_its_threshold_between_unchanged_neighbours_is_a_false_regr
     assert summary.main(arguments) == 0
     out = capsys.readouterr().out
     assert "(false regressions): 1" in out and f"{commits[10][:7]} bench_counts.C.track_n +5.00%" in out
+
+
+def test_each_benchmarks_noise_beside_its_threshold(history, tmp_path, capsys) -> None:
+    """The made-up timing differs by 10 % between every pair of neighbours and a second recording is 3 % higher: its
+    line says so, with its threshold; the tracked loss halves at commit 12, which changes only the README, so its
+    unchanged neighbours differ by 100 % there and by nothing elsewhere."""
+    repo, results, _ = history
+    again = tmp_path / "again" / "machine"
+    again.mkdir(parents=True)
+    for path in sorted(results.glob("*-env.json"))[:5]:
+        saved = json.loads(path.read_text())
+        saved["results"]["bench.Suite.time_step"][0][0] *= 1.03
+        (again / path.name).write_text(json.dumps(saved))
+    config = tmp_path / "asv.conf.json"
+    config.write_text(json.dumps({"regressions_thresholds": {r"bench\.Suite\.time_": 0.5}}))
+    arguments = ["--results", str(results), "--repo", str(repo), "--code", "engine.py", "--config", str(config)]
+    assert summary.main([*arguments, "--again", str(again)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[lines.index(next(line for line in lines if line.startswith("noise per benchmark"))) + 1 :][:2] == [
+        "  bench.Suite.time_step(demo): two recordings largest 3 % over 5; "
+        "unchanged neighbours median 10 %, largest 10 % over 13 pairs; limit 50 %",
+        "  bench.Suite.track_loss(demo): two recordings largest 0 % over 5; "
+        "unchanged neighbours median 0 %, largest 100 % over 13 pairs; limit 5 %",
+    ]

@@ -12,6 +12,7 @@ Two questions, asked of the commits on main's first-parent line that have result
   neighbour pairs exceed their asv.conf.json threshold where the code did not change (false regressions: the target
   is 0), every change of 0.5 % or more with its commit, and (--again: a second machine's results folder holding
   recordings of the same commits) how far two recordings of one commit agree.
+- Each benchmark's own noise (two recordings of one commit, unchanged neighbours) beside its threshold.
 """
 
 from __future__ import annotations
@@ -136,6 +137,41 @@ def agreement_lines(values: Series, again: Series, units: dict[str, str]) -> lis
     ]
 
 
+def spread_of(x: float, y: float) -> float:
+    """How far two figures of the same thing differ: the larger over the smaller, less 1 (0.02: 2 %)."""
+    return max(x, y) / min(x, y) - 1
+
+
+def per_benchmark_lines(
+    values: Series, again: Series, order: list[str], repo: Path, code: Sequence[str], thresholds: dict[str, float]
+) -> list[str]:
+    """Each benchmark's own noise beside its threshold: how far two recordings of one commit differ (the largest, over
+    the commits recorded twice), and how far recorded neighbours that changed none of the code differ (the median and
+    the largest, over those pairs). Only positive figures are compared (a gradient error of 0 has no ratio)."""
+    from comparisons.history.gate import threshold_for
+
+    recorded = [c for c in order if any(c in by for by in values.values())]
+    same = [(a, b) for a, b in itertools.pairwise(recorded) if unchanged(repo, a, b, code)]
+    lines = []
+    for (name, combo), by in sorted(values.items()):
+        other = again.get((name, combo), {})
+        twice = [spread_of(v, other[c]) for c, v in by.items() if v > 0 and other.get(c, 0) > 0]
+        pairs = [spread_of(by[a], by[b]) for a, b in same if by.get(a, 0) > 0 and by.get(b, 0) > 0]
+        if not twice and not pairs:
+            continue
+        params = tuple(f"'{p}'" for p in combo.split(",")) if combo else ()
+        label = f"{name}({combo})" if combo else name
+        recorded_twice = f"largest {100 * max(twice):.3g} % over {len(twice)}" if twice else "none recorded twice"
+        neighbours = (
+            f"median {100 * statistics.median(pairs):.3g} %, largest {100 * max(pairs):.3g} % over {len(pairs)} pairs"
+            if pairs else "no pair"
+        )  # fmt: skip
+        limit = 100 * threshold_for(thresholds, name, params)
+        lines.append(f"  {label}: two recordings {recorded_twice}; unchanged neighbours {neighbours}; limit {limit:.3g} %")
+    header = "noise per benchmark (how far two figures differ: the larger over the smaller, less 1; limit: its threshold):"
+    return [header, *lines] if lines else []
+
+
 def unchanged(repo: Path, a: str, b: str, code: Sequence[str]) -> bool:
     return subprocess.run(["git", "-C", str(repo), "diff", "--quiet", a, b, "--", *code]).returncode == 0
 
@@ -235,9 +271,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
     for line in count_lines(values, units, order, args.repo, args.code, thresholds):
         print(line)
-    if args.again is not None:
-        for line in agreement_lines(values, load(args.again)[0], units):
-            print(line)
+    again = load(args.again)[0] if args.again is not None else {}
+    for line in agreement_lines(values, again, units):
+        print(line)
+    for line in per_benchmark_lines(values, again, order, args.repo, args.code, thresholds):
+        print(line)
     for (name, combo), by in sorted(values.items()):
         if is_count(name, units):
             continue  # count_lines above
