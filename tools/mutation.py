@@ -59,7 +59,9 @@ GROUPS: dict[str, Group] = {
         ("comparisons/judge/dtypes.py",),
         ("tests/test_dtypes.py", "tests/test_accuracy.py", "tests/test_rules.py"),
     ),
-    "agreement": Group(("comparisons/judge/agreement.py",), ("tests/test_gradients.py", "tests/test_truth.py")),
+    "agreement": Group(
+        ("comparisons/judge/agreement.py",), ("tests/test_agreement.py", "tests/test_gradients.py", "tests/test_truth.py")
+    ),
     "rules": Group(("comparisons/judge/rules.py",), ("tests/test_rules.py", "tests/test_rule_edges.py", "tests/test_dtypes.py")),
     "verdict": Group(("comparisons/judge/verdict.py",), ("tests/test_verdict.py", "tests/test_gradients.py")),
     "truth": Group(("comparisons/judge/truth.py",), ("tests/test_truth.py", "tests/test_accuracy.py")),

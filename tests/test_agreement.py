@@ -1,0 +1,80 @@
+"""comparisons.judge.agreement's helpers against independent values: the cancellation scales against the certified
+truth's gradients (on expressions where every input reaches the output along one path, the sum over paths of
+|product of local derivatives| is |df/dx| itself), the value's scale against the sum written out by hand, the
+finite-difference note and the quantity labels."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from backends import parse
+from comparisons.judge.agreement import FD_MAX_INPUTS, cancellation_scales, fd_note, finite_differences, quantity_label
+from comparisons.judge.truth import truth
+
+# each input on one path to the output, every op of the language in both argument positions
+ONE_PATH = [
+    ("x + y", {"x": 1.25, "y": -0.75}),
+    ("x - y", {"x": 1.25, "y": -0.75}),
+    ("x * y", {"x": 1.25, "y": -0.75}),
+    ("x / y", {"x": 1.25, "y": -0.75}),
+    ("x ** y", {"x": 1.7, "y": 0.6}),
+    ("x ** 2.5", {"x": 1.7}),
+    ("2.5 ** x", {"x": 0.3}),
+    ("-x", {"x": 1.25}),
+    ("relu(x)", {"x": 0.3}),
+    ("relu(x) + y", {"x": -0.3, "y": 2.0}),
+    ("tanh(x)", {"x": 0.7}),
+    ("exp(x)", {"x": 0.7}),
+    ("log(x)", {"x": 0.7}),
+    ("sigmoid(x)", {"x": 0.7}),
+    ("tanh(log(x) * y)", {"x": 2.0, "y": 0.5}),
+    ("exp(x) * (y - sigmoid(z))", {"x": 0.5, "y": 2.0, "z": -1.0}),
+]
+
+
+@pytest.mark.parametrize(("source", "inputs"), ONE_PATH, ids=[source for source, _ in ONE_PATH])
+def test_a_gradients_scale_on_one_path_is_the_gradients_magnitude(source, inputs):
+    scales = cancellation_scales(parse(source), inputs)
+    exact = truth(source, inputs)
+    for name in inputs:
+        expected = abs(exact.grads[name].value)
+        assert math.isclose(scales[f"grad:{name}"], expected, rel_tol=1e-12, abs_tol=1e-300), (name, scales)
+
+
+def test_the_values_scale_sums_every_computed_node_times_its_reach():
+    """tanh(log(x) * y): |log x| * |y| * (1 - t^2) + |log(x) * y| * (1 - t^2) + |t|, with t = tanh(log(x) * y);
+    the inputs themselves are not computed, so not in the sum."""
+    x, y = 2.0, 0.5
+    t = math.tanh(math.log(x) * y)
+    expected = abs(math.log(x)) * abs(y) * (1 - t * t) + abs(math.log(x) * y) * (1 - t * t) + abs(t)
+    scales = cancellation_scales(parse("tanh(log(x) * y)"), {"x": x, "y": y})
+    assert math.isclose(scales["value"], expected, rel_tol=1e-12)
+    assert cancellation_scales(parse("x + y"), {"x": 1.25, "y": -0.75})["value"] == 0.5  # |x + y| alone
+
+
+def test_fd_note_speaks_only_past_the_limit():
+    few = parse(" + ".join(f"v{k}" for k in range(FD_MAX_INPUTS)))
+    many = parse(" + ".join(f"v{k}" for k in range(FD_MAX_INPUTS + 1)))
+    assert fd_note(few) == ""
+    assert fd_note(many) == (
+        f"finite differences skipped: {FD_MAX_INPUTS + 1} inputs, more than {FD_MAX_INPUTS} (they are information "
+        "only; the verdicts come from micrograd and the truth)"
+    )
+
+
+def test_finite_differences_take_a_string_or_an_expression_and_the_step():
+    """The same estimates from the source text and from the parsed expression; the step given is the one used (a
+    quadratic's central difference is exact at any step, a cubic's off by step**2)."""
+    inputs = {"x": 1.5}
+    assert finite_differences("x * x", inputs) == finite_differences(parse("x * x"), inputs)
+    assert math.isclose(finite_differences("x * x", inputs)["x"], 3.0, rel_tol=1e-9)
+    coarse, fine = (finite_differences("x * x * x", inputs, step=step)["x"] for step in (0.5, 1e-3))
+    assert math.isclose(fine, 6.75, rel_tol=1e-6)
+    assert coarse != fine
+
+
+def test_quantity_labels():
+    assert quantity_label("value") == "value"
+    assert quantity_label("grad:x") == "d/dx" and quantity_label("grad:value") == "d/dvalue"
