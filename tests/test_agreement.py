@@ -78,3 +78,37 @@ def test_finite_differences_take_a_string_or_an_expression_and_the_step():
 def test_quantity_labels():
     assert quantity_label("value") == "value"
     assert quantity_label("grad:x") == "d/dx" and quantity_label("grad:value") == "d/dvalue"
+
+
+def test_constants_are_not_in_the_values_scale():
+    """x * 3.0 + 1.0: the computed nodes are the product and the sum, |3x| + |3x + 1|; the constants 3.0 and 1.0 are
+    not computed, so not in it."""
+    x = -0.75
+    scales = cancellation_scales(parse("x * 3.0 + 1.0"), {"x": x})
+    assert scales["value"] == abs(3 * x) + abs(3 * x + 1)
+    assert scales["grad:x"] == 3.0
+
+
+def test_errors_are_absolute_and_relative_and_zero_for_the_same_nan_or_infinity():
+    from comparisons.judge.agreement import errors
+
+    assert errors(1.5, 1.0) == (0.5, 0.5)
+    assert errors(-1.0, 0.0) == (1.0, math.inf)
+    assert errors(math.nan, math.nan) == (0.0, 0.0)
+    assert errors(math.inf, math.inf) == (0.0, 0.0)
+    assert all(math.isnan(e) for e in errors(1.0, math.nan))
+    assert all(math.isnan(e) for e in errors(math.nan, 1.0))
+
+
+def test_finite_differences_run_up_to_the_input_limit_and_stop_past_it():
+    """FD_MAX_INPUTS inputs still get estimates (each d/dv_k of a sum is 1 up to the estimate's error bound); one more
+    gets none. The bound is taken around the expression's own value (the last node)."""
+    from comparisons.judge.agreement import finite_differences_with_bounds
+
+    at_limit = parse(" + ".join(f"{k + 1}.0 * v{k}" for k in range(FD_MAX_INPUTS)))
+    estimates, bounds = finite_differences_with_bounds(at_limit, {f"v{k}": 0.5 for k in range(FD_MAX_INPUTS)})
+    assert len(estimates) == FD_MAX_INPUTS
+    for k in range(FD_MAX_INPUTS):
+        assert abs(estimates[f"v{k}"] - (k + 1)) <= bounds[f"v{k}"] + 1e-6 * (k + 1), (k, estimates[f"v{k}"])
+    past = parse(" + ".join(f"v{k}" for k in range(FD_MAX_INPUTS + 1)))
+    assert finite_differences_with_bounds(past, {f"v{k}": 0.5 for k in range(FD_MAX_INPUTS + 1)}) == ({}, {})
