@@ -132,6 +132,12 @@ EQUIVALENT: dict[str, str] = {
     "micrograd.engine.xǁValueǁdot__mutmut_60": "a dot node's _db, unread (see dot__mutmut_20)",
     "micrograd.engine.xǁValueǁdot__mutmut_32": "acc reset after the Value branch fails: the number loop that follows "
     "breaks at once on the Value in front, and the mixed branch starts over, so acc is never read",
+    "comparisons.judge.agreement.x__local_derivatives__mutmut_12": "the second argument of a one-argument op, which "
+    "no unary derivative reads",
+    "comparisons.judge.agreement.x__local_derivatives__mutmut_23": "the sign of sub's d/dy: cancellation_scales "
+    "takes every local derivative's magnitude",
+    "comparisons.judge.agreement.x__local_derivatives__mutmut_34": "the sign of div's d/dy: only its magnitude is used",
+    "comparisons.judge.agreement.x__local_derivatives__mutmut_48": "the sign of neg's derivative: only its magnitude is used",
     "comparisons.judge.rules.x__backward_overflow__mutmut_17": "`<=` for `<` the top: whether a value of exactly 2**994 "
     "(2**30 below float64's overflow) is 'within 2**30 of overflow' is a convention, not a result",
 }
