@@ -199,19 +199,6 @@ def test_asvs_pip_gets_the_set_ups_torch_build(tmp_path: Path, index_chosen: boo
         assert (f"PIP_EXTRA_INDEX_URL={torch_build.CPU_INDEX} " in line) == index_chosen, line
 
 
-def test_set_up_saves_its_pip_arguments(tmp_path: Path) -> None:
-    """`make -n setup` on a clone without .venv: the pip arguments tools/torch_build.py printed are saved in
-    .venv/pip-args-used.txt once the install succeeded (what the asv targets read)."""
-    if shutil.which("make") is None:
-        pytest.skip("no make")
-    for name in ("Makefile", "pyproject.toml", "constraints.txt", "constraints-cuda.txt"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    (tmp_path / "tools").mkdir()
-    shutil.copy(ROOT / "tools" / "torch_build.py", tmp_path / "tools")
-    plan = subprocess.run(["make", "-n", "setup"], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=True).stdout
-    assert re.search(r'pip install --quiet \$args -e "\.\[dev\]" \\\n\s*&& echo "\$args" > \.venv/pip-args-used\.txt', plan), plan
-
-
 def test_localize_page_replaces_every_cdn_address() -> None:
     """asv's own index.html: every remote <script>/<link> becomes a vendored file that exists."""
     import asv

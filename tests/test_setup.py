@@ -161,3 +161,5 @@ def test_system_packages_come_before_the_venv(tmp_path: Path) -> None:
     plan = subprocess.run(["make", "-n", "setup"], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=True).stdout
     assert plan.index("apt-get install") < plan.index("-m venv .venv") < plan.index("tools/torch_build.py")
     assert plan.index("tools/torch_build.py") < plan.index('-e ".[dev]"')
+    # the pip arguments torch_build.py chose are saved once the install succeeded: what the asv targets read
+    assert re.search(r'pip install --quiet \$args -e "\.\[dev\]" \\\n\s*&& echo "\$args" > \.venv/pip-args-used\.txt', plan), plan
