@@ -111,9 +111,8 @@ $(LAB_STAMP): $(STAMP) pyproject.toml constraints.txt
 # asv: record the last ASV_COMMITS commits of main into .asv/results, then publish the dashboard to .asv/html,
 # pointed at the scripts vendored in vendor/asv-www/ (it works offline). asv-check: the regression gate, HEAD against
 # HEAD^ and against the median of the last ASV_BASELINE recorded commits, each benchmark at its own threshold
-# (asv.conf.json's regressions_thresholds). The gate exits 0 (pass), 1 (slower) or 2 (could not compare); make itself
-# then exits 2 on either failure and prints its own line, "make: *** [Makefile:NN: asv-check] Error 1": the gate's
-# code is that "Error N" (CI that needs the 1 runs `.venv/bin/python -m comparisons.history.gate` directly).
+# (asv.conf.json's regressions_thresholds). The gate exits 0 (pass), 1 (slower) or 2 (could not compare), and so does
+# `make asv-check` (see the end of this file).
 ASV := $(VENV)/bin/asv
 ASV_COMMITS ?= 10
 ASV_BASELINE ?= 10
@@ -140,10 +139,27 @@ asv-publish: setup
 asv-preview: asv-publish
 	$(ASV) preview --port 8080
 
+# The gate's exit status through make. GNU make exits 2 whenever a recipe fails, so `make asv-check` alone (not with
+# -n, not with other goals) runs the gate while it reads this file: a second make (given this one's flags and
+# command-line variables, which a $(shell) does not pass on by itself) runs the recipe below, which leaves
+# the gate's status in ASV_GATE_STATUS_FILE (the gate's output comes on stderr, as it goes), and this make then ends
+# with it: 0 passes; 1 turns on make's --question mode, whose "not up to date" is make's one exit 1; 2 fails the
+# recipe (make's "Error 2", exit 2).
+ASV_GATE_STATUS_FILE ?=
+ifeq ($(MAKECMDGOALS)$(findstring n,$(firstword -$(MAKEFLAGS)))$(ASV_GATE_STATUS_FILE),asv-check)
+ASV_GATE_STATUS := $(shell file=$$(mktemp) && MAKEFLAGS='$(subst ','\'',$(MAKEFLAGS))' $(MAKE) --no-print-directory \
+  $(MAKEOVERRIDES) ASV_GATE_STATUS_FILE=$$file asv-check >&2; status=$$(cat $$file); rm -f $$file; echo $${status:-2})
+ifeq ($(ASV_GATE_STATUS),1)
+MAKEFLAGS += --question
+endif
+asv-check:
+	@exit $(ASV_GATE_STATUS)
+else
 asv-check: setup
 	$(ASV) machine --yes $(if $(ASV_MACHINE),--machine $(ASV_MACHINE))
 	@status=0; $(ASV_PIP_ENV) $(PY) -m comparisons.history.gate --baseline $(ASV_BASELINE) $(if $(ASV_MACHINE),--machine $(ASV_MACHINE)) \
-	  || status=$$?; exit $$status
+	  || status=$$?; $(if $(ASV_GATE_STATUS_FILE),echo $$status > $(ASV_GATE_STATUS_FILE); status=0;) exit $$status
+endif
 
 clean:
 	rm -rf $(VENV) $(SYSTEM_VENV) .asv results .original .pytest_cache .hypothesis .mypy_cache

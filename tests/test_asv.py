@@ -199,6 +199,32 @@ def test_asvs_pip_gets_the_set_ups_torch_build(tmp_path: Path, index_chosen: boo
         assert (f"PIP_EXTRA_INDEX_URL={torch_build.CPU_INDEX} " in line) == index_chosen, line
 
 
+FAKE_TOOL = """#!/bin/sh
+echo "{name} $*"
+exit {status}
+"""
+
+
+@pytest.mark.parametrize("status", [0, 1, 2])
+def test_make_asv_check_exits_with_the_gates_status(tmp_path: Path, status: int) -> None:
+    """GNU make exits 2 whenever a recipe fails; `make asv-check` still ends with the gate's own 0, 1 or 2 (the
+    Makefile runs the gate while it reads itself). Here .venv is a folder whose python is a stand-in gate that prints
+    its arguments and exits with `status`, and whose set-up is taken as done."""
+    if shutil.which("make") is None:
+        pytest.skip("no make")
+    (tmp_path / "bin").mkdir()
+    for name, code in [("python", status), ("asv", 0)]:
+        (tmp_path / "bin" / name).write_text(FAKE_TOOL.format(name=f"stand-in {name}", status=code))
+        (tmp_path / "bin" / name).chmod(0o755)
+    (tmp_path / ".installed").write_text("cpu\n")  # newer than pyproject.toml and the rest: the set-up is done
+    command = ["make", "--no-print-directory", f"VENV={tmp_path}", "ASV_MACHINE=ci", "asv-check"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == status, done.stdout + done.stderr
+    # the gate ran once, with the command-line variables passed on to the make that runs it
+    assert done.stderr.count("stand-in python -m comparisons.history.gate --baseline 10 --machine ci") == 1, done.stderr
+    assert ("Error 2" in done.stderr) == (status == 2), done.stderr  # 1 comes through make's --question: no Error line
+
+
 def test_localize_page_replaces_every_cdn_address() -> None:
     """asv's own index.html: every remote <script>/<link> becomes a vendored file that exists."""
     import asv
@@ -554,14 +580,14 @@ def test_gate_passes_comment_only_commits(gate_repo: tuple[Path, dict[str, str]]
         code, output = run_gate(repo, commits[base], commits[head], machine)
         assert code == 0, output[-5000:]
         assert "passes" in output
-        for name in (BACKWARD, DEMO_STEP):  # within the issue's 0.5 % (backward's id()-hashed sets: up to 0.3 %)
+        for name in (BACKWARD, DEMO_STEP):  # within the issue's 0.5 % (a comment moves no count: exactly 0 here)
             assert abs(growth(repo, name, commits[base], commits[head], machine)) < 0.005, name
 
 
 @pytest.mark.slow
 def test_recordings_of_one_commit_agree(gate_repo: tuple[Path, dict[str, str]]) -> None:
-    """The two machines' recordings of the same commits agree within 0.5 %: the demo step to the instruction,
-    backward to 0.3 % (where memory is mapped moves its id()-hashed sets' collisions). The test above records them;
+    """The two machines' recordings of the same commits agree to the instruction (the issue asks 0.5 %; the counted
+    interpreter allocates the same bytes in every recording: bench_support.fixed_length_path). The test above records them;
     whatever it has not recorded yet (tests run in any order) is recorded here, by the same gate runs."""
     repo, commits = gate_repo
     results = repo / ".asv" / "results"
@@ -575,7 +601,26 @@ def test_recordings_of_one_commit_agree(gate_repo: tuple[Path, dict[str, str]]) 
         assert first and second, label
         for key in (k for k in first if k[0] in (BACKWARD, DEMO_STEP)):
             a, b = first[key].value, second[key].value
-            assert a and b and abs(b / a - 1) < 0.005, (label, key, a, b)
+            assert a and a == b, (label, key, a, b)
+
+
+@pytest.mark.slow
+def test_a_count_does_not_depend_on_where_the_project_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same files reached through a short folder name and a 40-letter one count the same adapter call to the
+    instruction (before the counted interpreter reached them through links of one length, with a bytecode cache of
+    its own: 109,163 and 109,903 instructions, 0.68 % apart, as asv's checkouts of one commit can be)."""
+    from comparisons.history.benchmarks import bench_counts, bench_support
+
+    roots = [tmp_path / "a", tmp_path / ("b" * 40)]
+    for root in roots:
+        for package in ("micrograd", "backends", "comparisons"):
+            shutil.copytree(ROOT / package, root / package, ignore=shutil.ignore_patterns("__pycache__"))
+    counts = []
+    for root in roots:
+        monkeypatch.setattr(bench_support, "project_root", lambda root=root: str(root))
+        assert bench_support.count_environment()["PYTHONPATH"].startswith(bench_support.COUNT_LINKS)
+        counts.append(bench_counts.AdapterCounts().track_call("micrograd"))
+    assert counts[0] == counts[1] and counts[0] > 10_000, counts
 
 
 @pytest.mark.slow

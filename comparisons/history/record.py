@@ -31,8 +31,8 @@ def export(commit: str, target: Path, repo: Path = ROOT) -> None:
         raise RecordError(f"git archive {commit} failed: {done.stderr.decode(errors='replace').strip()}")
     with tarfile.open(fileobj=io.BytesIO(done.stdout)) as archive:
         archive.extractall(target, filter="data")
-    # bytecode now, as pip does on install: a counted process that compiled a source file would allocate by its size,
-    # so a comment moved its addresses, and the id()-hashed sets of micrograd's backward counted 0.3 % differently
+    # bytecode now, as pip does on install, so that the suites' own processes do not compile on import (the counted
+    # interpreter keeps a cache of its own, compiled before it counts: bench_support.count_environment)
     # (best effort: a file that does not compile is reported by the run that imports it)
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(target)], capture_output=True)
 
