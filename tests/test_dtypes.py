@@ -12,6 +12,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from backends import parse
+from backends.expr import Node
 from comparisons.judge import dtypes
 
 finite64 = st.floats(allow_nan=False, allow_infinity=False)
@@ -171,3 +173,35 @@ def test_noise_ulps_is_in_float64_unless_told():
 def test_noise_ulps_is_zero_where_the_truth_overflows_float32():
     assert dtypes.noise_ulps(1.0, 1e39, "float32") == 0.0
     assert dtypes.noise_ulps(1.0, 1e39, "float64") == 1.0 / math.ulp(1e39)
+
+
+def test_ulps_at_exactly_the_largest_float_is_that_float() -> None:
+    """A distance of exactly float64's largest number is still a number; only beyond it is inf."""
+    value = math.ldexp(sys.float_info.max, -1074)  # (2**1024 - 2**971) * 2**-1074: exact, a normal float
+    assert dtypes.ulps(value, 0.0) == sys.float_info.max
+    assert dtypes.ulps(math.nextafter(value, 1.0), 0.0) == math.inf
+
+
+# --- literals_in: the program as a float32 run has it ---
+
+
+def test_literals_in_rounds_each_literal_to_float32_and_keeps_the_rest() -> None:
+    expr = parse("y = x * 0.1\ny + 1e-50 - 0.5")
+    rounded = dtypes.literals_in(expr, "float32")
+    assert rounded.source == expr.source and rounded.inputs == expr.inputs
+    expected = [Node(n.op, n.args, float(np.float32(n.value)), n.name) if n.op == "const" else n for n in expr.nodes]
+    assert list(rounded.nodes) == expected
+    assert [n.value for n in rounded.nodes if n.op == "const"] == [float(np.float32(0.1)), 0.0, 0.5]
+    assert float(np.float32(0.1)) != 0.1  # the test would show nothing if 0.1 were a float32
+
+
+def test_literals_in_float64_or_without_literals_is_the_same_program() -> None:
+    with_literal, without = parse("x * 0.1"), parse("x * y")
+    assert dtypes.literals_in(with_literal, "float64") is with_literal
+    assert dtypes.literals_in(without, "float32") is without
+
+
+def test_a_literal_beyond_float32s_range_is_refused_with_what_to_do() -> None:
+    with pytest.raises(ValueError) as refused:
+        dtypes.literals_in(parse("x * 0.5 + 1e39"), "float32")
+    assert str(refused.value) == "the literal 1e+39 is beyond float32's range; write a smaller one, or compute in float64"

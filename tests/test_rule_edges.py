@@ -5,10 +5,12 @@ loosened, or a threshold moved, passed every pin)."""
 from __future__ import annotations
 
 import math
+import sys
 
 import pytest
 
 from backends import parse
+from comparisons.judge import rules
 from comparisons.judge.rules import RULES, Situation, explain_error
 
 BY_NAME = {rule.name: rule for rule in RULES}
@@ -136,3 +138,61 @@ def test_explain_error_names_the_rule_only_for_its_backend_error_and_situation(s
             assert (rule.name if rule else None) == expected
             if rule:
                 assert rule.error == "KeyError" and backend in rule.backends and "2**52" in rule.explanation
+
+
+# --- node_values without numpy (a plain install: the checker needs none): Python's floats must give what numpy's
+# float64 gives, IEEE's specials included, where Python raises instead (x / 0, 0 ** -1, exp(1000), ...) ---
+
+BINARY_OPS = {"add": "x + y", "sub": "x - y", "mul": "x * y", "div": "x / y", "pow": "x ** y"}
+UNARY_OPS = {"neg": "-x", "relu": "relu(x)", "tanh": "tanh(x)", "exp": "exp(x)", "log": "log(x)", "sigmoid": "sigmoid(x)"}
+EDGE_POINTS = [
+    (1.5, 2.25), (-1.5, 0.5), (0.0, 0.0), (-0.0, -1.0), (1.0, 0.0), (-1.0, 0.0), (1.0, -0.0), (0.0, -1.0),
+    (-0.0, -3.0), (-0.0, -2.0), (-8.0, 1 / 3), (-2.0, 3.0), (10.0, 400.0), (-10.0, 401.0), (-10.0, 400.0),
+    (2.0, -1080.0), (1000.0, 1.0), (-1000.0, 1.0), (-705.0, 1.0), (-710.0, 1.0), (710.0, 2.0), (1e308, 1e308),
+    (-1e308, 1e308), (1e200, 1e200), (5e-324, 0.5), (-2.0, INF), (-0.5, INF), (NAN, 0.0), (INF, 0.0), (0.0, INF),
+    (INF, -INF), (-INF, 3.0), (-INF, 2.0),
+]  # fmt: skip
+
+
+def same_float(a: float, b: float) -> bool:
+    """The same float: nan is nan, and 0.0 is not -0.0."""
+    return (math.isnan(a) and math.isnan(b)) or (a == b and math.copysign(1.0, a) == math.copysign(1.0, b))
+
+
+@pytest.mark.parametrize("op", [*BINARY_OPS, *UNARY_OPS])
+def test_python_floats_give_numpys_float64_at_every_edge(op: str) -> None:
+    """Exactly numpy's number for arithmetic and for every inf, nan and zero; a transcendental function's finite
+    value within 4 ulps (the C library's tanh and numpy's may differ in the last bit)."""
+    expr = parse({**BINARY_OPS, **UNARY_OPS}[op])
+    for x, y in EDGE_POINTS:
+        point = {"x": x, "y": y} if op in BINARY_OPS else {"x": x}
+        want = rules.node_values(expr, point)[-1]
+        got = rules._python_op(op, [x, y] if op in BINARY_OPS else [x])
+        transcendental = op in ("tanh", "exp", "log", "sigmoid") and math.isfinite(want) and want != 0
+        if transcendental:
+            assert abs(got - want) <= 4 * math.ulp(want), (op, x, y, got, want)
+        else:
+            assert same_float(got, want), (op, x, y, got, want)
+
+
+def test_python_node_values_follow_the_expressions_nodes() -> None:
+    expr = parse("t = x * 0.5\nlog(t) + sigmoid(-t) ** y - relu(-x)")
+    point = {"x": 3.0, "y": -2.0}
+    assert [n.op for n in expr.nodes][:3] == ["input", "const", "mul"]
+    got, want = rules._python_node_values(expr, point), rules.node_values(expr, point)
+    assert len(got) == len(want) == len(expr.nodes)
+    assert all(math.isclose(g, w, rel_tol=4 * 2.0**-52) for g, w in zip(got, want, strict=True)), (got, want)
+    assert got[:3] == [3.0, 0.5, 1.5]
+
+
+def test_node_values_without_numpy_is_python_in_float64_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    expr = parse("x / y")
+    monkeypatch.setitem(sys.modules, "numpy", None)  # `import numpy` raises ImportError
+    assert same_float(rules.node_values(expr, {"x": -1.0, "y": 0.0})[-1], -INF)
+    with pytest.raises(ImportError):
+        rules.node_values(expr, {"x": 1.0, "y": 2.0}, "float32")  # float32 needs numpy: no silent float64
+
+
+def test_an_unknown_operation_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match=r"^unknown operation 'cosh'$"):
+        rules._python_op("cosh", [1.0])

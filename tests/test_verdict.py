@@ -10,8 +10,8 @@ import math
 import pytest
 
 from backends import parse
-from comparisons.judge import verdict
-from comparisons.judge.truth import truth
+from comparisons.judge import rules, verdict
+from comparisons.judge.truth import Quantity, Truth, truth
 
 
 def judged(source: str, point: dict[str, float], results: dict[str, dict[str, float] | str], dtype: str = "float64",
@@ -128,3 +128,131 @@ def test_a_float32_program_has_its_literals_in_float32_as_every_framework_does()
     r = judged("x * 0.1", {"x": 3.0}, {"torch": {"value": product, "grad:x": tenth}}, dtype="float32")
     assert r["torch", "value"]["truth"] == product and r["torch", "value"]["ulps"] == 0
     assert r["torch", "grad:x"]["truth"] == tenth and r["torch", "grad:x"]["class"] == "accurate"
+
+
+# --- each record's fields and each class's boundary, on truths written out (Truth and Quantity constructed here, so
+# that the noise, the condition and the cancellation are exactly what a test needs) ---
+
+ULP1 = 2.0**-52  # float64's ulp of 1.0
+
+
+def synthetic(value: Quantity, grads: dict[str, Quantity] | None = None, cancellation: str = "") -> Truth:
+    return Truth(value, grads if grads is not None else {"x": Quantity(2.0)}, 53, cancellation)
+
+
+def judged_on(truth_: Truth, results: dict[str, dict[str, float] | str], dtype: str = "float64", source: str = "x * 2",
+              point: dict[str, float] | None = None, **kw: object) -> dict[tuple[str, str], dict]:  # fmt: skip
+    records = verdict.judge(parse(source), point or {"x": 0.5}, dtype, results, exact=truth_, **kw)  # type: ignore[arg-type]
+    return {(r["backend"], r["quantity"]): r for r in records}
+
+
+def test_a_record_holds_every_field_with_its_own_value() -> None:
+    t = synthetic(Quantity(1.0, condition=3.0, noise=4 * ULP1), cancellation="x - y: ...")
+    r = judged_on(t, {"a": {"value": 1.0 + 2 * ULP1, "grad:x": 2.0}, "b": "RuntimeError: out of memory"}, reference="a")
+    assert r["a", "value"] == {
+        "backend": "a", "quantity": "value", "value": 1.0 + 2 * ULP1, "truth": 1.0, "ulps": 2.0, "condition": 3.0,
+        "noise_ulps": 4.0, "truth_note": None, "error": None, "class": "accurate", "why": "", "rule": "",
+        "agrees": True, "reference": 1.0 + 2 * ULP1,
+    }  # fmt: skip
+    assert r["b", "value"] == {
+        "backend": "b", "quantity": "value", "value": None, "truth": 1.0, "ulps": None, "condition": 3.0,
+        "noise_ulps": 4.0, "truth_note": None, "error": "RuntimeError: out of memory", "class": "raised",
+        "why": "RuntimeError: out of memory", "rule": "", "agrees": None, "reference": 1.0 + 2 * ULP1,
+    }  # fmt: skip
+    wrong = judged_on(synthetic(Quantity(1.0)), {"a": {"value": 1.5, "grad:x": 2.0}})["a", "value"]
+    assert (wrong["class"], wrong["why"], wrong["rule"], wrong["error"]) == ("unexplained", "", "", None)
+
+
+def test_an_undefined_record_carries_the_reason_as_its_truth_note() -> None:
+    reason = "0**0 is undefined here"
+    r = judged_on(synthetic(Quantity(None, reason)), {"a": {"value": 1.0, "grad:x": 2.0}})
+    assert (r["a", "value"]["class"], r["a", "value"]["why"], r["a", "value"]["truth_note"]) == ("undefined", reason, reason)
+    assert r["a", "grad:x"]["truth_note"] is None  # a determined truth has no note
+
+
+def test_accurate_is_up_to_and_including_the_allowance() -> None:
+    t = synthetic(Quantity(1.0))
+    at, past = 1.0 + verdict.ACCURATE_ULPS * ULP1, 1.0 + (verdict.ACCURATE_ULPS + 1) * ULP1
+    r = judged_on(t, {"a": {"value": at, "grad:x": 2.0}, "b": {"value": past, "grad:x": 2.0}, "c": {"value": 7.0, "grad:x": 2.0}})
+    assert (r["a", "value"]["ulps"], r["a", "value"]["class"]) == (verdict.ACCURATE_ULPS, "accurate")
+    assert (r["b", "value"]["ulps"], r["b", "value"]["class"]) == (verdict.ACCURATE_ULPS + 1, "unexplained")
+
+
+def test_ulps_and_agreement_are_counted_in_the_runs_dtype() -> None:
+    """In float32 one ulp of 1.0 is 2**-23 (2**29 float64 ulps): the distance to the truth and between backends."""
+    t = synthetic(Quantity(1.0))
+    r = judged_on(t, {"a": {"value": 1.0 + 2.0**-23, "grad:x": 2.0}}, dtype="float32")
+    assert (r["a", "value"]["ulps"], r["a", "value"]["class"]) == (1.0, "accurate")
+    # two backends one float32 ulp apart, both far from the truth: they agree
+    r = judged_on(t, {"a": {"value": 2.0, "grad:x": 2.0}, "b": {"value": 2.0 + 2.0**-22, "grad:x": 2.0}}, dtype="float32")
+    assert r["a", "value"]["class"] == r["b", "value"]["class"] == "inaccurate_agreeing"
+
+
+def test_backends_agree_up_to_and_including_the_allowance_between_them() -> None:
+    t = synthetic(Quantity(1.0))
+    apart = 2.0 + verdict.ACCURATE_ULPS * 2 * ULP1  # 16 ulps of 2.0 above 2.0
+    r = judged_on(t, {"a": {"value": 2.0, "grad:x": 2.0}, "b": {"value": apart, "grad:x": 2.0}})
+    assert r["a", "value"]["class"] == r["b", "value"]["class"] == "inaccurate_agreeing"
+    further = 2.0 + (verdict.ACCURATE_ULPS + 1) * 2 * ULP1
+    r = judged_on(t, {"a": {"value": 2.0, "grad:x": 2.0}, "b": {"value": further, "grad:x": 2.0}})
+    assert r["a", "value"]["class"] == r["b", "value"]["class"] == "unexplained"
+
+
+def test_why_an_agreeing_formula_is_inaccurate_names_each_cause_from_its_threshold() -> None:
+    both = {"a": {"value": 2.0, "grad:x": 2.0}, "b": {"value": 2.0, "grad:x": 2.0}}
+    t = synthetic(Quantity(1.0, condition=10.0, noise=ULP1), cancellation="x - y: its operands are 1 and 1")
+    why = "rounding alone moves this formula by about 1 float64 ulps here; condition 10; "
+    why += "cancellation at x - y: its operands are 1 and 1"
+    assert [judged_on(t, both)[name, "value"]["why"] for name in both] == [why, why]  # each its own, not "the same as"
+    quiet = synthetic(Quantity(1.0, condition=9.99, noise=0.99 * ULP1))
+    assert judged_on(quiet, both)["a", "value"]["why"] == "no cancellation or ill-conditioning in the formula explains it"
+
+
+def test_a_catalogued_number_is_known_by_its_entry_and_lent_to_the_same_number_only() -> None:
+    """(x + 1) - 1 at 1e-17: the catalog documents micrograd's 0 ("rounding_reassociated"). a and b give the same 0
+    and no rule or noise explains it for them (the truth here has no noise): each gets micrograd's explanation, from
+    micrograd itself, not from one another; c's other number stays unexplained."""
+    t = synthetic(Quantity(1e-17), {"x": Quantity(1.0)})
+    same = {"value": 0.0, "grad:x": 1.0}
+    results = {"a": same, "b": same, "micrograd": same, "c": {"value": 2e-17, "grad:x": 1.0}}
+    records = verdict.judge(parse("(x + 1) - 1"), {"x": 1e-17}, "float64", results, exact=t)
+    r = {(rec["backend"], rec["quantity"]): rec for rec in records}
+    assert {k: r["micrograd", "value"][k] for k in ("class", "why", "rule", "noise_ulps")} == {
+        "class": "known", "why": "rounding_reassociated", "rule": "rounding_reassociated", "noise_ulps": 0.0
+    }  # fmt: skip
+    for name in ("a", "b"):
+        assert (r[name, "value"]["class"], r[name, "value"]["why"], r[name, "value"]["rule"]) == (
+            "known", "rounding_reassociated (the same number as micrograd)", "rounding_reassociated"
+        )  # fmt: skip
+    assert (r["c", "value"]["class"], r["c", "value"]["why"]) == ("unexplained", "")
+    assert all(set(rec) == set(r["c", "grad:x"]) for rec in records)  # no working key ("shared") left behind
+
+
+def test_two_backends_each_explained_keep_their_own_explanation() -> None:
+    # exp(1000 - y**0.0) at y=2: inf * 0 is nan for two of them (torch selects the 0); the rule explains each of the
+    # two, and neither borrows the other's explanation
+    nan = {"value": math.inf, "grad:y": math.nan}
+    r = judged("exp(1000 - y**0.0)", {"y": 2.0}, {"torch": {"value": math.inf, "grad:y": 0.0}, "jax": nan, "tinygrad": nan})
+    assert [r[name, "grad:y"]["why"] for name in ("jax", "tinygrad")] == ["overflow_times_zero_gradient"] * 2
+
+
+def test_a_rule_is_asked_in_the_runs_dtype() -> None:
+    """x**-2 at 1e21 in float32: the exact 1e-42 is a float32 subnormal that x*x's overflow loses; the rule knows it
+    in float32 only (in float64 the number is far from 0). A backend the catalog does not list gets the rule."""
+    r = judged("x**-2", {"x": 1.0000000200408773e21}, {"other": {"value": 0.0, "grad:x": -0.0}}, dtype="float32")
+    assert (r["other", "value"]["class"], r["other", "value"]["rule"]) == ("known", "reciprocal_power_out_of_range")
+
+
+def test_an_error_rule_is_asked_with_the_quantity_and_the_dtype(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[tuple[str, str]] = []
+
+    def applies(s: rules.Situation) -> bool:
+        asked.append((s.quantity, s.dtype))
+        return True
+
+    rule = rules.ErrorRule("any_oom", "...", applies, backends=("torch",), error="RuntimeError")
+    monkeypatch.setattr(rules, "ERROR_RULES", (rule,))
+    r = judged("x * 2", {"x": 2.0}, {"torch": "RuntimeError: out of memory"}, dtype="float32")
+    assert asked == [("value", "float32"), ("grad:x", "float32")]
+    record = r["torch", "value"]
+    assert (record["class"], record["why"], record["rule"]) == ("raised", "any_oom", "any_oom")

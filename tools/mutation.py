@@ -138,6 +138,17 @@ EQUIVALENT: dict[str, str] = {
     "takes every local derivative's magnitude",
     "comparisons.judge.agreement.x__local_derivatives__mutmut_34": "the sign of div's d/dy: only its magnitude is used",
     "comparisons.judge.agreement.x__local_derivatives__mutmut_48": "the sign of neg's derivative: only its magnitude is used",
+    "comparisons.judge.verdict.x_judge__mutmut_52": "`given.get(reference)` without a reference is given.get(None): "
+    "None, as the original's else branch (no backend is named None)",
+    "comparisons.judge.verdict.x_judge__mutmut_69": "close()'s rtol left to its default, which is GRAD_RTOL",
+    "comparisons.judge.verdict.x__classed__mutmut_96": "same_number(None, v) is False, and then the ulps between "
+    "identical numbers (nan and nan too) are 0: the same agreement",
+    "comparisons.judge.verdict.x__classed__mutmut_97": "same_number(got, None) is False: as x__classed__mutmut_96",
+    "comparisons.judge.verdict.x__classed__mutmut_107": "`or 1.0` for `or 0.0` after the ulps between two backends: "
+    "ulps is 0 only for numbers that are the same (0.0 and -0.0 included), which same_number has already let through",
+    "comparisons.judge.verdict.x__same_number_same_class__mutmut_29": "an unexplained record never has the same number "
+    "as an inaccurate_agreeing one (the same number with the same other numbers agrees too), so only `known` lends",
+    "comparisons.judge.verdict.x__same_number_same_class__mutmut_30": "as x__same_number_same_class__mutmut_29",
     "comparisons.judge.rules.x__backward_overflow__mutmut_17": "`<=` for `<` the top: whether a value of exactly 2**994 "
     "(2**30 below float64's overflow) is 'within 2**30 of overflow' is a convention, not a result",
 }

@@ -171,6 +171,8 @@ def _python_node_values(expr: Expression, inputs: Mapping[str, float]) -> list[f
 
 
 def _python_op(op: str, a: list[float]) -> float:
+    """One operation in Python floats, as numpy's float64 gives it (node_values): IEEE's inf, nan and signed zeros
+    where Python would raise."""
     x = a[0]
     y = a[1] if len(a) > 1 else 0.0
     try:
@@ -183,7 +185,7 @@ def _python_op(op: str, a: list[float]) -> float:
         if op == "div":
             return x / y
         if op == "pow":
-            return float(x**y) if not (x < 0 and y != int(y)) else math.nan
+            return _python_pow(x, y)
         if op == "neg":
             return -x
         if op == "relu":
@@ -194,17 +196,28 @@ def _python_op(op: str, a: list[float]) -> float:
             return math.exp(x)
         if op == "log":
             return math.log(x) if x > 0 else (-math.inf if x == 0 else math.nan)
-        if op == "sigmoid":
-            return 1 / (1 + math.exp(-x)) if x > -700 else 0.0
-    except ZeroDivisionError:
-        if op == "div":
-            return math.nan if x == 0 or math.isnan(x) else math.copysign(math.inf, x) * math.copysign(1.0, y)
-        return math.inf  # 0.0 ** negative
-    except OverflowError:
-        return math.inf if op != "pow" or x > 0 or (y == int(y) and y % 2 == 0) else -math.inf
-    except (ValueError, TypeError):
-        return math.nan
+        if op == "sigmoid":  # numpy's formula (node_values)
+            return 1 / (1 + math.exp(-x))
+    except ZeroDivisionError:  # x / 0
+        return math.nan if x == 0 or math.isnan(x) else math.copysign(math.inf, x) * math.copysign(1.0, y)
+    except OverflowError:  # exp beyond float64's range (sigmoid's exp(-x) included: 1 / (1 + inf) is 0)
+        return 0.0 if op == "sigmoid" else math.inf
     raise ValueError(f"unknown operation {op!r}")
+
+
+def _python_pow(x: float, y: float) -> float:
+    """x ** y as C's pow gives it (IEEE 754's specials), where math.pow raises: 0 to a negative power is inf, -inf for
+    -0.0 and an odd integer y; a negative base to a non-integer power is nan; beyond the range, inf of the sign a
+    negative base gives an odd integer power."""
+    odd = y.is_integer() and y % 2 == 1
+    try:
+        return math.pow(x, y)
+    except ValueError:
+        if x == 0:
+            return math.copysign(math.inf, x) if odd else math.inf
+        return math.nan
+    except OverflowError:
+        return -math.inf if x < 0 and odd else math.inf
 
 
 def structures(expr: Expression) -> list[int]:
