@@ -196,3 +196,102 @@ def test_node_values_without_numpy_is_python_in_float64_only(monkeypatch: pytest
 def test_an_unknown_operation_is_refused_by_name() -> None:
     with pytest.raises(ValueError, match=r"^unknown operation 'cosh'$"):
         rules._python_op("cosh", [1.0])
+
+
+# --- the range predicates at their bounds, against what IEEE arithmetic does there ---
+
+
+def situation(source: str, inputs: dict[str, float], backend: str = "torch", quantity: str = "value",
+              dtype: str = "float64") -> Situation:  # fmt: skip
+    return Situation(parse(source), inputs, backend, quantity, NAN, None, {}, dtype)
+
+
+@pytest.mark.parametrize(
+    ("divisor", "dtype", "described"),
+    [
+        (2.0**-511, "float64", False),  # 1/d**2 = 2**1022: in range, and d**2 = 2**-1022 the smallest normal
+        (2.0**511, "float64", False),  # 1/d**2 = 2**-1022, still normal
+        (math.nextafter(2.0**-511, 0.0), "float64", True),
+        (math.nextafter(2.0**511, INF), "float64", True),
+        (2.0**-63, "float32", False),
+        (2.0**63, "float32", False),
+        (2.0**64, "float32", True),
+        (1.0, "float64", False),
+    ],
+)
+def test_divisor_squared_out_of_range_at_its_bounds(divisor: float, dtype: str, described: bool) -> None:
+    assert rules._divisor_squared_out_of_range(situation("x / y", {"x": 1.0, "y": divisor}, dtype=dtype)) is described
+    assert rules._divisor_squared_out_of_range(situation("x / y", {"x": 1.0, "y": -divisor}, dtype=dtype)) is described
+
+
+@pytest.mark.parametrize(
+    ("divisor", "quantity", "described"),
+    [
+        (1e-309, "value", True),  # 1/1e-309 overflows float64
+        (1e-308, "value", False),  # 1e308: no overflow
+        (1e-200, "value", False),
+        (1e-200, "grad:y", True),  # d/dy x/y = -x/y**2: 1e400 overflows
+        (2.0**-511, "grad:y", False),  # 1/y**2 = 2**1022: no overflow
+        (1e-100, "grad:y", False),
+        (0.0, "value", False),  # a division by zero is not a reciprocal that overflows
+        (0.0, "grad:y", False),
+    ],
+)
+def test_reciprocal_overflows_for_the_value_and_for_the_gradient(divisor: float, quantity: str, described: bool) -> None:
+    assert rules._reciprocal_overflows(situation("x / y", {"x": 1.0, "y": divisor}, quantity=quantity)) is described
+
+
+@pytest.mark.parametrize(
+    ("backend", "quantity", "x", "described"),
+    [
+        ("micrograd", "grad:x", 1e-309, True),  # micrograd's d/dx log(x) is 1/x: inf
+        ("micrograd", "grad:x", 1e-308, False),
+        ("micrograd", "value", 1e-309, False),  # the value log(1e-309) is fine
+        ("torch", "grad:x", 1e-309, False),  # only micrograd computes 1/x there
+        ("micrograd", "grad:x", 0.0, False),
+    ],
+)
+def test_reciprocal_overflows_in_micrograds_log_gradient(backend: str, quantity: str, x: float, described: bool) -> None:
+    assert rules._reciprocal_overflows(situation("log(x) * 2", {"x": x}, backend, quantity)) is described
+
+
+@pytest.mark.parametrize("scale", [1.0, 2.0])
+@pytest.mark.parametrize("x", [1.0, 354.0, 355.0, 709.0, rules.EXP_OVERFLOW["float64"], 709.79, 1e4])
+def test_saturates_is_where_exp_overflows(x: float, scale: float) -> None:
+    try:
+        overflows = math.isinf(math.exp(scale * x))
+    except OverflowError:
+        overflows = True
+    assert rules._saturates(x, "float64", scale) is overflows
+    assert rules._saturates(-x, "float64", scale) is overflows  # |x|
+    if scale == 1.0:
+        assert rules._saturates(x, "float64") is overflows  # the default scale is 1
+
+
+def test_sigmoid_tail_is_beyond_two() -> None:
+    def tail(x: float) -> bool:
+        return rules._sigmoid_tail(situation("sigmoid(x)", {"x": x}, quantity="grad:x"))
+
+    assert [tail(x) for x in (2.0, -2.0, 2.5, -2.5, 1.0)] == [False, False, True, True, False]
+
+
+def test_explain_error_asks_its_rules_about_this_backend_quantity_and_dtype(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[Situation] = []
+
+    def applies(s: Situation) -> bool:
+        seen.append(s)
+        return True
+
+    monkeypatch.setattr(rules, "ERROR_RULES", (rules.ErrorRule("any", "...", applies, ("torch",), "RuntimeError"),))
+    explain_error("x * 2", {"x": 3.0}, "torch", "grad:x", "RuntimeError: boom")
+    explain_error("x * 2", {"x": 3.0}, "torch", "value", "RuntimeError: boom", "float32")
+    assert [(s.backend, s.quantity, s.truth, s.others, s.dtype, s.inputs) for s in seen] == [
+        ("torch", "grad:x", None, {}, "float64", {"x": 3.0}),
+        ("torch", "value", None, {}, "float32", {"x": 3.0}),
+    ]
+    assert all(math.isnan(s.got) for s in seen) and seen[0].values == [3.0, 2.0, 6.0]
+
+
+def test_explain_error_reads_the_error_type_before_the_first_colon_only() -> None:
+    rule = explain_error("x ** 1e300", {"x": 2.0}, "tinygrad", "value", "KeyError: UOp: a message: with colons")
+    assert rule is not None and rule.name == "tinygrad_pow_huge_integer_exponent"

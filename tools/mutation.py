@@ -109,9 +109,6 @@ EQUIVALENT: dict[str, str] = {
     "comparisons.judge.rules.x__pow_exponent_minus_one__mutmut_8": "`s.arg(n, )` is `s.arg(n, 0)`: 0 is the default",
     "comparisons.judge.rules.x__pow_exponent_minus_one__mutmut_31": "`>=` for `>` 2**-52: ulp(y - 1) * |log x| is a power "
     "of two times a logarithm, never exactly 2**-52 (log x = 0 gives 0 either way)",
-    "comparisons.judge.rules.x__divisor_squared_out_of_range__mutmut_5": "3.4028234663852886e+38 is the same literal",
-    "comparisons.judge.rules.x__divisor_squared_out_of_range__mutmut_3": "float32's top taken from float64's largest: in "
-    "float32 the bound is min(top, 1/sqrt(smallest normal)) = 9.2e18 either way (sqrt of float32's largest is 1.8e19)",
     "micrograd.engine.x__as_float__mutmut_1": "the fast path for a float skipped: float(x) of a float is itself",
     "micrograd.engine.xǁValueǁ__init____mutmut_5": "the fast path for a float skipped: _as_float gives the float itself",
     "micrograd.engine.xǁValueǁ__init____mutmut_7": "the fast path for a float skipped: _as_float gives the float itself",

@@ -411,10 +411,11 @@ def _subnormal_intermediate(s: Situation) -> bool:
 
 
 def _divisor_squared_out_of_range(s: Situation) -> bool:
-    """A division whose divisor squared overflows, or whose 1/divisor**2 underflows, in dtype."""
-    top = math.sqrt(3.4028234663852886e38 if s.dtype == "float32" else 1.7976931348623157e308)
+    """A division whose divisor squared overflows, or whose 1/divisor**2 underflows, in dtype: a divisor outside
+    [sqrt(smallest normal), 1/sqrt(smallest normal)] (2**-511 to 2**511 in float64, 2**-63 to 2**63 in float32; the
+    square overflows only further out, beyond sqrt(largest), about 2**512 and 2**64)."""
     bottom = math.sqrt(SMALLEST_NORMAL[s.dtype])
-    return any(not bottom <= abs(s.arg(n, 1)) <= min(top, 1 / bottom) for _, n in s.nodes("div"))
+    return any(not bottom <= abs(s.arg(n, 1)) <= 1 / bottom for _, n in s.nodes("div"))
 
 
 def _reciprocal_power_overflows(s: Situation) -> bool:
