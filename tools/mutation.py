@@ -97,6 +97,8 @@ EQUIVALENT: dict[str, str] = {
     "exact in float32 either way, and 0 and -0.0 scale to themselves (copysign keeps -0.0)",
     "comparisons.judge.dtypes.x_round_to__mutmut_12": "`>` for `>=` FLOAT32_OVERFLOW: 2**128 itself scales to 2**128, "
     "which the overflow check after rounding turns into inf",
+    "comparisons.judge.dtypes.x_literals_in__mutmut_30": "a literal's node rebuilt without its name: a const node's "
+    "name is \"\", Node's default",
     "micrograd.engine.x__div__mutmut_8": "inf / copysign(1.0, b) is inf * copysign(1.0, b): dividing by +-1 is multiplying",
     "micrograd.engine.x__div__mutmut_17": "inf * copysign(2.0, b) is inf * copysign(1.0, b): twice an infinity is the same",
     "micrograd.engine.x__pow__mutmut_9": "`base <= 0` for `base < 0` after an OverflowError: 0 to any power never overflows",
