@@ -219,7 +219,7 @@ def fixed_length_path(entries: list[str]) -> str:
 
     The count must not depend on where asv checked the commit out: the path strings' lengths move every later
     object in memory, and with them which id()-hashed set entries collide (the project copied to a folder with a
-    39-letter name counted an adapter call 0.68 % higher than the same files under /tmp/p1). Links of one length
+    37-letter name counted an adapter call 0.68 % higher than the same files under /tmp/p1). Links of one length
     make the interpreter allocate the same bytes wherever the files are; so does its own bytecode cache in that
     folder (count_environment), whose compiled files name the links, not the folders asv compiled them in."""
     folder = COUNT_LINKS + hashlib.sha256("\0".join(entries).encode()).hexdigest()[:16]
