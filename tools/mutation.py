@@ -64,7 +64,9 @@ GROUPS: dict[str, Group] = {
     ),
     "rules": Group(("comparisons/judge/rules.py",), ("tests/test_rules.py", "tests/test_rule_edges.py", "tests/test_dtypes.py")),
     "verdict": Group(("comparisons/judge/verdict.py",), ("tests/test_verdict.py", "tests/test_gradients.py")),
-    "truth": Group(("comparisons/judge/truth.py",), ("tests/test_truth.py", "tests/test_accuracy.py")),
+    "truth": Group(
+        ("comparisons/judge/truth.py",), ("tests/test_truth.py", "tests/test_truth_edges.py", "tests/test_accuracy.py")
+    ),
     "engine": Group(
         ("micrograd/engine.py", "micrograd/nn.py"),
         ("tests/test_engine.py", "tests/test_engine_edges.py", "tests/test_nn.py"),
@@ -98,7 +100,7 @@ EQUIVALENT: dict[str, str] = {
     "comparisons.judge.dtypes.x_round_to__mutmut_12": "`>` for `>=` FLOAT32_OVERFLOW: 2**128 itself scales to 2**128, "
     "which the overflow check after rounding turns into inf",
     "comparisons.judge.dtypes.x_literals_in__mutmut_30": "a literal's node rebuilt without its name: a const node's "
-    "name is \"\", Node's default",
+    'name is "", Node\'s default',
     "micrograd.engine.x__div__mutmut_8": "inf / copysign(1.0, b) is inf * copysign(1.0, b): dividing by +-1 is multiplying",
     "micrograd.engine.x__div__mutmut_17": "inf * copysign(2.0, b) is inf * copysign(1.0, b): twice an infinity is the same",
     "micrograd.engine.x__pow__mutmut_9": "`base <= 0` for `base < 0` after an OverflowError: 0 to any power never overflows",

@@ -1,0 +1,154 @@
+"""The certified truth's helpers at their edges (found by mutation testing: each test below failed for a mutant that
+the whole suite let through): the bounds of e**x, cosh and 2**y far beyond what mpmath evaluates, directed rounding
+of tanh, whether an enclosure holds an integer, a quantity's noise in each dtype, and the truth's own command.
+
+Each bound is checked against the mathematics it states, in exponents (a power of two is known exactly by its
+exponent): e**x lies between 2**x and 2**(2x) for x > 0, since 1 < log2(e) < 2.
+"""
+
+from __future__ import annotations
+
+import math
+
+import mpmath
+import pytest
+from mpmath import libmp
+
+from backends import parse
+from comparisons.judge import catalog
+from comparisons.judge import truth as judge_truth
+from comparisons.judge.truth import Quantity, enclosures
+
+FLOOR, CEILING = libmp.round_floor, libmp.round_ceiling
+BEYOND = 2**5000  # past CAP (2**4096): where exp is bounded rather than evaluated
+
+
+def power_of_two(exponent: int) -> tuple[int, int, int, int]:
+    return libmp.from_man_exp(1, exponent)
+
+
+def exponent_of(power: tuple[int, int, int, int]) -> int:
+    """k where `power` is exactly 2**k."""
+    sign, mantissa, exponent, _ = power
+    assert sign == 0 and mantissa == 1, power
+    return int(exponent)
+
+
+def half_more(n: int) -> tuple[int, int, int, int]:
+    """n + 1/2 exactly, an mpf of as many bits as it takes."""
+    return libmp.from_man_exp(2 * n + 1, -1)
+
+
+# --- 2**y rounded to a whole exponent ---
+
+
+@pytest.mark.parametrize(
+    ("y", "floor", "ceiling"),
+    [(10.5, 10, 11), (-10.5, -11, -10), (3.0, 3, 3), (-3.0, -3, -3)],
+)
+def test_power_of_two_rounds_the_exponent_in_the_direction_asked(y: float, floor: int, ceiling: int) -> None:
+    exponent = libmp.from_float(y)
+    assert exponent_of(judge_truth._power_of_two(exponent, FLOOR)) == floor
+    assert exponent_of(judge_truth._power_of_two(exponent, CEILING)) == ceiling
+
+
+def test_power_of_two_past_huge_is_inf_or_zero_on_the_open_side() -> None:
+    above, below = libmp.from_int(2 * judge_truth.HUGE), libmp.from_int(-2 * judge_truth.HUGE)
+    assert judge_truth._power_of_two(above, CEILING) == libmp.finf
+    assert exponent_of(judge_truth._power_of_two(above, FLOOR)) == judge_truth.HUGE
+    assert judge_truth._power_of_two(below, FLOOR) == libmp.fzero
+    assert exponent_of(judge_truth._power_of_two(below, CEILING)) == -judge_truth.HUGE
+
+
+# --- e**x and cosh(x) beyond CAP ---
+
+
+def test_exp_beyond_is_two_to_x_and_two_to_2x_with_x_rounded_outward() -> None:
+    x = half_more(BEYOND)  # x = 2**5000 + 1/2: rounding the exponent shows
+    assert exponent_of(judge_truth._exp_beyond(x, FLOOR)) == BEYOND  # 2**floor(x)
+    assert exponent_of(judge_truth._exp_beyond(x, CEILING)) == 2 * BEYOND + 1  # 2**ceil(2x)
+    minus = libmp.mpf_neg(x)  # e**-x lies between 2**(-2x) and 2**-x
+    assert exponent_of(judge_truth._exp_beyond(minus, FLOOR)) == -2 * BEYOND - 1
+    assert exponent_of(judge_truth._exp_beyond(minus, CEILING)) == -BEYOND
+
+
+@pytest.mark.parametrize("sign", [1, -1])
+def test_exp_beyond_encloses_e_to_the_x(sign: int) -> None:
+    """log2(e**x) = x * log2(e), computed by mpmath with room to spare, lies between the bounds' exponents."""
+    x = half_more(BEYOND) if sign > 0 else libmp.mpf_neg(half_more(BEYOND))
+    with mpmath.workprec(5200):
+        log2_of_exp = mpmath.mpf(x) * mpmath.log(mpmath.e, 2)
+        low, high = (exponent_of(judge_truth._exp_beyond(x, r)) for r in (FLOOR, CEILING))
+        assert low < log2_of_exp < high
+
+
+def test_cosh_beyond_is_half_of_e_to_the_x_below_and_e_to_the_x_above() -> None:
+    x = half_more(BEYOND)
+    assert exponent_of(judge_truth._cosh_beyond(x, FLOOR)) == BEYOND - 1  # e**x / 2 > 2**x / 2
+    assert exponent_of(judge_truth._cosh_beyond(x, CEILING)) == 2 * BEYOND + 1
+
+
+# --- tanh rounded in the direction asked ---
+
+
+@pytest.mark.parametrize("x", [0.3, -0.7, 2.5])
+def test_tanh_rounds_down_and_up_around_the_exact_value(x: float) -> None:
+    raw = libmp.from_float(x)
+    low, high = judge_truth._tanh(raw, 10, FLOOR), judge_truth._tanh(raw, 10, CEILING)
+    with mpmath.workprec(200):
+        exact = mpmath.tanh(mpmath.mpf(x))
+        assert mpmath.mpf(low) < exact < mpmath.mpf(high)  # 10 bits: never exact, so strictly
+
+
+# --- whether an enclosure holds an integer (a negative base's power is real only at integer exponents) ---
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi", "holds"),
+    [
+        (2.5, 2.7, False),
+        (2.5, 3.0, True),
+        (3.0, 3.0, True),
+        (-0.5, 0.5, True),
+        (0.1, 0.9, False),
+        (-2.9, -2.1, False),
+        (-3.5, -2.5, True),
+        (-math.inf, -2.5, True),  # an infinite end holds integers
+        (2.5, math.inf, True),
+    ],
+)
+def test_holds_integer(lo: float, hi: float, holds: bool) -> None:
+    assert judge_truth._holds_integer((libmp.from_float(lo), libmp.from_float(hi))) is holds
+
+
+# --- a quantity's noise in ulps of each dtype ---
+
+
+def test_noise_in_ulps_of_each_dtype() -> None:
+    assert Quantity(None, "undefined here", noise=1.0).noise_ulps_in("float64") == 0.0  # no value: nothing to move
+    assert Quantity(1.0, noise=2.0**-40).noise_ulps_in("float64") == 2.0**12
+    beyond32 = Quantity(1e39, noise=1e23)  # finite in float64, inf in float32
+    assert beyond32.noise_ulps_in("float64") == 1e23 / math.ulp(1e39)
+    assert beyond32.noise_ulps_in("float32") == 0.0
+
+
+# --- enclosures and the truth's own command ---
+
+
+def test_enclosures_of_a_parsed_expression_give_the_reason_where_undefined() -> None:
+    out = enclosures(parse("log(x) + y"), {"x": -1.0, "y": 2.0}, 128)
+    assert out["value"] == out["grad:y"] == "log of a negative number (-1.0): log is defined for x > 0 only"
+    assert enclosures(parse("x * y"), {"x": 3.0, "y": 2.0}, 128)["grad:y"] == (3, 3)  # exact: Fractions, lo == hi
+
+
+def test_the_truths_command_says_how_many_cases_how_long_and_at_how_many_bits(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cases = (catalog.get_case("neuron"), catalog.get_case("mixed"))
+    monkeypatch.setattr(catalog, "CATALOG", cases)
+    clock = iter([100.0, 102.5])
+    monkeypatch.setattr(judge_truth.time, "perf_counter", lambda: next(clock))
+    judge_truth.main()
+    bits = [judge_truth.truth(c.expression, c.inputs).bits for c in cases]
+    expected = f"the truth of the 2 catalog cases: 2.50 s, at {min(bits)} to {max(bits)} bits\n"
+    assert capsys.readouterr().out == expected
