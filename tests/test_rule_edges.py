@@ -150,7 +150,7 @@ EDGE_POINTS = [
     (-0.0, -3.0), (-0.0, -2.0), (-8.0, 1 / 3), (-2.0, 3.0), (10.0, 400.0), (-10.0, 401.0), (-10.0, 400.0),
     (2.0, -1080.0), (1000.0, 1.0), (-1000.0, 1.0), (-705.0, 1.0), (-710.0, 1.0), (710.0, 2.0), (1e308, 1e308),
     (-1e308, 1e308), (1e200, 1e200), (5e-324, 0.5), (-2.0, INF), (-0.5, INF), (NAN, 0.0), (INF, 0.0), (0.0, INF),
-    (INF, -INF), (-INF, 3.0), (-INF, 2.0),
+    (INF, -INF), (-INF, 3.0), (-INF, 2.0), (0.5, -1025.0), (-0.5, -1025.0),
 ]  # fmt: skip
 
 
@@ -295,3 +295,27 @@ def test_explain_error_asks_its_rules_about_this_backend_quantity_and_dtype(monk
 def test_explain_error_reads_the_error_type_before_the_first_colon_only() -> None:
     rule = explain_error("x ** 1e300", {"x": 2.0}, "tinygrad", "value", "KeyError: UOp: a message: with colons")
     assert rule is not None and rule.name == "tinygrad_pow_huge_integer_exponent"
+
+
+@pytest.mark.parametrize(
+    ("y", "dtype", "described"),
+    [
+        (2.0**1000, "float64", False),  # 2**1000 is the bound itself: within 2**24 of float64's 2**1024 means above it
+        (1.5 * 2.0**1000, "float64", True),
+        (-1.5 * 2.0**1000, "float64", True),
+        (1.5 * 2.0**104, "float64", False),
+        (2.0**104, "float32", False),
+        (1.5 * 2.0**104, "float32", True),
+    ],
+)
+def test_exp_near_the_top_is_within_two_to_the_24_of_overflow(y: float, dtype: str, described: bool) -> None:
+    assert rules._exp_near_the_top(situation("exp(x) * y", {"x": 0.0, "y": y}, dtype=dtype)) is described
+    assert rules._exp_near_the_top(situation("x + y", {"x": 0.0, "y": y}, dtype=dtype)) is False  # no exp, sigmoid, tanh
+
+
+def test_log_rounding_is_a_log_of_a_finite_positive_number() -> None:
+    def rounding(source: str, x: float) -> bool:
+        return rules._log_rounding(situation(source, {"x": x}))
+
+    assert [rounding("log(x)", x) for x in (0.5, 3.0, 0.0, -1.0)] == [True, True, False, False]
+    assert rounding("log(exp(x))", 1000.0) is False  # exp(1000) is inf: the log's argument is not finite

@@ -101,6 +101,15 @@ EQUIVALENT: dict[str, str] = {
     "which the overflow check after rounding turns into inf",
     "comparisons.judge.dtypes.x_literals_in__mutmut_30": "a literal's node rebuilt without its name: a const node's "
     'name is "", Node\'s default',
+    "comparisons.judge.rules.x__python_op__mutmut_81": "inf / copysign(1.0, y) for inf * copysign(1.0, y): dividing "
+    "by +-1 is multiplying",
+    "comparisons.judge.rules.x__python_op__mutmut_90": "copysign(2.0, y) for copysign(1.0, y) times inf: the same inf",
+    "comparisons.judge.rules.x__python_op__mutmut_9": "the second argument of a one-argument op, which it never reads",
+    "comparisons.judge.rules.x__python_pow__mutmut_23": "`x <= 0` for `x < 0` after an OverflowError: 0 to any power "
+    "never overflows (0 to a negative power is math.pow's ValueError)",
+    "comparisons.judge.rules.x_explain_error__mutmut_28": "error.split(':') for error.split(':', 1): the text before "
+    "the first colon is the same",
+    "comparisons.judge.rules.x_explain_error__mutmut_31": "error.split(':', 2): as x_explain_error__mutmut_28",
     "micrograd.engine.x__div__mutmut_8": "inf / copysign(1.0, b) is inf * copysign(1.0, b): dividing by +-1 is multiplying",
     "micrograd.engine.x__div__mutmut_17": "inf * copysign(2.0, b) is inf * copysign(1.0, b): twice an infinity is the same",
     "micrograd.engine.x__pow__mutmut_9": "`base <= 0` for `base < 0` after an OverflowError: 0 to any power never overflows",
