@@ -9,6 +9,7 @@ exponent): e**x lies between 2**x and 2**(2x) for x > 0, since 1 < log2(e) < 2.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import mpmath
 import pytest
@@ -152,3 +153,55 @@ def test_the_truths_command_says_how_many_cases_how_long_and_at_how_many_bits(
     bits = [judge_truth.truth(c.expression, c.inputs).bits for c in cases]
     expected = f"the truth of the 2 catalog cases: 2.50 s, at {min(bits)} to {max(bits)} bits\n"
     assert capsys.readouterr().out == expected
+
+
+# --- cosh rounded in the direction asked; the pass's log, tanh and d/dy x**y on enclosures at their edges ---
+
+
+@pytest.mark.parametrize("x", [0.3, -0.7, 2.5])
+def test_cosh_rounds_down_and_up_around_the_exact_value(x: float) -> None:
+    raw = libmp.from_float(x)
+    low, high = judge_truth._cosh(raw, 10, FLOOR), judge_truth._cosh(raw, 10, CEILING)
+    with mpmath.workprec(200):
+        exact = mpmath.cosh(mpmath.mpf(x))
+        assert mpmath.mpf(low) < exact < mpmath.mpf(high)
+
+
+def a_pass() -> judge_truth._Pass:
+    return judge_truth._Pass(parse("x"), {"x": 1.0}, 128)
+
+
+def enclosure(lo: float, hi: float) -> tuple[tuple[int, int, int, int], tuple[int, int, int, int]]:
+    return libmp.from_float(lo), libmp.from_float(hi)
+
+
+def test_log_of_an_enclosure_reaching_zero_from_below_is_undefined_and_across_zero_unsettled() -> None:
+    with pytest.raises(judge_truth.Undefined, match=r"^log of a number <= 0 \(.*\): log is defined for x > 0 only$"):
+        a_pass().log(enclosure(-1.0, 0.0))  # every number in it is <= 0
+    with pytest.raises(judge_truth.Unsettled) as unsettled:
+        a_pass().log(enclosure(-1.0, 0.5))  # more bits may tell which side of 0 it is on
+    assert unsettled.value.reason == str(unsettled.value) == "log's argument could not be told from 0"
+
+
+def test_tanh_of_zero_is_exactly_zero_and_beyond_cap_is_bounded_by_its_limits() -> None:
+    zero = a_pass().tanh(Fraction(0))
+    assert isinstance(zero, Fraction) and zero == 0
+    lo, hi = a_pass().tanh((libmp.from_int(-BEYOND), libmp.from_int(BEYOND)))
+    assert (lo, hi) == (libmp.from_int(-1), libmp.fone)
+    one_lo, one_hi = a_pass().tanh(Fraction(1))  # tanh(1) = 0.76159...
+    with mpmath.workprec(200):
+        assert mpmath.mpf(one_lo) < mpmath.tanh(1) < mpmath.mpf(one_hi)
+
+
+def test_the_slope_in_the_exponent_of_a_power_at_each_sign_of_the_base() -> None:
+    p = a_pass()
+    assert p.dpow_dexponent(Fraction(0), Fraction(3), Fraction(0)) == 0  # 0**y is 0 for every y > 0
+    with pytest.raises(judge_truth.Unsettled) as unsettled:
+        p.dpow_dexponent(enclosure(-0.5, 0.5), Fraction(3), Fraction(1))
+    assert unsettled.value.reason == str(unsettled.value) == "a base could not be told from 0"
+    with pytest.raises(judge_truth.Undefined) as undefined:
+        p.dpow_dexponent(Fraction(-2), Fraction(3), Fraction(-8))
+    assert undefined.value.reason == "(-2.0)**y is not real for y near 3.0: no derivative in the exponent"
+    lo, hi = p.dpow_dexponent(Fraction(2), Fraction(3), Fraction(8))  # 8 * log(2)
+    with mpmath.workprec(200):
+        assert mpmath.mpf(lo) <= 8 * mpmath.log(2) <= mpmath.mpf(hi)
