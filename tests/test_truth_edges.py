@@ -205,3 +205,80 @@ def test_the_slope_in_the_exponent_of_a_power_at_each_sign_of_the_base() -> None
     lo, hi = p.dpow_dexponent(Fraction(2), Fraction(3), Fraction(8))  # 8 * log(2)
     with mpmath.workprec(200):
         assert mpmath.mpf(lo) <= 8 * mpmath.log(2) <= mpmath.mpf(hi)
+
+
+# --- an mpmath number rounded to a float format: against exact rational rounding ---
+
+
+def float64_of(q: Fraction) -> float:
+    """Python's own correctly rounded conversion (ties to even, subnormals), inf where it overflows."""
+    try:
+        return float(q)
+    except OverflowError:
+        return math.inf if q > 0 else -math.inf
+
+
+RAW_EDGES = [
+    libmp.from_man_exp(1, 1023),  # 2**1023: finite
+    libmp.from_man_exp(2**53 - 1, 971),  # float64's largest
+    libmp.from_man_exp(2**54 - 1, 970),  # just below 2**1024: rounds up to inf
+    libmp.from_man_exp(1, 1024),
+    libmp.from_man_exp(3, 1100),
+    libmp.from_man_exp(3, -1076),  # 1.5 * 2**-1075: above half the smallest subnormal, so 2**-1074
+    libmp.from_man_exp(1, -1075),  # exactly half: ties to even, 0
+    libmp.from_man_exp(1, -1076),
+    libmp.from_man_exp(1, -1100),
+    libmp.from_man_exp(2**24 + 1, -24),  # 1 + 2**-24: a tie in float32, 25 bits
+    libmp.from_man_exp(2**24 + 3, -24),
+    libmp.from_man_exp(2**53 + 1, -53),  # 1 + 2**-53: a tie in float64
+    libmp.from_man_exp(3, 126),  # 1.5 * 2**127: float32's range
+    libmp.from_man_exp(2**25 - 1, 103),  # just below 2**128: inf in float32
+    libmp.from_man_exp(3, -151),  # 1.5 * 2**-150: rounds to float32's smallest subnormal
+    libmp.from_man_exp(1, -150),
+    libmp.from_float(0.1),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("sign", [1, -1])
+@pytest.mark.parametrize("raw", RAW_EDGES, ids=lambda r: f"{r[1]}*2**{r[2]}")
+def test_round_raw_is_exact_rounding_at_the_formats_edges(raw: tuple[int, int, int, int], sign: int, dtype: str) -> None:
+    v = raw if sign > 0 else libmp.mpf_neg(raw)
+    exact = Fraction(int(v[1]) * (-1 if v[0] else 1)) * Fraction(2) ** int(v[2])
+    got = judge_truth._round_raw(v, dtype)
+    want = float64_of(exact) if dtype == "float64" else judge_truth._round_fraction(exact, "float32")
+    assert got == want and math.copysign(1.0, got) == math.copysign(1.0, want), (got, want)  # -0.0 is not 0.0
+
+
+def test_round_raw_of_the_specials() -> None:
+    assert judge_truth._round_raw(libmp.finf, "float64") == math.inf
+    assert judge_truth._round_raw(libmp.fninf, "float32") == -math.inf
+    zero = judge_truth._round_raw(libmp.fzero, "float64")
+    assert zero == 0.0 and math.copysign(1.0, zero) == 1.0
+
+
+def test_round_raw_spot_values() -> None:
+    """The oracle above, pinned where it matters: a tie to even, the smallest subnormal, overflow."""
+    assert judge_truth._round_raw(libmp.from_man_exp(2**24 + 1, -24), "float32") == 1.0
+    assert judge_truth._round_raw(libmp.from_man_exp(3, -1076), "float64") == 5e-324
+    assert judge_truth._round_raw(libmp.mpf_neg(libmp.from_man_exp(1, -1100)), "float64") == -0.0
+    assert math.copysign(1.0, judge_truth._round_raw(libmp.mpf_neg(libmp.from_man_exp(1, -1100)), "float64")) == -1.0
+    assert judge_truth._round_raw(libmp.mpf_neg(libmp.from_man_exp(3, 1100)), "float64") == -math.inf
+
+
+# --- exp of an enclosure beyond CAP, and how tight an elementary function's enclosure is ---
+
+
+def test_exp_of_an_enclosure_beyond_cap_is_bounded_by_powers_of_two() -> None:
+    x = half_more(BEYOND)
+    lo, hi = a_pass().exp((x, x))
+    assert exponent_of(lo) == BEYOND and exponent_of(hi) == 2 * BEYOND + 1
+
+
+@pytest.mark.parametrize("function", ["exp", "tanh", "log"])
+def test_an_elementary_functions_enclosure_is_a_few_units_of_the_precision_wide(function: str) -> None:
+    """f computed 16 bits further and widened by one unit of the 128 bits: at most 4 units of 2**-128 relative."""
+    lo, hi = getattr(a_pass(), function)(Fraction(3, 7))
+    with mpmath.workprec(300):
+        width = (mpmath.mpf(hi) - mpmath.mpf(lo)) / abs(mpmath.mpf(hi))
+        assert 0 < width <= 4 * mpmath.mpf(2) ** -128, width

@@ -110,6 +110,22 @@ EQUIVALENT: dict[str, str] = {
     "comparisons.judge.rules.x_explain_error__mutmut_28": "error.split(':') for error.split(':', 1): the text before "
     "the first colon is the same",
     "comparisons.judge.rules.x_explain_error__mutmut_31": "error.split(':', 2): as x_explain_error__mutmut_28",
+    "comparisons.judge.truth.x__round_raw__mutmut_12": "`>=` for `>` overflow + 1: a number of 2**1024 or more "
+    "rounds to inf either way (the early return, or _finish_rounding's overflow)",
+    "comparisons.judge.truth.x__round_raw__mutmut_14": "`overflow + 2`: the numbers it no longer returns early for "
+    "round to inf in _finish_rounding",
+    "comparisons.judge.truth.x__round_raw__mutmut_18": "`<=` for `<` min_exp - 1: a number below half the smallest "
+    "subnormal rounds to a zero of its sign either way",
+    "comparisons.judge.truth.x__round_raw__mutmut_20": "`min_exp - 2`: the numbers it no longer returns early for "
+    "round to a zero of their sign anyway",
+    "comparisons.judge.truth.xǁ_Passǁincreasing__mutmut_8": "17 guard bits for 16: the enclosure stays rigorous "
+    "(directed rounding) and as tight (it is widened by a unit of the precision after)",
+    "comparisons.judge.truth.xǁ_Passǁincreasing__mutmut_42": "tanh (the one function without a `beyond`) evaluated at "
+    "x > CAP instead of at CAP: both round down to the same number just below 1",
+    "comparisons.judge.truth.xǁ_Passǁincreasing__mutmut_66": "tanh at x < -CAP instead of at -CAP: both round up to "
+    "the same number just above -1 (see increasing__mutmut_42)",
+    "comparisons.judge.truth.xǁ_Passǁincreasing__mutmut_49": "_widen(..., -2): _widen reads only the direction's sign",
+    "comparisons.judge.truth.xǁ_Passǁincreasing__mutmut_72": "_widen(..., 2): _widen reads only the direction's sign",
     "micrograd.engine.x__div__mutmut_8": "inf / copysign(1.0, b) is inf * copysign(1.0, b): dividing by +-1 is multiplying",
     "micrograd.engine.x__div__mutmut_17": "inf * copysign(2.0, b) is inf * copysign(1.0, b): twice an infinity is the same",
     "micrograd.engine.x__pow__mutmut_9": "`base <= 0` for `base < 0` after an OverflowError: 0 to any power never overflows",
