@@ -10,7 +10,15 @@ import math
 import pytest
 
 from backends import parse
-from comparisons.judge.agreement import FD_MAX_INPUTS, cancellation_scales, fd_note, finite_differences, quantity_label
+from comparisons.judge.agreement import (
+    FD_MAX_INPUTS,
+    GRAD_ATOL,
+    cancellation_scales,
+    close,
+    fd_note,
+    finite_differences,
+    quantity_label,
+)
 from comparisons.judge.truth import truth
 
 # each input on one path to the output, every op of the language in both argument positions
@@ -112,3 +120,10 @@ def test_finite_differences_run_up_to_the_input_limit_and_stop_past_it():
         assert abs(estimates[f"v{k}"] - (k + 1)) <= bounds[f"v{k}"] + 1e-6 * (k + 1), (k, estimates[f"v{k}"])
     past = parse(" + ".join(f"v{k}" for k in range(FD_MAX_INPUTS + 1)))
     assert finite_differences_with_bounds(past, {f"v{k}": 0.5 for k in range(FD_MAX_INPUTS + 1)}) == ({}, {})
+
+
+def test_close_includes_its_tolerance_and_nan_agrees_only_with_nan() -> None:
+    assert close(0.0, GRAD_ATOL) and not close(0.0, 2 * GRAD_ATOL)  # |a - b| <= atol: the bound itself is close
+    assert close(0.0, 1e-6, rtol=0.0, atol=1e-6) and not close(0.0, math.nextafter(1e-6, 1.0), rtol=0.0, atol=1e-6)
+    assert close(math.nan, math.nan) and not close(math.nan, 1.0) and not close(1.0, math.nan)
+    assert close(math.inf, math.inf) and not close(math.inf, -math.inf) and not close(math.inf, 1e308)

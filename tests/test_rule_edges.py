@@ -228,6 +228,8 @@ def test_divisor_squared_out_of_range_at_its_bounds(divisor: float, dtype: str, 
     ("divisor", "quantity", "described"),
     [
         (1e-309, "value", True),  # 1/1e-309 overflows float64
+        (2.0**-1024, "value", True),  # exactly 1/largest: its reciprocal rounds to inf
+        (math.nextafter(2.0**-1024, 1.0), "value", False),  # 1.7976931348623143e308
         (1e-308, "value", False),  # 1e308: no overflow
         (1e-200, "value", False),
         (1e-200, "grad:y", True),  # d/dy x/y = -x/y**2: 1e400 overflows
@@ -245,6 +247,8 @@ def test_reciprocal_overflows_for_the_value_and_for_the_gradient(divisor: float,
     ("backend", "quantity", "x", "described"),
     [
         ("micrograd", "grad:x", 1e-309, True),  # micrograd's d/dx log(x) is 1/x: inf
+        ("micrograd", "grad:x", 2.0**-1024, True),  # 1/x rounds to inf here too
+        ("micrograd", "grad:x", math.nextafter(2.0**-1024, 1.0), False),
         ("micrograd", "grad:x", 1e-308, False),
         ("micrograd", "value", 1e-309, False),  # the value log(1e-309) is fine
         ("torch", "grad:x", 1e-309, False),  # only micrograd computes 1/x there
@@ -319,3 +323,52 @@ def test_log_rounding_is_a_log_of_a_finite_positive_number() -> None:
 
     assert [rounding("log(x)", x) for x in (0.5, 3.0, 0.0, -1.0)] == [True, True, False, False]
     assert rounding("log(exp(x))", 1000.0) is False  # exp(1000) is inf: the log's argument is not finite
+
+
+def test_reciprocal_overflows_where_python_says_so() -> None:
+    """The value's bound against IEEE division itself: 1/d is inf exactly where the predicate says it overflows."""
+    d = 2.0**-1024
+    for divisor in (math.nextafter(d, 0.0), d, math.nextafter(d, 1.0), math.nextafter(math.nextafter(d, 1.0), 1.0)):
+        described = rules._reciprocal_overflows(situation("x / y", {"x": 1.0, "y": divisor}))
+        assert described is math.isinf(1.0 / divisor), divisor
+
+
+@pytest.mark.parametrize(
+    ("source", "described"),
+    [("exp(x) * exp(y)", True), ("exp(x) / exp(y)", True), ("exp(x) * y", False), ("x * exp(y)", False),
+     ("exp(x) + exp(y)", False)],
+)  # fmt: skip
+def test_exp_product_is_a_product_or_quotient_of_two_exps(source: str, described: bool) -> None:
+    assert rules._exp_product(situation(source, {"x": 1.0, "y": 2.0})) is described
+
+
+@pytest.mark.parametrize(
+    ("source", "x", "got", "described"),
+    [
+        ("tanh(x)", 355.0, NAN, True),  # tanh' = 1/cosh**2: exp(2 * 355) overflows
+        ("tanh(x)", 354.0, NAN, False),  # exp(708) does not
+        ("tanh(x)", 400.0, 0.0, False),  # only a nan gradient is described
+        ("sigmoid(x)", 355.0, NAN, False),  # sigmoid's exp(355) does not overflow
+        ("sigmoid(x)", -710.0, NAN, True),
+        ("x * 2", 1000.0, NAN, False),  # no tanh or sigmoid
+    ],
+)
+def test_saturated_nan_gradient(source: str, x: float, got: float, described: bool) -> None:
+    s = Situation(parse(source), {"x": x}, "tinygrad", "grad:x", got, None, {}, "float64")
+    assert rules._saturated_nan_gradient(s) is described
+
+
+@pytest.mark.parametrize(
+    ("source", "depth"),
+    [("x + 1", 0), ("tanh(x)", 1), ("sigmoid(sigmoid(x))", 2), ("tanh(sigmoid(x)) + x", 2),
+     ("sigmoid(x) * tanh(tanh(tanh(y)))", 3)],
+)  # fmt: skip
+def test_squashing_depth_counts_the_nested_tanh_and_sigmoid(source: str, depth: int) -> None:
+    assert rules._squashing_depth(parse(source)) == depth
+
+
+def test_tanh_tail_is_beyond_three_quarters() -> None:
+    def tail(x: float) -> bool:
+        return rules._tanh_tail(situation("tanh(x)", {"x": x}, quantity="grad:x"))
+
+    assert [tail(x) for x in (0.75, -0.75, 0.8, -1.0, 0.5)] == [False, False, True, True, False]

@@ -126,6 +126,8 @@ EQUIVALENT: dict[str, str] = {
     "the same number just above -1 (see increasing__mutmut_42)",
     "comparisons.judge.truth.xǁ_Passǁincreasing__mutmut_49": "_widen(..., -2): _widen reads only the direction's sign",
     "comparisons.judge.truth.xǁ_Passǁincreasing__mutmut_72": "_widen(..., 2): _widen reads only the direction's sign",
+    "comparisons.judge.agreement.x_close__mutmut_1": "`and` for `or` in close's nan test: one nan then fails the "
+    "infinity test and the distance test (nan compares false), so it is still not close",
     "micrograd.engine.x__div__mutmut_8": "inf / copysign(1.0, b) is inf * copysign(1.0, b): dividing by +-1 is multiplying",
     "micrograd.engine.x__div__mutmut_17": "inf * copysign(2.0, b) is inf * copysign(1.0, b): twice an infinity is the same",
     "micrograd.engine.x__pow__mutmut_9": "`base <= 0` for `base < 0` after an OverflowError: 0 to any power never overflows",

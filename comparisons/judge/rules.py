@@ -23,6 +23,8 @@ from comparisons.judge.catalog import same_number
 EXP_OVERFLOW = {"float64": math.log(1.7976931348623157e308), "float32": math.log(3.4028234663852886e38)}
 DEEP_CHAIN = 40  # tanh/sigmoid nested this deep: tinygrad's float32 gradient through them vanishes or is nan
 SMALLEST_NORMAL = {"float64": 2.2250738585072014e-308, "float32": 1.1754943508222875e-38}
+RECIPROCAL_OVERFLOWS = 2.0**-1024  # the largest float64 whose reciprocal is inf (1/2**-1024 rounds past the largest)
+RECIPROCAL_SQUARED_OVERFLOWS = 2.0**-511  # below it a float64's square is subnormal (and 1/x**2 soon overflows)
 
 
 @dataclass(frozen=True)
@@ -393,13 +395,17 @@ def _out_of_range_intermediate(s: Situation) -> bool:
 
 
 def _reciprocal_overflows(s: Situation) -> bool:
-    """A division whose divisor's reciprocal (for the value) or squared reciprocal (for the gradient) overflows, or
-    (for micrograd's gradient) a log whose argument's reciprocal does."""
-    limit = 1 / 1.7976931348623157e308 if s.is_gradient is False else 1.4916681462400413e-154
-    if any(0 < abs(s.arg(n, 1)) < limit for _, n in s.nodes("div")):
+    """A division whose divisor's reciprocal overflows (for the value: |divisor| <= 2**-1024, whose reciprocal is
+    inf) or whose square is subnormal (for the gradient, -x/y**2: |divisor| < 2**-511, where y**2 loses bits, and
+    1/y**2 overflows below 2**-512), or (for micrograd's gradient) a log whose argument's reciprocal 1/x overflows."""
+    if s.is_gradient:
+        small = any(0 < abs(s.arg(n, 1)) < RECIPROCAL_SQUARED_OVERFLOWS for _, n in s.nodes("div"))
+    else:
+        small = any(0 < abs(s.arg(n, 1)) <= RECIPROCAL_OVERFLOWS for _, n in s.nodes("div"))
+    if small:
         return True
-    tiny = 1 / 1.7976931348623157e308
-    return s.backend == "micrograd" and s.is_gradient and any(0 < abs(s.arg(n)) < tiny for _, n in s.nodes("log"))
+    logs = (n for _, n in s.nodes("log"))
+    return s.backend == "micrograd" and s.is_gradient and any(0 < abs(s.arg(n)) <= RECIPROCAL_OVERFLOWS for n in logs)
 
 
 def _division_of_division(s: Situation) -> bool:
