@@ -52,3 +52,24 @@ def test_bad_input_is_one_line_and_exit_2(args, message):
     done = subprocess.run([sys.executable, "tools/mutation.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.startswith(f"tools/mutation.py: {message}") and done.stderr.count("\n") == 1, done.stderr
+
+
+def test_a_group_resumes_with_the_repositorys_files_and_keeps_mutmuts_own(tmp_path, monkeypatch):
+    """Each run copies the repository in again over the group's folder; in mutmut's mutants/ it refreshes the modules
+    mutmut copied once and never again, and leaves the mutated source to mutmut (which re-mutates it when it changed,
+    keeping the results of unchanged functions). --fresh starts over."""
+    monkeypatch.setattr(mutation, "WORK", tmp_path)
+    group = mutation.GROUPS["verdict"]
+    folder = mutation.prepare("verdict", group, fresh=False)
+    assert (folder / "comparisons/judge/rules.py").read_bytes() == (ROOT / "comparisons/judge/rules.py").read_bytes()
+    assert "only_mutate = [\"comparisons/judge/verdict.py\"]" in (folder / "pyproject.toml").read_text()
+    stale, mutated = folder / "mutants/comparisons/judge/rules.py", folder / "mutants/comparisons/judge/verdict.py"
+    mutated.parent.mkdir(parents=True)
+    stale.write_text("# an old copy\n")
+    mutated.write_text("# mutmut's mutants\n")
+    (folder / "results.txt").write_text("kept")
+    folder = mutation.prepare("verdict", group, fresh=False)
+    assert stale.read_bytes() == (ROOT / "comparisons/judge/rules.py").read_bytes()
+    assert mutated.read_text() == "# mutmut's mutants\n" and (folder / "results.txt").exists()
+    folder = mutation.prepare("verdict", group, fresh=True)
+    assert not (folder / "mutants").exists() and not (folder / "results.txt").exists()

@@ -5,9 +5,11 @@ survivor with its diff.
 mutmut takes one test selection per project, so each group runs in a folder of its own, .mutation/GROUP: a copy of
 the packages and tests/, and a pyproject.toml whose [tool.mutmut] names the group's files and tests (the rest of the
 settings come from the repository's [tool.mutmut]). Within a group mutmut runs, for each mutant, only the tests that
-called the mutated function. A group whose files are unchanged since its last run resumes where it stopped (its
-results stand); `--fresh` starts it over. Hypothesis runs its derandomized `ci` profile (tests/conftest.py), so a
-mutant meets the same examples as `make test`.
+called the mutated function. A group resumes where it stopped: each run copies the repository's files in again, and
+mutmut keeps the result of every mutant whose function is unchanged (it hashes each function) and tests the mutants
+of new or changed functions; `--fresh` starts a group over. A kill stands when tests are added; a survivor is rerun
+against the tests as they are now by --recheck. Hypothesis runs its derandomized `ci` profile (tests/conftest.py), so
+a mutant meets the same examples as `make test`.
 
     python tools/mutation.py                  every group
     python tools/mutation.py dtypes rules     those groups
@@ -16,7 +18,7 @@ mutant meets the same examples as `make test`.
 
 --recheck is for the tests written to kill survivors: it copies tests/ into the group's folder and runs the group's
 tests once per survivor with that mutant switched on (mutmut's MUTANT_UNDER_TEST), recording a kill in mutmut's
-results; everything else stands. (A plain run would start the group over, since its files changed.)
+results; everything else stands. (A plain run would not: it keeps the result of every unchanged function.)
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from __future__ import annotations
 import argparse
 import ast
 import difflib
+import fnmatch
 import functools
-import hashlib
 import json
 import os
 import resource
@@ -194,27 +196,23 @@ def existing(group: Group) -> Group:
     return Group(sources, tuple(t for t in group.tests if (ROOT / t).exists()), group.isolation)
 
 
-def fingerprint(group: Group) -> str:
-    """A hash of every file a group's folder copies: the same hash means the last results still stand."""
-    digest = hashlib.sha256(json.dumps([group.sources, group.tests, group.isolation]).encode())
-    for top in COPIED:
-        for path in sorted((ROOT / top).rglob("*.py")):
-            digest.update(str(path.relative_to(ROOT)).encode() + path.read_bytes())
-    digest.update((ROOT / "pyproject.toml").read_bytes())
-    return digest.hexdigest()
-
-
 def prepare(name: str, group: Group, fresh: bool) -> Path:
-    """The group's folder, laid anew unless its files are unchanged since the last run (and not --fresh)."""
+    """The group's folder with the repository's files copied in (anew with `fresh`). copy2 keeps each file's time, so
+    mutmut regenerates the mutants of a source file only when it changed after them, and then keeps the results of
+    the functions whose code is the same."""
     folder = WORK / name
-    stamp = folder / ".fingerprint"
-    now = fingerprint(group)
-    if not fresh and stamp.exists() and stamp.read_text() == now:
-        return folder
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
+    if fresh:
+        shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
     for top in COPIED:
-        shutil.copytree(ROOT / top, folder / top, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+        shutil.copytree(ROOT / top, folder / top, ignore=ignore, dirs_exist_ok=True)
+    if (folder / "mutants").exists():  # mutmut copies the modules it does not mutate in once only: bring them up to date
+        for path in sorted(p for top in COPIED[:3] for p in (ROOT / top).rglob("*.py") if "__pycache__" not in p.parts):
+            relative = path.relative_to(ROOT).as_posix()
+            if not any(fnmatch.fnmatch(relative, source) for source in group.sources):
+                (folder / "mutants" / relative).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(path, folder / "mutants" / relative)
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     base = project.get("tool", {}).get("mutmut", {})
     settings = {
@@ -227,7 +225,6 @@ def prepare(name: str, group: Group, fresh: bool) -> Path:
     lines += ['markers = ["slow: takes more than a few seconds"]', "", "[tool.mutmut]"]
     lines += [f"{key} = {json.dumps(value)}" for key, value in settings.items()]
     (folder / "pyproject.toml").write_text("\n".join(lines) + "\n")
-    stamp.write_text(now)
     return folder
 
 
