@@ -282,3 +282,67 @@ def test_an_elementary_functions_enclosure_is_a_few_units_of_the_precision_wide(
     with mpmath.workprec(300):
         width = (mpmath.mpf(hi) - mpmath.mpf(lo)) / abs(mpmath.mpf(hi))
         assert 0 < width <= 4 * mpmath.mpf(2) ** -128, width
+
+
+# --- the numbers and nodes a reason or a cancellation names, as text ---
+
+
+@pytest.mark.parametrize(
+    ("x", "text"),
+    [
+        (mpmath.mpf("1e2000"), "10**2000"),  # beyond 10**1000: its power of ten alone
+        (-mpmath.mpf("1e2000"), "-10**2000"),
+        (mpmath.mpf("1e-2000"), "10**-2000"),
+        (mpmath.mpf(10) ** 1000, "1.0e+1000"),  # exactly 10**1000: still three digits
+        (mpmath.mpf("123456"), "1.23e+5"),
+        (mpmath.mpf(1.5), "1.5"),
+        (mpmath.mpf(0), "0.0"),
+        (mpmath.inf, "inf"),
+        (-mpmath.inf, "-inf"),
+    ],
+)
+def test_a_number_in_three_digits_or_its_power_of_ten(x: object, text: str) -> None:
+    with mpmath.workprec(64):
+        assert judge_truth._text_mpf(x) == text
+
+
+def test_an_exact_number_and_an_enclosure_as_text() -> None:
+    assert judge_truth._text_number(Fraction(-1)) == "-1.0"
+    assert judge_truth._text_number(Fraction(1, 3)) == "0.333"
+    assert judge_truth._text_number(enclosure(0.5, 0.75)) == "[0.5, 0.75]"
+    assert judge_truth._text_number(enclosure(0.25, 0.25)) == "0.25"
+
+
+def test_a_node_as_text_is_the_expression_up_to_it_shortened_to_60_characters() -> None:
+    expr = parse("y = exp(x) - 1\nz = y * alpha_beta_gamma_delta + y * epsilon_zeta_eta_theta_iota + kappa\nz / 2")
+    texts = [judge_truth._node_text(expr, i) for i in range(len(expr.nodes))]
+    assert texts[:4] == ["x", "exp(x)", "1.0", "exp(x) - 1.0"]
+    assert texts[5] == "(exp(x) - 1.0) * alpha_beta_gamma_delta"
+    assert texts[8] == "t0 = exp(x) - 1.0; (t0 * alpha_beta_gamma_delta) + (t0 * ..."
+    assert all(len(t) <= 60 for t in texts) and len(texts[8]) == 60
+    sixty = "x" * 60  # a name of exactly 60 characters is shown whole
+    assert judge_truth._node_text(parse(sixty), 0) == sixty
+    assert judge_truth._node_text(parse(sixty + "y"), 0) == sixty[:57] + "..."
+
+
+def test_a_nodes_subgraph_keeps_what_it_depends_on_renumbered() -> None:
+    expr = parse("a = x * 2\nb = y + 1\na - x")
+    kept = judge_truth._subgraph(expr, len(expr.nodes) - 1)
+    assert [n.op for n in kept] == ["input", "const", "mul", "sub"] and kept[0].name == "x"
+    assert kept[2].args == (0, 1) and kept[3].args == (2, 0)  # y and b are left out, the rest renumbered
+
+
+# --- widening an enclosure's end by one unit of the precision, rounding outward ---
+
+
+def test_widen_moves_an_end_outward_by_one_unit_and_rounds_outward() -> None:
+    one = libmp.fone
+    assert judge_truth._widen(one, 1, 10) == libmp.from_float(1 + 2.0**-9)  # one unit of 10 bits at 1
+    assert judge_truth._widen(one, -1, 10) == libmp.from_float(1 - 2.0**-9)
+    assert judge_truth._widen(libmp.fzero, 1, 10) == libmp.fzero and judge_truth._widen(libmp.finf, -1, 10) == libmp.finf
+    x = libmp.from_man_exp(2**40 + 1, -40)  # 1 + 2**-40: moved by 2**-9 it needs more than the 26 bits kept
+    up, down = judge_truth._widen(x, 1, 10), judge_truth._widen(x, -1, 10)
+    with mpmath.workprec(100):
+        exact_up, exact_down = mpmath.mpf(x) + mpmath.mpf(2) ** -9, mpmath.mpf(x) - mpmath.mpf(2) ** -9
+        assert exact_up < mpmath.mpf(up) <= exact_up + mpmath.mpf(2) ** -25  # rounded up, by less than its last bit
+        assert exact_down - mpmath.mpf(2) ** -25 <= mpmath.mpf(down) < exact_down

@@ -130,6 +130,14 @@ EQUIVALENT: dict[str, str] = {
     "comparisons.judge.truth.xǁ_Passǁincreasing__mutmut_72": "_widen(..., 2): _widen reads only the direction's sign",
     "comparisons.judge.agreement.x_close__mutmut_1": "`and` for `or` in close's nan test: one nan then fails the "
     "infinity test and the distance test (nan compares false), so it is still not close",
+    "comparisons.judge.truth.x__subgraph__mutmut_9": "range(i, -2, -1) visits k = -1 too, which is never among the "
+    "live nodes (they are indices from 0)",
+    "comparisons.judge.truth.x__text__mutmut_2": "65 bits for 64 before printing three digits: the same digits",
+    "comparisons.judge.truth.x__text_number__mutmut_2": "65 bits for 64 before printing three digits: the same digits",
+    "comparisons.judge.truth.x__widen__mutmut_26": "`direction >= 0` for `> 0`: the direction is -1 or 1, never 0",
+    "comparisons.judge.truth.x__widen__mutmut_30": "17 guard bits for 16 in the widened end's rounding: still outward, "
+    "still within the last of the precision's bits",
+    "comparisons.judge.truth.xǁ_Passǁdpow_dbase__mutmut_16": "`above_one >= 0` for `> 0`: 0 has returned just before",
     "micrograd.engine.x__div__mutmut_8": "inf / copysign(1.0, b) is inf * copysign(1.0, b): dividing by +-1 is multiplying",
     "micrograd.engine.x__div__mutmut_17": "inf * copysign(2.0, b) is inf * copysign(1.0, b): twice an infinity is the same",
     "micrograd.engine.x__pow__mutmut_9": "`base <= 0` for `base < 0` after an OverflowError: 0 to any power never overflows",

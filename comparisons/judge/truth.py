@@ -827,7 +827,7 @@ def _text_mpf(x: Any) -> str:
     if mpmath.isinf(x):
         return "inf" if x > 0 else "-inf"
     if x != 0 and abs(mpmath.log10(abs(x))) > 1000:
-        return f"{'-' if x < 0 else ''}10**{mpmath.nstr(mpmath.floor(mpmath.log10(abs(x))), 3)}"
+        return f"{'-' if x < 0 else ''}10**{int(mpmath.floor(mpmath.log10(abs(x))))}"
     text: str = mpmath.nstr(x, 3)
     return text
 
