@@ -14,6 +14,7 @@ from fractions import Fraction
 import mpmath
 import pytest
 from mpmath import libmp
+from mpmath.libmp import libmpi
 
 from backends import parse
 from comparisons.judge import catalog
@@ -346,3 +347,51 @@ def test_widen_moves_an_end_outward_by_one_unit_and_rounds_outward() -> None:
         exact_up, exact_down = mpmath.mpf(x) + mpmath.mpf(2) ** -9, mpmath.mpf(x) - mpmath.mpf(2) ** -9
         assert exact_up < mpmath.mpf(up) <= exact_up + mpmath.mpf(2) ** -25  # rounded up, by less than its last bit
         assert exact_down - mpmath.mpf(2) ** -25 <= mpmath.mpf(down) < exact_down
+
+
+# --- a**b in the pass: 0 to a power, exact integer powers, interval powers, and exp(b log a) beyond 2**32 ---
+
+
+def test_zero_to_a_power() -> None:
+    p = a_pass()
+    with pytest.raises(judge_truth.Undefined, match=r"^0\*\*0 is indeterminate"):
+        p.power(Fraction(0), Fraction(0))
+    with pytest.raises(judge_truth.Undefined, match=r"^0\*\*-1.0 is a pole \(division by zero\)$"):
+        p.power(Fraction(0), Fraction(-1))
+    assert p.power(Fraction(0), Fraction(1, 2)) == 0 and p.power(Fraction(0), Fraction(3)) == 0
+    with pytest.raises(judge_truth.Unsettled, match=r"^the exponent of 0 could not be told from 0$"):
+        p.power(Fraction(0), enclosure(-0.5, 0.5))
+    assert p.dpow_dbase(Fraction(0), Fraction(3, 2)) == 0  # x**1.5 has slope 0 at 0
+    assert p.dpow_dbase(Fraction(0), Fraction(1)) == 1
+
+
+def test_an_integer_power_of_an_exact_number_is_exact_while_it_stays_small() -> None:
+    p = a_pass()
+    assert p.power(Fraction(3), Fraction(5)) == 243 and isinstance(p.power(Fraction(3), Fraction(5)), Fraction)
+    assert p.power(Fraction(-3, 2), Fraction(-3)) == Fraction(-8, 27)
+    assert isinstance(p.power(Fraction(3), Fraction(9999)), Fraction)  # 2 bits * 9,999 < POWER_BITS (20,000)
+    assert not isinstance(p.power(Fraction(3), Fraction(10000)), Fraction)  # 20,000: an enclosure instead
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 100, -1, -3, -100])
+def test_an_integer_power_of_an_enclosure_is_mpmaths_interval_power(n: int) -> None:
+    iv = enclosure(1.25, 1.5)
+    got = a_pass().power(iv, Fraction(n))
+    power = libmpi.mpi_pow_int(iv, abs(n), 128)
+    assert got == (power if n > 0 else a_pass().div(Fraction(1), power))
+
+
+def test_a_power_of_an_enclosure_around_zero_is_unsettled_even_to_the_zeroth() -> None:
+    with pytest.raises(judge_truth.Unsettled, match=r"^a base could not be told from 0$"):
+        a_pass().power(enclosure(-0.5, 0.5), Fraction(0))  # 0**0 is undefined, x**0 is 1: which one it is is open
+
+
+@pytest.mark.parametrize(("n", "negative"), [(2**32, False), (2**32 + 1, True), (-(2**32) - 1, True)])
+def test_a_huge_integer_power_goes_through_exp_and_log_and_keeps_the_sign(n: int, negative: bool) -> None:
+    base = Fraction(-1000001, 1000000)  # (-1.000001)**n: about 10**1865 in size; odd n keeps the minus
+    lo, hi = a_pass().power(base, Fraction(n))
+    with mpmath.workprec(400):
+        exact = mpmath.mpf(base.numerator) / base.denominator
+        exact = exact**n
+        assert mpmath.mpf(lo) <= exact <= mpmath.mpf(hi) and (exact < 0) is negative
+        assert (mpmath.mpf(hi) - mpmath.mpf(lo)) <= abs(exact) * mpmath.mpf(2) ** -64  # and tightly

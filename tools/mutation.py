@@ -138,6 +138,20 @@ EQUIVALENT: dict[str, str] = {
     "comparisons.judge.truth.x__widen__mutmut_30": "17 guard bits for 16 in the widened end's rounding: still outward, "
     "still within the last of the precision's bits",
     "comparisons.judge.truth.xǁ_Passǁdpow_dbase__mutmut_16": "`above_one >= 0` for `> 0`: 0 has returned just before",
+    "comparisons.judge.truth.xǁ_Passǁpower__mutmut_14": "`sb <= 0` for `sb < 0` after 0**0 has raised: the same",
+    "comparisons.judge.truth.xǁ_Passǁpower__mutmut_39": "which of two rigorous enclosures a power of exactly 2**32 "
+    "takes (mpmath's interval power or exp(n log a)): the bound only picks the faster one",
+    "comparisons.judge.truth.xǁ_Passǁpower__mutmut_41": "3**32 for 2**32 as the interval power's limit: see power__mutmut_39",
+    "comparisons.judge.truth.xǁ_Passǁpower__mutmut_42": "2**33 for 2**32: see power__mutmut_39",
+    "comparisons.judge.truth.xǁ_Passǁpower__mutmut_60": "-(3**32) for -(2**32): see power__mutmut_39",
+    "comparisons.judge.truth.xǁ_Passǁpower__mutmut_61": "-(2**33) for -(2**32): see power__mutmut_39",
+    "comparisons.judge.truth.xǁ_Passǁpower__mutmut_62": "`<=` at -(2**32): see power__mutmut_39",
+    "comparisons.judge.truth.xǁ_Passǁpower__mutmut_63": "`integer <= 0`: a power 0 of a nonzero base is 1 either way "
+    "(1/x**0 or exp(0 log x))",
+    "comparisons.judge.truth.xǁ_Passǁpower__mutmut_64": "`integer < 1`: as power__mutmut_63",
+    "comparisons.judge.truth.xǁ_Passǁpower__mutmut_51": "_interval(a, None): a is an enclosure here (an exact base "
+    "took the exact path), which _interval returns as it is",
+    "comparisons.judge.truth.xǁ_Passǁpower__mutmut_77": "_interval(a, None): as power__mutmut_51",
     "micrograd.engine.x__div__mutmut_8": "inf / copysign(1.0, b) is inf * copysign(1.0, b): dividing by +-1 is multiplying",
     "micrograd.engine.x__div__mutmut_17": "inf * copysign(2.0, b) is inf * copysign(1.0, b): twice an infinity is the same",
     "micrograd.engine.x__pow__mutmut_9": "`base <= 0` for `base < 0` after an OverflowError: 0 to any power never overflows",
