@@ -13,6 +13,7 @@ from backends import parse
 from comparisons.judge.agreement import (
     FD_MAX_INPUTS,
     GRAD_ATOL,
+    _forward,
     cancellation_scales,
     close,
     fd_note,
@@ -127,3 +128,18 @@ def test_close_includes_its_tolerance_and_nan_agrees_only_with_nan() -> None:
     assert close(0.0, 1e-6, rtol=0.0, atol=1e-6) and not close(0.0, math.nextafter(1e-6, 1.0), rtol=0.0, atol=1e-6)
     assert close(math.nan, math.nan) and not close(math.nan, 1.0) and not close(1.0, math.nan)
     assert close(math.inf, math.inf) and not close(math.inf, -math.inf) and not close(math.inf, 1e308)
+
+
+def test_the_branch_taken_at_each_kink_pole_and_domain_edge() -> None:
+    """relu and log decide on their argument, a division on its divisor, a power on its base (positive or not)."""
+    expr = parse("relu(x) + log(y) + x / z + y ** w")
+    value, branches = _forward(expr, {"x": 0.0, "y": 0.5, "z": 3.0, "w": -0.5})
+    assert branches == (False, True, True, True)  # relu at 0 is the flat side; 0.5 > 0; the divisor 3 > 0; base > 0
+    assert value == 0.0 + math.log(0.5) + 0.0 / 3.0 + 0.5**-0.5
+    _, branches = _forward(expr, {"x": -1.0, "y": 2.0, "z": -3.0, "w": 2.0})
+    assert branches == (False, True, False, True)  # the divisor's sign, not the numerator's
+
+
+def test_relus_slope_at_its_kink_counts_as_zero_in_the_scale() -> None:
+    # d/dx (relu(x) - x) at 0: relu' is 0 there (micrograd's choice), so nothing cancels: the scale is |-1| = 1
+    assert cancellation_scales(parse("relu(x) - x"), {"x": 0.0})["grad:x"] == 1.0

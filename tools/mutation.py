@@ -152,6 +152,10 @@ EQUIVALENT: dict[str, str] = {
     "comparisons.judge.truth.xǁ_Passǁpower__mutmut_51": "_interval(a, None): a is an enclosure here (an exact base "
     "took the exact path), which _interval returns as it is",
     "comparisons.judge.truth.xǁ_Passǁpower__mutmut_77": "_interval(a, None): as power__mutmut_51",
+    "comparisons.judge.agreement.x__forward__mutmut_11": "args[+1] for args[-1] of a division: its second argument "
+    "either way (a division has two)",
+    "comparisons.judge.agreement.x__local_derivatives__mutmut_5": "`a` for a node without arguments (an input or a "
+    "constant), whose local derivatives are none: never read",
     "micrograd.engine.x__div__mutmut_8": "inf / copysign(1.0, b) is inf * copysign(1.0, b): dividing by +-1 is multiplying",
     "micrograd.engine.x__div__mutmut_17": "inf * copysign(2.0, b) is inf * copysign(1.0, b): twice an infinity is the same",
     "micrograd.engine.x__pow__mutmut_9": "`base <= 0` for `base < 0` after an OverflowError: 0 to any power never overflows",
