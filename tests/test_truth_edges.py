@@ -395,3 +395,62 @@ def test_a_huge_integer_power_goes_through_exp_and_log_and_keeps_the_sign(n: int
         exact = exact**n
         assert mpmath.mpf(lo) <= exact <= mpmath.mpf(hi) and (exact < 0) is negative
         assert (mpmath.mpf(hi) - mpmath.mpf(lo)) <= abs(exact) * mpmath.mpf(2) ** -64  # and tightly
+
+
+# --- exact numbers, points and signs of enclosures ---
+
+
+def test_an_enclosure_of_one_finite_point_is_that_exact_number_while_it_is_small() -> None:
+    point = judge_truth._number
+    assert point((libmp.from_float(1.5),) * 2) == Fraction(3, 2)
+    assert point((libmp.from_float(3.0),) * 2) == 3  # exponent 0: the mantissa says it is a number
+    assert point((libmp.fzero, libmp.fzero)) == 0 and isinstance(point((libmp.fzero, libmp.fzero)), Fraction)
+    assert point((libmp.finf, libmp.finf)) == (libmp.finf, libmp.finf)  # inf is no Fraction
+    assert point((libmp.from_man_exp(1, 19999),) * 2) == Fraction(2) ** 19999
+    big = libmp.from_man_exp(1, judge_truth.FRACTION_BITS)  # from 2**20000 on, it stays an enclosure
+    assert point((big, big)) == (big, big)
+    wide = enclosure(1.0, 2.0)
+    assert point(wide) == wide
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi", "sign"),
+    [(0.5, 2.0, 1), (-2.0, -0.5, -1), (0.0, 1.0, None), (-1.0, 0.0, None), (-1.0, 0.5, None), (0.0, 0.0, None)],
+)
+def test_the_sign_of_an_enclosure_is_known_only_when_0_is_outside_it(lo: float, hi: float, sign: int | None) -> None:
+    assert judge_truth._sign(enclosure(lo, hi)) == sign
+    assert judge_truth._sign(Fraction(lo).limit_denominator()) == (lo > 0) - (lo < 0)
+
+
+@pytest.mark.parametrize(("lo", "hi"), [(1.0000001, 1.0000002), (-1.0000002, -1.0000001)])
+def test_a_huge_power_of_an_enclosure_keeps_its_magnitude_and_sign(lo: float, hi: float) -> None:
+    n = 2**32 + 1  # odd: a negative base stays negative
+    got_lo, got_hi = a_pass().power(enclosure(lo, hi), Fraction(n))
+    with mpmath.workprec(300):
+        ends = sorted(mpmath.mpf(v) ** n for v in (lo, hi))
+        assert mpmath.mpf(got_lo) <= ends[0] and ends[1] <= mpmath.mpf(got_hi)
+        assert mpmath.mpf(got_hi) <= ends[1] * (1 + mpmath.mpf(2) ** -60) if ends[1] > 0 else True
+        assert mpmath.mpf(got_lo) >= ends[0] * (1 + mpmath.mpf(2) ** -60) if ends[0] < 0 else True
+
+
+def test_an_exact_result_becomes_an_enclosure_past_fraction_bits() -> None:
+    p = a_pass()
+    kept = Fraction(2**19998 + 1)  # 19,999 + 1 bits: exact still
+    assert p.exact(kept) is kept
+    large = Fraction(2**19999 + 1)  # 20,000 + 1 bits
+    lo, hi = p.exact(large)
+    assert lo == libmp.from_man_exp(1, 19999)  # rounded outward to 128 bits: down to 2**19999 ...
+    assert hi == libmp.from_man_exp(2**127 + 1, 19999 - 127)  # ... and up to 2**19999 * (1 + 2**-127)
+    small = Fraction(1, 2**20000 + 1)  # 1 + 20,001 bits
+    assert not isinstance(p.exact(small), Fraction)
+
+
+def test_zero_times_an_enclosure_is_exactly_zero_even_an_unbounded_one() -> None:
+    zero = a_pass().mul(Fraction(0), (libmp.fone, libmp.finf))
+    assert zero == 0 and isinstance(zero, Fraction)
+    assert a_pass().mul((libmp.fone, libmp.finf), Fraction(0)) == 0
+
+
+def test_an_undefined_quantity_has_no_noise() -> None:
+    t = judge_truth.truth("log(x)", {"x": -1.0})
+    assert t.value.value is None and t.value.noise == 0.0 and t.value.condition is None

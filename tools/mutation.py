@@ -156,6 +156,18 @@ EQUIVALENT: dict[str, str] = {
     "either way (a division has two)",
     "comparisons.judge.agreement.x__local_derivatives__mutmut_5": "`a` for a node without arguments (an input or a "
     "constant), whose local derivatives are none: never read",
+    "comparisons.judge.truth.x__round_fraction__mutmut_12": "`>` for `>=` at |q| = 2**top exactly: a power of two is "
+    "a float of either binade, and rounds to itself (or to the same inf or subnormal) either way",
+    "comparisons.judge.truth.x__round_fraction__mutmut_14": "`top > 0` for `top >= 0`: at top = 0 the other branch "
+    "computes n << 0 >= d, the same test",
+    "comparisons.judge.truth.x__round_fraction__mutmut_15": "`top >= 1`: as round_fraction__mutmut_14",
+    "comparisons.judge.truth.x__round_fraction__mutmut_18": "`>` at |q| = 2**top below 1: as round_fraction__mutmut_12",
+    "comparisons.judge.truth.x__round_fraction__mutmut_46": "`q <= 0` for `q < 0`: q = 0 has returned 0.0 before",
+    "comparisons.judge.truth.xǁ_Passǁmul__mutmut_14": "interval arithmetic exact (no precision) instead of rounded "
+    "outward to it: the same enclosure or a tighter one, and the same truth",
+    "comparisons.judge.truth.xǁ_Passǁmul__mutmut_17": "as _Pass.mul__mutmut_14",
+    "comparisons.judge.truth.xǁ_Passǁsub__mutmut_7": "as _Pass.mul__mutmut_14",
+    "comparisons.judge.truth.xǁ_Passǁsub__mutmut_10": "as _Pass.mul__mutmut_14",
     "micrograd.engine.x__div__mutmut_8": "inf / copysign(1.0, b) is inf * copysign(1.0, b): dividing by +-1 is multiplying",
     "micrograd.engine.x__div__mutmut_17": "inf * copysign(2.0, b) is inf * copysign(1.0, b): twice an infinity is the same",
     "micrograd.engine.x__pow__mutmut_9": "`base <= 0` for `base < 0` after an OverflowError: 0 to any power never overflows",
