@@ -454,3 +454,61 @@ def test_zero_times_an_enclosure_is_exactly_zero_even_an_unbounded_one() -> None
 def test_an_undefined_quantity_has_no_noise() -> None:
     t = judge_truth.truth("log(x)", {"x": -1.0})
     assert t.value.value is None and t.value.noise == 0.0 and t.value.condition is None
+
+
+# --- an enclosure rounded to one float, and the sign of a zero it holds ---
+
+TINY = libmp.from_man_exp(1, -1100)  # below half float64's smallest subnormal: rounds to a zero
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi", "expected"),
+    [
+        (libmp.mpf_neg(TINY), libmp.fzero, -0.0),  # [negative, exactly 0]: -0.0
+        (libmp.mpf_neg(TINY), TINY, 0.0),  # across 0: +0.0
+        (libmp.mpf_neg(TINY), libmp.mpf_neg(libmp.mpf_shift(TINY, -1)), -0.0),  # both ends negative
+        (libmp.fzero, TINY, 0.0),
+        (TINY, libmp.mpf_shift(TINY, 1), 0.0),
+        (libmp.from_float(1.5), libmp.from_float(1.5), 1.5),
+    ],
+)
+def test_an_enclosure_of_zeros_rounds_to_the_zero_of_its_sign(lo: object, hi: object, expected: float) -> None:
+    got = judge_truth._round_settled((lo, hi), "float64")
+    assert got == expected and math.copysign(1.0, got) == math.copysign(1.0, expected)
+
+
+def test_an_enclosure_across_two_floats_is_not_settled() -> None:
+    assert judge_truth._round_settled(enclosure(1.0, 1.5), "float64") is None
+
+
+# --- the cancellation a truth names ---
+
+
+def worst_cancellation(source: str, point: dict[str, float]) -> str:
+    expr = parse(source)
+    return judge_truth._worst_cancellation(expr, judge_truth._Pass(expr, point, 128).forward())
+
+
+@pytest.mark.parametrize(
+    ("source", "point", "where"),
+    [
+        ("(x + 1) - 1", {"x": 1e-17}, "(x + 1.0) - 1.0: its operands are 2.0e+17 times larger than its result"),
+        ("x - y", {"x": 1.0, "y": 1.0}, "x - y: its operands are inf times larger than its result"),  # exactly 0
+        ("x - y", {"x": 0.0, "y": 0.0}, ""),  # 0 - 0: nothing cancels
+        ("x - y", {"x": 1001.5, "y": 999.5}, "x - y: its operands are 1.0e+3 times larger than its result"),  # 1000.5
+        ("x - y", {"x": 1001.0, "y": 999.0}, ""),  # exactly 1000 times: not more than 1000
+        ("x + y", {"x": 1001.5, "y": -999.5}, "x + y: its operands are 1.0e+3 times larger than its result"),
+        ("x * y", {"x": 1.0, "y": 2.0}, ""),
+    ],
+)
+def test_the_worst_cancellation_is_named_past_a_ratio_of_1000(source: str, point: dict[str, float], where: str) -> None:
+    assert worst_cancellation(source, point) == where
+
+
+def test_a_node_without_a_finite_middle_does_not_stop_the_search() -> None:
+    source = "t = exp(exp(exp(z))) + 1\nu = (x + 1) - 1\nu + 0 * t"  # t's enclosure reaches inf; u cancels after it
+    expr = parse(source)
+    vals = judge_truth._Pass(expr, {"x": 1e-17, "z": 10.0}, 128).forward()
+    first_add = next(i for i, n in enumerate(expr.nodes) if n.op == "add")
+    assert judge_truth._midpoint(vals[first_add]) is None
+    assert worst_cancellation(source, {"x": 1e-17, "z": 10.0}).startswith("(x + 1.0) - 1.0: its operands are 2.0e+17")

@@ -168,6 +168,17 @@ EQUIVALENT: dict[str, str] = {
     "comparisons.judge.truth.xǁ_Passǁmul__mutmut_17": "as _Pass.mul__mutmut_14",
     "comparisons.judge.truth.xǁ_Passǁsub__mutmut_7": "as _Pass.mul__mutmut_14",
     "comparisons.judge.truth.xǁ_Passǁsub__mutmut_10": "as _Pass.mul__mutmut_14",
+    "comparisons.judge.truth.x__round_settled__mutmut_40": "`mpf_sign(v[0]) <= 0` for `< 0`: in this branch the ends "
+    "round to zeros of different signs with v[1] exactly 0, so v[0] is negative",
+    "comparisons.judge.truth.x__round_settled__mutmut_41": "`< 1`: as round_settled__mutmut_40",
+    "comparisons.judge.truth.x__worst_cancellation__mutmut_15": "`b is None and result is None`: a finite sum's "
+    "operands are finite, so when b has no finite middle neither has the result",
+    "comparisons.judge.truth.x__worst_cancellation__mutmut_16": "`a is None and b is None`: as worst_cancellation__mutmut_15",
+    "comparisons.judge.truth.x__worst_cancellation__mutmut_26": "`a != 0 and b != 0` where a + b or a - b is exactly "
+    "0: one operand is 0 exactly when the other is",
+    "comparisons.judge.truth.x__worst_cancellation__mutmut_32": "a ratio of 1 for 0 where nothing cancels: both are "
+    "below the 1000 that names one",
+    "comparisons.judge.truth.xǁ_Passǁderivative__mutmut_76": "`sign >= 0` for relu': a sign of 0 has raised just before",
     "micrograd.engine.x__div__mutmut_8": "inf / copysign(1.0, b) is inf * copysign(1.0, b): dividing by +-1 is multiplying",
     "micrograd.engine.x__div__mutmut_17": "inf * copysign(2.0, b) is inf * copysign(1.0, b): twice an infinity is the same",
     "micrograd.engine.x__pow__mutmut_9": "`base <= 0` for `base < 0` after an OverflowError: 0 to any power never overflows",
