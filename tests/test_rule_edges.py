@@ -372,3 +372,90 @@ def test_tanh_tail_is_beyond_three_quarters() -> None:
         return rules._tanh_tail(situation("tanh(x)", {"x": x}, quantity="grad:x"))
 
     assert [tail(x) for x in (0.75, -0.75, 0.8, -1.0, 0.5)] == [False, False, True, True, False]
+
+
+# --- each predicate on the cases just inside and just outside what its rule says (mutation testing found each) ---
+
+CHAIN40 = "tanh(" * 40 + "x" + ")" * 40
+CHAIN39 = "tanh(" * 39 + "x" + ")" * 39
+LARGEST = 1.7976931348623157e308
+
+
+def case(predicate: str, source: str, inputs: dict[str, float], described: bool, *, got: float = NAN,
+         truth: float | None = None, others: dict[str, float] | None = None, quantity: str = "value",
+         dtype: str = "float64") -> object:  # fmt: skip
+    situation = (source, inputs, quantity, got, truth, others or {}, dtype)
+    return pytest.param(predicate, situation, described, id=f"{predicate}:{source[:30]}:{inputs}:{quantity}:{dtype}")
+
+
+PREDICATE_CASES = [
+    case("_deep_squashing_chain", CHAIN40, {"x": 0.5}, True),  # nan through 40 squashings
+    case("_deep_squashing_chain", CHAIN40, {"x": 0.5}, True, got=0.0, truth=1e-30),  # 0 where the truth is not
+    case("_deep_squashing_chain", CHAIN40, {"x": 0.5}, False, got=0.0, truth=0.0),
+    case("_deep_squashing_chain", CHAIN40, {"x": 0.5}, False, got=0.25, truth=0.25),  # a number: nothing to explain
+    case("_deep_squashing_chain", CHAIN39, {"x": 0.5}, False),  # 39 deep: not deep enough
+    case("_division_of_division", "(x / y) / z", {"x": 1.0, "y": 2.0, "z": 3.0}, True),
+    case("_division_of_division", "x / (y / z)", {"x": 1.0, "y": 2.0, "z": 3.0}, True),
+    case("_division_of_division", "(x * y) / z", {"x": 1.0, "y": 2.0, "z": 3.0}, False),
+    case("_exp2_rounding", "exp(x)", {"x": 1.5}, True),
+    case("_exp2_rounding", "sigmoid(x)", {"x": 1.5}, True),
+    case("_exp2_rounding", "tanh(x)", {"x": -1.5}, True),
+    case("_exp2_rounding", "exp(x)", {"x": 1.0}, False),  # |x| > 1 only
+    case("_exp2_rounding", "x ** y", {"x": 2.0, "y": 2.0}, True),  # an exponent that is not a literal
+    case("_exp2_rounding", "x ** 2", {"x": 3.0}, False),  # a whole literal exponent: repeated multiplication
+    case("_exp2_rounding", "x ** 0.5", {"x": 2.0}, True),
+    case("_exp_near_the_top", "sigmoid(x) * y", {"x": 0.0, "y": 1.5 * 2.0**1000}, True),
+    case("_exp_near_the_top", "tanh(x) * y", {"x": 0.0, "y": 1.5 * 2.0**1000}, True),
+    case("_log_outside_domain", "log(x)", {"x": 0.5}, False),
+    case("_log_outside_domain", "log(x)", {"x": 0.0}, True),
+    case("_log_outside_domain", "log(x)", {"x": -1.0}, True),
+    case("_out_of_range_intermediate", "-(x * y)", {"x": 1e-200, "y": 1e-200}, True),  # 0 from two nonzero numbers
+    case("_out_of_range_intermediate", "-(x / y)", {"x": 1e-200, "y": 1e200}, True),
+    case("_out_of_range_intermediate", "-exp(x)", {"x": -1000.0}, True),
+    case("_out_of_range_intermediate", "-(x ** y)", {"x": 1e-200, "y": 2.0}, True),
+    case("_out_of_range_intermediate", "-sigmoid(x)", {"x": -1000.0}, True),
+    case("_out_of_range_intermediate", "-(x * y)", {"x": 0.0, "y": 5.0}, False),  # 0 from a 0: no underflow
+    case("_out_of_range_intermediate", "x * y", {"x": 1e-200, "y": 1e-200}, False),  # the result itself
+    case("_out_of_range_intermediate", "exp(x) * 0.0", {"x": 1000.0}, True),  # an intermediate inf
+    case("_out_of_range_intermediate", "exp(x) * 0.0", {"x": 10.0}, False),
+    case("_overflow_all_agree", "exp(x)", {"x": 1000.0}, True, got=INF, others={"a": INF}),
+    case("_overflow_all_agree", "exp(x)", {"x": 1000.0}, False, got=INF, others={"a": 1.0}),
+    case("_overflow_all_agree", "exp(x)", {"x": 1.0}, False, got=math.e, others={"a": math.e}),
+    case("_reassociated", "(x - 1) + 2", {"x": 1e-17}, True),  # an outer add over an inner sub, both with literals
+    case("_reassociated", "(x + 1) - 1", {"x": 1e-17}, True),
+    case("_reassociated", "(x + y) - 1", {"x": 1e-17, "y": 1.0}, False),
+    case("_reassociated", "(x * 2) - 1", {"x": 1e-17}, False),
+    case("_reciprocal_power_overflows", "x ** y", {"x": 10.0, "y": -400.0}, True),  # 10**400 overflows
+    case("_reciprocal_power_overflows", "x ** y", {"x": -10.0, "y": -400.0}, True),  # |base|
+    case("_reciprocal_power_overflows", "x ** y", {"x": 0.1, "y": -400.0}, True),  # |y log x| counts, x < 1 too
+    case("_reciprocal_power_overflows", "x ** y", {"x": 10.0, "y": -300.0}, False),
+    case("_reciprocal_power_overflows", "x ** y", {"x": 10.0, "y": -308.0}, False),  # 10**308 does not overflow
+    case("_reciprocal_power_overflows", "x ** y", {"x": 10.0, "y": -308.0}, True, quantity="grad:x"),  # y - 1
+    case("_reciprocal_power_overflows", "x ** y", {"x": 5e-324, "y": 0.5}, False, quantity="grad:x"),  # -0.5
+    case("_reciprocal_power_overflows", "x ** y", {"x": 5e-324, "y": 0.99}, False),  # a positive exponent
+    case("_reciprocal_power_overflows", "x ** y", {"x": LARGEST, "y": -1.0}, False),  # exactly log(largest)
+    case("_reciprocal_power_overflows", "x ** y", {"x": 0.0, "y": -1.0}, False),  # a zero base: a pole instead
+    case("_reciprocal_power_overflows", "x ** y", {"x": 10.0, "y": -39.0}, True, dtype="float32"),
+    case("_reciprocal_power_overflows", "x ** y", {"x": 10.0, "y": -38.0}, False, dtype="float32"),
+    case("_sigmoid_subnormal", "sigmoid(x)", {"x": -710.0}, True),
+    case("_sigmoid_subnormal", "sigmoid(x)", {"x": 710.0}, False),
+    case("_sigmoid_subnormal", "sigmoid(x)", {"x": -5.0}, False),
+    case("_subnormal_intermediate", "1 * x", {"x": 1e-310}, True),  # the node before the result
+    case("_subnormal_intermediate", "x * y", {"x": 1e-160, "y": 1e-160}, False),  # only the result is subnormal
+    case("_times_zero", "x * 0", {"x": 2.0}, True),
+    case("_times_zero", "0 * x", {"x": 2.0}, True),
+    case("_times_zero", "x * y", {"x": 2.0, "y": 0.0}, False),  # an input that is 0 is not a literal 0
+    case("_times_zero", "x * 1", {"x": 2.0}, False),
+    case("_tinygrad_tanh_near_zero", "tanh(x)", {"x": 0.25}, True),
+    case("_tinygrad_tanh_near_zero", "tanh(x)", {"x": -0.25}, True),
+    case("_tinygrad_tanh_near_zero", "tanh(x)", {"x": 0.0}, False),
+    case("_tinygrad_tanh_near_zero", "tanh(x)", {"x": 0.5}, False),
+    case("_tinygrad_tanh_near_zero", "tanh(x)", {"x": 1.0}, False),
+]
+
+
+@pytest.mark.parametrize(("predicate", "situation_args", "described"), PREDICATE_CASES)
+def test_each_predicate_at_its_edges(predicate: str, situation_args: tuple, described: bool) -> None:
+    source, inputs, quantity, got, truth, others, dtype = situation_args
+    s = Situation(parse(source), inputs, "torch", quantity, got, truth, others, dtype)
+    assert getattr(rules, predicate)(s) is described

@@ -179,6 +179,26 @@ EQUIVALENT: dict[str, str] = {
     "comparisons.judge.truth.x__worst_cancellation__mutmut_32": "a ratio of 1 for 0 where nothing cancels: both are "
     "below the 1000 that names one",
     "comparisons.judge.truth.xǁ_Passǁderivative__mutmut_76": "`sign >= 0` for relu': a sign of 0 has raised just before",
+    "comparisons.judge.rules.x__pow_of_exp__mutmut_5": "s.op_of(n, ) is s.op_of(n, 0): 0 is the default",
+    "comparisons.judge.rules.x__exp_product__mutmut_6": "s.op_of(n, ) is s.op_of(n, 0): 0 is the default",
+    "comparisons.judge.rules.x__division_of_division__mutmut_8": "s.op_of(n, ) is s.op_of(n, 0): 0 is the default",
+    "comparisons.judge.rules.x__reciprocal_power_overflows__mutmut_18": "s.arg(n, ) is s.arg(n, 0): 0 is the default",
+    "comparisons.judge.rules.x__reciprocal_power_overflows__mutmut_5": "3.4028234663852886e+38 is the same literal",
+    "comparisons.judge.rules.x__reciprocal_power_overflows__mutmut_9": "1.7976931348623157e+308 is the same literal",
+    "comparisons.judge.rules.x__reciprocal_power_overflows__mutmut_32": "`e <= 0` for `e < 0`: at e = 0 the product e "
+    "log(base) is 0, never beyond the top",
+    "comparisons.judge.rules.structures__mutmut_8": "copysign(2.0, v) for copysign(1.0, v) in a node's key: it tells "
+    "0.0 from -0.0 just the same",
+    "comparisons.judge.rules.x__out_of_range_intermediate__mutmut_23": "tanh left out of the ops whose 0 is an "
+    "underflow: tanh of a nonzero finite number is never 0 (tanh(5e-324) is 5e-324)",
+    "comparisons.judge.rules.x__out_of_range_intermediate__mutmut_24": "as out_of_range_intermediate__mutmut_23",
+    "comparisons.judge.rules.x__sigmoid_subnormal__mutmut_4": "`<= 0` for `< 0`: 0 does not saturate, so the "
+    "conjunction is false at 0 either way",
+    "comparisons.judge.rules.x__sigmoid_subnormal__mutmut_5": "`< 1` for `< 0`: an argument in [0, 1) does not saturate either",
+    "comparisons.judge.rules.x__squashing_depth__mutmut_15": "max(depth, default=None): an expression has at least "
+    "one node, so the default is never used",
+    "comparisons.judge.rules.x__squashing_depth__mutmut_17": "max(depth) without a default: as squashing_depth__mutmut_15",
+    "comparisons.judge.rules.x__squashing_depth__mutmut_18": "max(depth, default=1): as squashing_depth__mutmut_15",
     "micrograd.engine.x__div__mutmut_8": "inf / copysign(1.0, b) is inf * copysign(1.0, b): dividing by +-1 is multiplying",
     "micrograd.engine.x__div__mutmut_17": "inf * copysign(2.0, b) is inf * copysign(1.0, b): twice an infinity is the same",
     "micrograd.engine.x__pow__mutmut_9": "`base <= 0` for `base < 0` after an OverflowError: 0 to any power never overflows",
