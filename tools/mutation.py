@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import concurrent.futures
 import difflib
 import fnmatch
 import functools
@@ -277,11 +278,7 @@ def prepare(name: str, group: Group, fresh: bool) -> Path:
         ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
         shutil.copytree(ROOT / top, folder / top, ignore=ignore, dirs_exist_ok=True)
     if (folder / "mutants").exists():  # mutmut copies the modules it does not mutate in once only: bring them up to date
-        for path in sorted(p for top in COPIED[:3] for p in (ROOT / top).rglob("*.py") if "__pycache__" not in p.parts):
-            relative = path.relative_to(ROOT).as_posix()
-            if not any(fnmatch.fnmatch(relative, source) for source in group.sources):
-                (folder / "mutants" / relative).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(path, folder / "mutants" / relative)
+        refresh(folder, group)
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     base = project.get("tool", {}).get("mutmut", {})
     settings = {
@@ -335,30 +332,46 @@ def results(folder: Path) -> dict[str, str]:
     return statuses
 
 
-def recheck(name: str, group: Group, tests: list[str]) -> None:
-    """Runs the group's current tests (or `tests`) against each surviving mutant of its last run; a failure is recorded
-    as a kill. Mutants without a test stay as they are (a new test file would need a plain run to be mapped)."""
+def refresh(folder: Path, group: Group) -> None:
+    """The tests, and the modules mutmut does not mutate, copied into mutmut's mutants/ as they are now (mutmut copies
+    a module in once only; its mutated sources it regenerates itself)."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for target in (folder / "tests", folder / "mutants" / "tests"):
+        shutil.copytree(ROOT / "tests", target, dirs_exist_ok=True, ignore=ignore)
+    for path in sorted(p for top in COPIED[:3] for p in (ROOT / top).rglob("*.py") if "__pycache__" not in p.parts):
+        relative = path.relative_to(ROOT).as_posix()
+        if not any(fnmatch.fnmatch(relative, source) for source in group.sources):
+            for base in (folder, folder / "mutants"):
+                (base / relative).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(path, base / relative)
+
+
+def recheck(name: str, group: Group, tests: list[str], max_children: int = 1) -> None:
+    """Runs the group's current tests (or `tests`) against each surviving mutant of its last run, and each that had no
+    test then; a failure is recorded as a kill, a pass as a survivor (with the tests that now reach it)."""
     folder = WORK / name
     if not (folder / "mutants").exists():
         print(f"{name}: not run yet, nothing to recheck")
         return
-    for target in (folder / "tests", folder / "mutants" / "tests"):
-        shutil.copytree(ROOT / "tests", target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    survivors = [m for m, s in results(folder).items() if s == "survived" and m not in EQUIVALENT]
+    refresh(folder, group)
+    pending = [m for m, s in results(folder).items() if s in ("survived", "no tests") and m not in EQUIVALENT]
     env = {**os.environ, "HYPOTHESIS_PROFILE": "ci", "CI": "", "PYTHONDONTWRITEBYTECODE": "1", "GRAD_EXAMPLES": "20"}
     command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-m", "not slow", *(tests or group.tests)]
-    killed = []
-    for mutant in survivors:
+
+    def run(mutant: str) -> int:
         done = subprocess.run(command, cwd=folder / "mutants", env={**env, "MUTANT_UNDER_TEST": mutant}, capture_output=True)
-        if done.returncode == 1:
-            killed.append(mutant)
+        return 1 if done.returncode == 1 else 0
+
+    with concurrent.futures.ThreadPoolExecutor(max_children) as pool:
+        outcome = dict(zip(pending, pool.map(run, pending), strict=True))
     for meta in (folder / "mutants").rglob("*.meta"):
         data = json.loads(meta.read_text())
         codes = data.get("exit_code_by_key", {})
-        if any(m in codes for m in killed):
-            codes.update({m: 1 for m in killed if m in codes})
+        if any(m in codes for m in outcome):
+            codes.update({m: code for m, code in outcome.items() if m in codes})
             meta.write_text(json.dumps(data))
-    print(f"{name}: rechecked {len(survivors)} survivors against the current tests, {len(killed)} now killed")
+    killed = sum(outcome.values())
+    print(f"{name}: rechecked {len(pending)} survivors and untested mutants against the current tests, {killed} now killed")
 
 
 @functools.cache
@@ -444,7 +457,7 @@ def main(argv: list[str] | None = None) -> int:
     names = args.groups or list(GROUPS)
     if args.recheck:
         for name in names:
-            recheck(name, existing(GROUPS[name]), args.tests)
+            recheck(name, existing(GROUPS[name]), args.tests, args.max_children)
     elif not args.report:
         for name in names:
             group = existing(GROUPS[name])
