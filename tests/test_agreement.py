@@ -18,6 +18,7 @@ from comparisons.judge.agreement import (
     close,
     fd_note,
     finite_differences,
+    finite_differences_with_bounds,
     quantity_label,
 )
 from comparisons.judge.truth import truth
@@ -143,3 +144,28 @@ def test_the_branch_taken_at_each_kink_pole_and_domain_edge() -> None:
 def test_relus_slope_at_its_kink_counts_as_zero_in_the_scale() -> None:
     # d/dx (relu(x) - x) at 0: relu' is 0 there (micrograd's choice), so nothing cancels: the scale is |-1| = 1
     assert cancellation_scales(parse("relu(x) - x"), {"x": 0.0})["grad:x"] == 1.0
+
+
+FD_CASES = [
+    ("tanh(x) * y", {"x": 0.3, "y": 2.0}),
+    ("exp(x) / (1 + x * x)", {"x": 1.7}),
+    ("log(x) * x ** 3", {"x": 2.5}),
+    ("sigmoid(x * y) - x", {"x": -1.2, "y": 0.7}),
+    ("(x + 100000000) - 100000000", {"x": 0.5}),  # rounding noise of 1e8's ulp: the bound must cover it
+    ("x ** 2.5 + relu(x - 1)", {"x": 3.0}),
+    ("1 / (x - 1)", {"x": 1.001}),  # near a pole: steps must not cross it
+    ("exp(x) - 1", {"x": 1e-8}),
+]
+
+
+@pytest.mark.parametrize(("source", "point"), FD_CASES)
+def test_finite_differences_hold_the_certified_gradient_within_a_useful_bound(source: str, point: dict[str, float]) -> None:
+    """The estimate is within its bound of the certified truth's gradient, and the bound is tight enough to mean
+    something: under a thousandth of the gradient (or of 1). Every number `grad` prints, finite differences too."""
+    expr = parse(source)
+    estimates, bounds = finite_differences_with_bounds(expr, point)
+    exact = truth(expr, point)
+    for name in point:
+        g = exact.grads[name].value
+        assert g is not None and abs(estimates[name] - g) <= bounds[name], (name, estimates[name], g, bounds[name])
+        assert bounds[name] <= 1e-3 * max(1.0, abs(g)), (name, bounds[name], g)
