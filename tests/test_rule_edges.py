@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import math
 import sys
+import warnings
 
+import numpy as np
 import pytest
 
 from backends import parse
@@ -459,3 +461,33 @@ def test_each_predicate_at_its_edges(predicate: str, situation_args: tuple, desc
     source, inputs, quantity, got, truth, others, dtype = situation_args
     s = Situation(parse(source), inputs, "torch", quantity, got, truth, others, dtype)
     assert getattr(rules, predicate)(s) is described
+
+
+MORE_PREDICATE_CASES = [
+    case("_jax_tanh_near_one", "tanh(x)", {"x": 15.0}, False),  # beyond 15 in float64
+    case("_jax_tanh_near_one", "tanh(x)", {"x": 15.5}, True),
+    case("_jax_tanh_near_one", "tanh(x)", {"x": 7.5}, True, dtype="float32"),  # beyond 7 in float32
+    case("_jax_tanh_near_one", "tanh(x)", {"x": 7.0}, False, dtype="float32"),
+    case("_reassociated", "(x + 1) - y", {"x": 1e-17, "y": 1.0}, False),  # the outer operation has no literal
+]
+
+
+@pytest.mark.parametrize(("predicate", "situation_args", "described"), MORE_PREDICATE_CASES)
+def test_more_predicates_at_their_edges(predicate: str, situation_args: tuple, described: bool) -> None:
+    test_each_predicate_at_its_edges(predicate, situation_args, described)
+
+
+def test_subnormal_is_strictly_below_the_smallest_normal() -> None:
+    assert rules._subnormal(1e-310, "float64") and not rules._subnormal(2.2250738585072014e-308, "float64")
+    assert rules._subnormal(1e-40, "float32") and not rules._subnormal(1.1754943508222875e-38, "float32")
+    assert not rules._subnormal(0.0, "float64")
+
+
+def test_node_values_round_every_operation_to_the_dtype_and_say_nothing_of_overflow() -> None:
+    expr = parse("x * y")
+    product32 = float(np.float32(np.float32(0.1) * np.float32(3.0)))
+    assert rules.node_values(expr, {"x": 0.1, "y": 3.0}, "float32")[-1] == product32 != 0.1 * 3.0
+    assert Situation(expr, {"x": 0.1, "y": 3.0}, "torch", "value", 0.0, None, {}, "float32").values[-1] == product32
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's overflow warning would be an error here
+        assert rules.node_values(parse("exp(x) * 0"), {"x": 1000.0})[1] == INF

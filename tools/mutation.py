@@ -188,7 +188,7 @@ EQUIVALENT: dict[str, str] = {
     "comparisons.judge.rules.x__reciprocal_power_overflows__mutmut_9": "1.7976931348623157e+308 is the same literal",
     "comparisons.judge.rules.x__reciprocal_power_overflows__mutmut_32": "`e <= 0` for `e < 0`: at e = 0 the product e "
     "log(base) is 0, never beyond the top",
-    "comparisons.judge.rules.structures__mutmut_8": "copysign(2.0, v) for copysign(1.0, v) in a node's key: it tells "
+    "comparisons.judge.rules.x_structures__mutmut_8": "copysign(2.0, v) for copysign(1.0, v) in a node's key: it tells "
     "0.0 from -0.0 just the same",
     "comparisons.judge.rules.x__out_of_range_intermediate__mutmut_23": "tanh left out of the ops whose 0 is an "
     "underflow: tanh of a nonzero finite number is never 0 (tanh(5e-324) is 5e-324)",
@@ -200,6 +200,16 @@ EQUIVALENT: dict[str, str] = {
     "one node, so the default is never used",
     "comparisons.judge.rules.x__squashing_depth__mutmut_17": "max(depth) without a default: as squashing_depth__mutmut_15",
     "comparisons.judge.rules.x__squashing_depth__mutmut_18": "max(depth, default=1): as squashing_depth__mutmut_15",
+    "comparisons.judge.rules.x__pow_negative_zero_base__mutmut_10": "copysign(2, v) < 0 is copysign(1, v) < 0: only "
+    "the sign is read",
+    "comparisons.judge.rules.x__pow_negative_zero_base__mutmut_12": "`copysign(1, v) <= 0`: copysign gives +-1, never 0",
+    "comparisons.judge.rules.x__pow_negative_zero_base__mutmut_13": "`copysign(1, v) < 1`: copysign gives +-1, so it "
+    "is < 0 exactly when < 1",
+    "comparisons.judge.rules.x__relu_of_negative_zero__mutmut_10": "copysign(2, v) < 0 is copysign(1, v) < 0: only "
+    "the sign is read",
+    "comparisons.judge.rules.x__relu_of_negative_zero__mutmut_12": "`copysign(1, v) <= 0`: copysign gives +-1, never 0",
+    "comparisons.judge.rules.x__relu_of_negative_zero__mutmut_13": "`copysign(1, v) < 1`: copysign gives +-1, so it "
+    "is < 0 exactly when < 1",
     "micrograd.engine.x__div__mutmut_8": "inf / copysign(1.0, b) is inf * copysign(1.0, b): dividing by +-1 is multiplying",
     "micrograd.engine.x__div__mutmut_17": "inf * copysign(2.0, b) is inf * copysign(1.0, b): twice an infinity is the same",
     "micrograd.engine.x__pow__mutmut_9": "`base <= 0` for `base < 0` after an OverflowError: 0 to any power never overflows",
