@@ -6,10 +6,10 @@ mutmut takes one test selection per project, so each group runs in a folder of i
 the packages and tests/, and a pyproject.toml whose [tool.mutmut] names the group's files and tests (the rest of the
 settings come from the repository's [tool.mutmut]). Within a group mutmut runs, for each mutant, only the tests that
 called the mutated function. A group resumes where it stopped: each run copies the repository's files in again, and
-mutmut keeps the result of every mutant whose function is unchanged (it hashes each function) and tests the mutants
-of new or changed functions; `--fresh` starts a group over. A kill stands when tests are added; a survivor is rerun
-against the tests as they are now by --recheck. Hypothesis runs its derandomized `ci` profile (tests/conftest.py), so
-a mutant meets the same examples as `make test`.
+mutmut keeps the result of every mutant whose function (and callers) are unchanged (it hashes each function) and
+tests the rest; a change of the group's test selection in GROUPS starts the group over, as `--fresh` does. A kill
+stands when tests are added; a survivor is rerun against the tests as they are now by --recheck. Hypothesis runs its
+derandomized `ci` profile (tests/conftest.py), so a mutant meets the same examples as `make test`.
 
     python tools/mutation.py                  every group
     python tools/mutation.py dtypes rules     those groups
