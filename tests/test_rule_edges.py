@@ -491,3 +491,24 @@ def test_node_values_round_every_operation_to_the_dtype_and_say_nothing_of_overf
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # numpy's overflow warning would be an error here
         assert rules.node_values(parse("exp(x) * 0"), {"x": 1000.0})[1] == INF
+
+
+def test_explain_blames_the_minority_when_got_is_the_majoritys_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A backend whose number most backends give is explained by the rule that explains every backend that differs
+    (asked about each of them, with the rest as its others); when half or more differ, nobody is blamed."""
+    asked: list[Situation] = []
+
+    def applies(s: Situation) -> bool:
+        asked.append(s)
+        return s.got == 2.0
+
+    monkeypatch.setattr(rules, "RULES", (rules.Rule("gives_two", "...", applies),))
+    expr = parse("x * 2")  # an Expression, not text
+    rule = rules.explain(expr, {"x": 0.5}, "a", "grad:x", 1.0, 1.0, {"b": 2.0, "c": 1.0, "d": 1.0}, "float32")
+    assert rule is not None and rule.name == "gives_two"
+    b = asked[-1]
+    assert (b.backend, b.quantity, b.got, b.truth, b.dtype) == ("b", "grad:x", 2.0, 1.0, "float32")
+    assert b.others == {"c": 1.0, "d": 1.0, "a": 1.0} and b.expr is expr
+    assert rules.explain(expr, {"x": 0.5}, "a", "grad:x", 1.0, 1.0, {"b": 2.0, "c": 1.0}, "float32") is not None  # 1 of 2
+    assert rules.explain(expr, {"x": 0.5}, "a", "grad:x", 1.0, 1.0, {"b": 2.0, "c": 2.0, "d": 1.0}) is None  # 2 of 3
+    assert rules.explain(expr, {"x": 0.5}, "a", "grad:x", 1.0, 1.0, {"b": 1.0, "c": 1.0}) is None  # all agree

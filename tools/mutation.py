@@ -210,6 +210,8 @@ EQUIVALENT: dict[str, str] = {
     "comparisons.judge.rules.x__relu_of_negative_zero__mutmut_12": "`copysign(1, v) <= 0`: copysign gives +-1, never 0",
     "comparisons.judge.rules.x__relu_of_negative_zero__mutmut_13": "`copysign(1, v) < 1`: copysign gives +-1, so it "
     "is < 0 exactly when < 1",
+    "comparisons.judge.rules.x_explain__mutmut_44": 'blamed starts as "" for None: `blamed or rule` takes the rule '
+    "either way, and the loop runs at least once here",
     "micrograd.engine.x__div__mutmut_8": "inf / copysign(1.0, b) is inf * copysign(1.0, b): dividing by +-1 is multiplying",
     "micrograd.engine.x__div__mutmut_17": "inf * copysign(2.0, b) is inf * copysign(1.0, b): twice an infinity is the same",
     "micrograd.engine.x__pow__mutmut_9": "`base <= 0` for `base < 0` after an OverflowError: 0 to any power never overflows",
