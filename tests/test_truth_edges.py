@@ -512,3 +512,37 @@ def test_a_node_without_a_finite_middle_does_not_stop_the_search() -> None:
     first_add = next(i for i, n in enumerate(expr.nodes) if n.op == "add")
     assert judge_truth._midpoint(vals[first_add]) is None
     assert worst_cancellation(source, {"x": 1e-17, "z": 10.0}).startswith("(x + 1.0) - 1.0: its operands are 2.0e+17")
+
+
+# --- more edges the mutants found: rounding the exponent of a bound, cosh beyond CAP, the texts of unsettled powers ---
+
+
+def test_exp_and_cosh_beyond_round_a_fractional_exponent_outward() -> None:
+    quarter_more = libmp.from_man_exp(4 * BEYOND + 1, -2)  # 2**5000 + 1/4: 2x = 2**5001 + 1/2
+    minus = libmp.mpf_neg(quarter_more)  # e**-x >= 2**(-2x) = 2**-(2**5001 + 1/2), rounded down: -(2**5001) - 1
+    assert exponent_of(judge_truth._exp_beyond(minus, FLOOR)) == -2 * BEYOND - 1
+    assert exponent_of(judge_truth._cosh_beyond(quarter_more, CEILING)) == 2 * BEYOND + 1  # cosh <= e**x <= 2**(2x)
+
+
+def test_cosh_of_an_enclosure_beyond_cap_is_bounded_by_its_bounds() -> None:
+    x = half_more(BEYOND)
+    lo, hi = a_pass().cosh_of_abs((x, x))
+    assert lo == judge_truth._cosh_beyond(x, FLOOR) and hi == judge_truth._cosh_beyond(x, CEILING)
+
+
+def test_a_number_just_past_10_to_the_1000_is_written_as_its_power_of_ten() -> None:
+    with mpmath.workprec(64):
+        assert judge_truth._text_mpf(mpmath.mpf("3e1000")) == "10**1000"
+
+
+def test_unsettled_powers_say_what_could_not_be_told() -> None:
+    p = a_pass()
+    with pytest.raises(judge_truth.Unsettled) as unsettled:
+        p.dpow_dbase(Fraction(0), enclosure(0.5, 1.5))
+    assert unsettled.value.reason == "the exponent of 0 could not be told from 1"
+    with pytest.raises(judge_truth.Unsettled) as unsettled:
+        p.power(enclosure(-0.5, 0.5), Fraction(1, 2))
+    assert unsettled.value.reason == "a base could not be told from 0"
+    lo, hi = p.power(Fraction(2), Fraction(1, 2))  # a positive base to a fractional power: exp(y log x)
+    with mpmath.workprec(200):
+        assert mpmath.mpf(lo) <= mpmath.sqrt(2) <= mpmath.mpf(hi)

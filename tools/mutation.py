@@ -212,6 +212,40 @@ EQUIVALENT: dict[str, str] = {
     "is < 0 exactly when < 1",
     "comparisons.judge.rules.x_explain__mutmut_44": 'blamed starts as "" for None: `blamed or rule` takes the rule '
     "either way, and the loop runs at least once here",
+    "comparisons.judge.truth.x__text_mpf__mutmut_6": "`x >= 0` for `x > 0` in the infinity branch: x is +-inf there",
+    "comparisons.judge.truth.x__text_mpf__mutmut_7": "`x > 1` for `x > 0` in the infinity branch: x is +-inf there",
+    "comparisons.judge.truth.x__text_mpf__mutmut_21": "`x <= 0` for `x < 0` beyond 10**1000: x is not 0 there",
+    "comparisons.judge.truth.x__text_number__mutmut_9": "_text(v[1]) for _text(v[0]) where the two ends are equal",
+    "comparisons.judge.truth.x__widen__mutmut_13": "`direction <= 0` for `< 0`: the direction is -1 or 1",
+    "comparisons.judge.truth.x__widen__mutmut_14": "`direction < 1` for `< 0`: the direction is -1 or 1",
+    "comparisons.judge.truth.x__holds_integer__mutmut_3": "`lo[1] or hi[1]` for `and`: an enclosure with an infinite "
+    "or zero end holds an integer either way (ceil(-inf) <= hi; 0 is one)",
+    "comparisons.judge.truth.x__holds_integer__mutmut_4": "lo's exponent for its mantissa: an end with exponent 0 is "
+    "an odd integer, so the enclosure holds one either way",
+    "comparisons.judge.truth.x__holds_integer__mutmut_5": "hi's exponent for its mantissa: as holds_integer__mutmut_4",
+    "comparisons.judge.truth.x__exp_beyond__mutmut_9": "`mpf_sign(x) >= 0`: x is beyond CAP in size, never 0",
+    "comparisons.judge.truth.x__tanh__mutmut_10": "tanh=2 for tanh=1: mpmath reads the flag as true or false",
+    "comparisons.judge.truth.xǁ_Passǁcosh_of_abs__mutmut_12": "cosh's limit below -CAP is never reached: its argument is |a|",
+    "comparisons.judge.truth.xǁ_Passǁcosh_of_abs__mutmut_13": "cosh's limit above CAP is never used: a `beyond` bound "
+    "is given for that side",
+    "comparisons.judge.truth.xǁ_Passǁexp__mutmut_6": "exp's limit below -CAP is never used: a `beyond` bound is given",
+    "comparisons.judge.truth.xǁ_Passǁexp__mutmut_7": "exp's limit above CAP is never used: a `beyond` bound is given",
+    "comparisons.judge.truth.xǁ_Passǁdpow_dexponent__mutmut_9": "`sign <= 0` for `< 0`: a sign of 0 has returned before",
+    "comparisons.judge.truth.xǁ_Passǁdpow_dexponent__mutmut_10": "`sign < 1` for `< 0`: the sign is -1 or 1 here",
+    "comparisons.judge.truth.xǁ_Passǁlog__mutmut_6": "_interval(a, None): a is an enclosure in this branch (its sign "
+    "unknown), returned as it is",
+    "comparisons.judge.truth.xǁ_Passǁlog__mutmut_40": "17 guard bits for 16: still rigorous after the widening by a "
+    "unit of the precision",
+    "comparisons.judge.truth.xǁ_Passǁlog__mutmut_47": "the lower end's log rounded to nearest, 16 bits past the "
+    "precision: the widening by a unit of the precision after it still puts it below the exact log",
+    "comparisons.judge.truth.xǁ_Passǁlog__mutmut_53": "the upper end's log rounded to nearest: as _Pass.log__mutmut_47",
+    "comparisons.judge.truth.xǁ_Passǁlog__mutmut_63": "_widen(..., -2): _widen reads only the direction's sign",
+    "comparisons.judge.truth.xǁ_Passǁlog__mutmut_71": "_widen(..., 2): _widen reads only the direction's sign",
+    "comparisons.judge.truth.xǁ_Passǁpower__mutmut_15": "`sb < 1` for `sb < 0` at a zero base: the sign is -1, 0 "
+    "(raised before) or 1",
+    "comparisons.judge.truth.xǁ_Passǁpower__mutmut_98": "`sa <= 0` for `sa < 0`: a zero base has returned before",
+    "comparisons.judge.truth.xǁ_Passǁpower__mutmut_99": "`sa < 1` for `sa < 0`: the base's sign is -1 or 1 here",
+    "comparisons.judge.truth.xǁ_Passǁpower__mutmut_106": "`sa <= 0` for `sa < 0`: a zero base has returned before",
     "micrograd.engine.x__div__mutmut_8": "inf / copysign(1.0, b) is inf * copysign(1.0, b): dividing by +-1 is multiplying",
     "micrograd.engine.x__div__mutmut_17": "inf * copysign(2.0, b) is inf * copysign(1.0, b): twice an infinity is the same",
     "micrograd.engine.x__pow__mutmut_9": "`base <= 0` for `base < 0` after an OverflowError: 0 to any power never overflows",
