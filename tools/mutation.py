@@ -147,9 +147,8 @@ EQUIVALENT: dict[str, str] = {
     "comparisons.judge.truth.xǁ_Passǁpower__mutmut_60": "-(3**32) for -(2**32): see power__mutmut_39",
     "comparisons.judge.truth.xǁ_Passǁpower__mutmut_61": "-(2**33) for -(2**32): see power__mutmut_39",
     "comparisons.judge.truth.xǁ_Passǁpower__mutmut_62": "`<=` at -(2**32): see power__mutmut_39",
-    "comparisons.judge.truth.xǁ_Passǁpower__mutmut_63": "`integer <= 0`: a power 0 of a nonzero base is 1 either way "
-    "(1/x**0 or exp(0 log x))",
-    "comparisons.judge.truth.xǁ_Passǁpower__mutmut_64": "`integer < 1`: as power__mutmut_63",
+    "comparisons.judge.truth.xǁ_Passǁpower__mutmut_64": "`integer < 1` for `integer < 0`: a power 0 of a nonzero base is 1 "
+    "either way (1/x**0 or exp(0 log x))",
     "comparisons.judge.truth.xǁ_Passǁpower__mutmut_51": "_interval(a, None): a is an enclosure here (an exact base "
     "took the exact path), which _interval returns as it is",
     "comparisons.judge.truth.xǁ_Passǁpower__mutmut_77": "_interval(a, None): as power__mutmut_51",
