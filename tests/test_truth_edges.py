@@ -90,15 +90,16 @@ def test_cosh_beyond_is_half_of_e_to_the_x_below_and_e_to_the_x_above() -> None:
     assert exponent_of(judge_truth._cosh_beyond(x, CEILING)) == 2 * BEYOND + 1
 
 
-# --- tanh rounded in the direction asked ---
+# --- tanh and cosh rounded in the direction asked ---
 
 
 @pytest.mark.parametrize("x", [0.3, -0.7, 2.5])
-def test_tanh_rounds_down_and_up_around_the_exact_value(x: float) -> None:
-    raw = libmp.from_float(x)
-    low, high = judge_truth._tanh(raw, 10, FLOOR), judge_truth._tanh(raw, 10, CEILING)
+@pytest.mark.parametrize("name", ["tanh", "cosh"])
+def test_tanh_and_cosh_round_down_and_up_around_the_exact_value(name: str, x: float) -> None:
+    raw, bounded = libmp.from_float(x), getattr(judge_truth, f"_{name}")
+    low, high = bounded(raw, 10, FLOOR), bounded(raw, 10, CEILING)
     with mpmath.workprec(200):
-        exact = mpmath.tanh(mpmath.mpf(x))
+        exact = getattr(mpmath, name)(mpmath.mpf(x))
         assert mpmath.mpf(low) < exact < mpmath.mpf(high)  # 10 bits: never exact, so strictly
 
 
@@ -156,16 +157,7 @@ def test_the_truths_command_says_how_many_cases_how_long_and_at_how_many_bits(
     assert capsys.readouterr().out == expected
 
 
-# --- cosh rounded in the direction asked; the pass's log, tanh and d/dy x**y on enclosures at their edges ---
-
-
-@pytest.mark.parametrize("x", [0.3, -0.7, 2.5])
-def test_cosh_rounds_down_and_up_around_the_exact_value(x: float) -> None:
-    raw = libmp.from_float(x)
-    low, high = judge_truth._cosh(raw, 10, FLOOR), judge_truth._cosh(raw, 10, CEILING)
-    with mpmath.workprec(200):
-        exact = mpmath.cosh(mpmath.mpf(x))
-        assert mpmath.mpf(low) < exact < mpmath.mpf(high)
+# --- the pass's log, tanh and d/dy x**y on enclosures at their edges ---
 
 
 def a_pass() -> judge_truth._Pass:
