@@ -220,7 +220,7 @@ class Value:
                     acc += w.data * x.data  # type: ignore[union-attr]  # a number has no .data: the except
                 return Value(acc, "dot", tuple(weights), tuple(inputs), bias, 1.0)
             except (AttributeError, TypeError):
-                acc = bias.data
+                pass  # a number among the Values: the loop below stops at the Value in front, the mixed branch starts over
         numbers: tuple[float, ...] = tuple(inputs)  # type: ignore[arg-type]  # a first layer: floats, or else the break
         for w, number in zip(weights, numbers):
             if type(number) is not float:

@@ -272,11 +272,9 @@ EQUIVALENT: dict[str, str] = {
     "not read: the bias gets the node's grad directly",
     "micrograd.engine.xǁValueǁdot__mutmut_26": "a dot node's _db, unread (see dot__mutmut_20)",
     "micrograd.engine.xǁValueǁdot__mutmut_31": "a dot node's _db, unread (see dot__mutmut_20)",
-    "micrograd.engine.xǁValueǁdot__mutmut_50": "a dot node's _db, unread (see dot__mutmut_20)",
-    "micrograd.engine.xǁValueǁdot__mutmut_56": "a dot node's _db, unread (see dot__mutmut_20)",
-    "micrograd.engine.xǁValueǁdot__mutmut_60": "a dot node's _db, unread (see dot__mutmut_20)",
-    "micrograd.engine.xǁValueǁdot__mutmut_32": "acc reset after the Value branch fails: the number loop that follows "
-    "breaks at once on the Value in front, and the mixed branch starts over, so acc is never read",
+    "micrograd.engine.xǁValueǁdot__mutmut_49": "a dot node's _db, unread (see dot__mutmut_20)",
+    "micrograd.engine.xǁValueǁdot__mutmut_55": "a dot node's _db, unread (see dot__mutmut_20)",
+    "micrograd.engine.xǁValueǁdot__mutmut_59": "a dot node's _db, unread (see dot__mutmut_20)",
     "comparisons.judge.agreement.x__local_derivatives__mutmut_12": "the second argument of a one-argument op, which "
     "no unary derivative reads",
     "comparisons.judge.agreement.x__local_derivatives__mutmut_23": "the sign of sub's d/dy: cancellation_scales "
