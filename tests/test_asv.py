@@ -10,8 +10,6 @@ html and machine file lie in a temporary folder, so nothing is written into the 
 from __future__ import annotations
 
 import ast
-import functools
-import http.server
 import importlib.util
 import itertools
 import json
@@ -21,14 +19,12 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 import types
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from comparisons.history import dashboard, gate
+from comparisons.history import browse, dashboard, gate
 
 ROOT = Path(__file__).resolve().parents[1]
 SUITES_DIR = ROOT / "comparisons" / "history" / "benchmarks"
@@ -37,17 +33,7 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 BENCHMARK_PREFIXES = ("time_", "timeraw_", "track_", "peakmem_", "mem_")
 FRAMEWORKS = ("torch", "jax", "tinygrad")  # the backends that may be missing here (but not in CI)
 DELIBERATE_SKIPS = ("TrainingStep.time_step('micrograd', 'wide')",)  # bench_training.py says why
-CHROMIUM = Path("/usr/bin/chromium")  # Debian's, installed by `make setup`; playwright's own browsers are not used
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-LOAD_FAILURE = "Can not determine continental origin of swallow"
-GRAPH_NAME = "bench_expression.ExpressionGradients.time_value_and_grad"  # asv's message when its scripts do not load
+GRAPH_NAME = "bench_expression.ExpressionGradients.time_value_and_grad"
 
 
 def suites() -> list[str]:
@@ -330,96 +316,67 @@ def test_publish_lists_every_suite(published: Path) -> None:
     assert not dashboard.REMOTE_TAG.search(page), "the published page still loads a remote script or stylesheet"
 
 
-@pytest.fixture
-def local_server(published: Path) -> Iterator[str]:
-    """The published site served on 127.0.0.1 (any free port) for the test's duration."""
-
-    class QuietHandler(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(published)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+def needs_chromium() -> None:
+    if not browse.CHROMIUM.is_file():
+        pytest.skip(f"no {browse.CHROMIUM}: `make setup` installs Debian's chromium (apt-get install chromium)")
 
 
 @pytest.mark.slow
-def test_dashboard_renders_offline_in_chromium(local_server: str, tmp_path: Path) -> None:
-    """The grid and one benchmark's graph draw their points in a real browser; nothing is fetched from elsewhere."""
-    if not CHROMIUM.is_file():
-        pytest.skip(f"no {CHROMIUM}: `make setup` installs Debian's chromium (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
+def test_dashboard_renders_offline_in_chromium(published: Path) -> None:
+    """Every graph draws in a real browser, by its own address as a bookmark would open it, with its unit; each
+    benchmark with a parameter draws against it; the grid lists them all; nothing is fetched from elsewhere."""
+    needs_chromium()
+    site = browse.check_site(published)
+    assert site.ok, browse.report(site)
+    listed = set(json.loads((published / "index.json").read_text())["benchmarks"])
+    assert {graph.benchmark for graph in site.graphs} == listed
+    graph = next(graph for graph in site.graphs if graph.benchmark == GRAPH_NAME)
+    assert graph.points >= 4, f"the graph has {graph.points} data points; one commit of 4 backends x 2 cases draws 8"
+    assert graph.title.endswith("[s CPU time, one thread]"), graph.title  # the dashboard says which clock timed it
+    assert (graph.x_axis, graph.series_kind) == ("backend", "bar") and graph.drawn_series >= 2, graph
+    assert graph.log_axis, "time_value_and_grad spans decades (micrograd's 10 us to tinygrad's 100 ms) but opened linear"
+    assert not site.remote_requests and not site.page_errors
 
-    remote_requests: list[str] = []
-    page_errors: list[str] = []
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
 
-            def refuse_remote(route: object) -> None:
-                request_url: str = route.request.url  # type: ignore[attr-defined]
-                if request_url.startswith(local_server):
-                    route.continue_()  # type: ignore[attr-defined]
-                else:
-                    remote_requests.append(request_url)
-                    route.abort()  # type: ignore[attr-defined]
+@pytest.mark.slow
+def test_dashboard_check_names_what_does_not_draw(published: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`dashboard --check` on a broken copy of the site: one graph's data gone, one name without its unit, a script
+    from elsewhere and a script that throws; each is named, the rest drew, and it exits 1."""
+    needs_chromium()
+    site = tmp_path / "site"
+    shutil.copytree(published, site)
+    index = json.loads((site / "index.json").read_text())
+    unlabelled = "bench_engine.EngineMemory.track_peak_bytes"
+    index["benchmarks"][unlabelled]["pretty_name"] = "EngineMemory.track_peak_bytes"
+    (site / "index.json").write_text(json.dumps(index))
+    emptied = "bench_engine.EngineGraph.time_build"
+    removed = list((site / "graphs").rglob(f"{emptied}.json"))
+    assert removed
+    for path in removed:
+        path.unlink()
+    page = (site / "index.html").read_text()
+    hostile = '<script src="https://cdn.example.org/x.js"></script><script>throw new Error("planted")</script>'
+    (site / "index.html").write_text(page.replace("</head>", hostile + "</head>", 1))
 
-            context.route("**/*", refuse_remote)
-            page = context.new_page()
-            page.on("pageerror", lambda error: page_errors.append(str(error)))
-            page.goto(f"{local_server}/index.html", wait_until="load")
-            page.wait_for_selector("#summarygrid-display .benchmark-container", timeout=90_000)
-            grid_names = page.eval_on_selector_all(
-                "#summarygrid-display .benchmark-container", "links => links.map(a => a.getAttribute('href'))"
-            )
-            assert "#bench_expression.ExpressionGradients.time_value_and_grad" in grid_names, grid_names
-            assert LOAD_FAILURE not in page.content()
+    assert dashboard.main(["--check", str(site)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    failed = {line.split(" [")[0].split(":")[0]: line for line in lines if "FAILED" in line}
+    assert set(failed) == {"EngineGraph.time_build", "EngineMemory.track_peak_bytes"}, lines
+    assert "the graph drew no point (asv: No data for this combination of filters.)" in failed["EngineGraph.time_build"]
+    assert "names no unit" in failed["EngineMemory.track_peak_bytes"]
+    assert f"{len(index['benchmarks']) - 2} of {len(index['benchmarks'])} graphs drew" in lines
+    assert "requests outside the local server: 1 (https://cdn.example.org/x.js)" in lines
+    errors = next(line for line in lines if line.startswith("JavaScript errors: "))
+    assert "planted" in errors and not errors.startswith("JavaScript errors: 0"), errors
 
-            graph = context.new_page()  # a fresh load of the graph's own address, as a bookmark would open it
-            graph.on("pageerror", lambda error: page_errors.append(str(error)))
-            graph.goto(f"{local_server}/index.html#bench_expression.ExpressionGradients.time_value_and_grad")
-            graph.wait_for_function(
-                "() => { const plot = window.$ && $('#main-graph').data('plot');"
-                " return plot && plot.getData().some(series => series.data.length > 0); }",
-                timeout=90_000,
-            )
-            points = graph.evaluate(
-                "() => $('#main-graph').data('plot').getData().reduce((n, series) => n + series.data.length, 0)"
-            )
-            log_axis = graph.evaluate("() => $('#log-scale').hasClass('active')")
-            title = graph.evaluate("() => $.asv.main_json.benchmarks[" + json.dumps(GRAPH_NAME) + "].pretty_name")
-            assert LOAD_FAILURE not in graph.content()
 
-            # the same benchmark against its backend parameter: one bar series per case, every bar at a real x
-            bars = context.new_page()
-            bars.on("pageerror", lambda error: page_errors.append(str(error)))
-            bars.goto(f"{local_server}/index.html#{GRAPH_NAME}?x-axis=backend")
-            bars.wait_for_function(
-                "() => { const plot = window.$ && $('#main-graph').data('plot');"
-                " return plot && plot.getData().length >= 2 && plot.getData().every(s => s.datapoints.points.length > 0); }",
-                timeout=90_000,
-            )
-            bar_points = bars.evaluate(
-                "() => $('#main-graph').data('plot').getData().map(s => ({bars: s.bars.show,"
-                " x: s.datapoints.points.filter((v, i) => i % s.datapoints.pointsize === 0)}))"
-            )
-        finally:
-            context.close()
-    assert points >= 4, f"the graph has {points} data points; one commit of 4 backends x 2 cases should draw several"
-    assert title.endswith("[s CPU time, one thread]"), title  # the dashboard says which clock timed it
-    assert len(bar_points) >= 2 and all(series["bars"] for series in bar_points), bar_points
-    xs = [x for series in bar_points for x in series["x"] if x is not None]
-    assert xs and all(isinstance(x, int | float) and math.isfinite(x) for x in xs), f"bars at no real x: {bar_points}"
-    assert log_axis, "time_value_and_grad spans decades (micrograd's 10 us to tinygrad's 100 ms) but opened on a linear axis"
-    assert not remote_requests, f"the dashboard asked for files outside the local server: {remote_requests}"
-    assert not page_errors, f"JavaScript errors: {page_errors}"
+def test_dashboard_check_refuses_what_is_not_a_site(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert dashboard.main(["--check", str(tmp_path)]) == 2
+    message = capsys.readouterr().err
+    assert message.count("\n") == 1 and "has no index.json: run `asv publish`" in message, message
+    (tmp_path / "index.json").write_text("{}")
+    with pytest.raises(browse.BrowseError, match=r"make setup. installs Debian's chromium"):
+        browse.check_site(tmp_path, chromium=tmp_path / "no-chromium")
 
 
 # ------------------------------------------------------------------ the regression gate

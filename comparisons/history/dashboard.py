@@ -224,7 +224,15 @@ def label_units(html_dir: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m comparisons.history.dashboard", description=__doc__.splitlines()[0])
     parser.add_argument("html_dir", type=Path, help="the folder `asv publish` wrote (asv.conf.json's html_dir: .asv/html)")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="change nothing: open every graph of the published site in headless Chromium and say what it drew "
+        "(exit 1 when a graph does not draw, names no unit, fetches anything from elsewhere or raises a JavaScript error)",
+    )
     args = parser.parse_args(argv)
+    if args.check:
+        return check(args.html_dir)
     try:
         log_scale = make_offline(args.html_dir)
     except DashboardError as exc:
@@ -232,6 +240,19 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"{args.html_dir}: loads only local files now; {len(log_scale)} benchmark(s) open on a log scale")
     return 0
+
+
+def check(html_dir: Path) -> int:
+    """`--check`: the browser's account of every graph (comparisons/history/browse.py); 0 all drew, 1 not, 2 no check."""
+    from comparisons.history import browse
+
+    try:
+        site = browse.check_site(html_dir)
+    except browse.BrowseError as exc:
+        print(f"asv_dashboard: {exc}", file=sys.stderr)
+        return 2
+    print(browse.report(site))
+    return 0 if site.ok else 1
 
 
 if __name__ == "__main__":
