@@ -13,7 +13,7 @@ SYSTEM_PYTHON ?= /usr/bin/python3
 SYSTEM_VENV := .venv-system
 SYSTEM_TEST_PACKAGES := pytest hypothesis mpmath  # what those tests import (mpmath: the truth, via tests/strategies.py)
 
-.PHONY: setup system-packages demo test test-system-python lint mutation readme notebooks lab asv-record asv-publish asv-preview asv-check clean FORCE
+.PHONY: setup system-packages demo test test-system-python lint mutation readme notebooks lab asv-record asv-publish asv-check-site asv-preview asv-check clean FORCE
 
 # TORCH=cpu (the default): torch's CPU build, from a wheel pip already finds or PyTorch's CPU index, else a one-line
 # stop; TORCH=cuda: PyPI's CUDA build (about 2.7 GB of wheels). tools/torch_build.py chooses and says which in one line.
@@ -135,6 +135,9 @@ asv-record: setup
 asv-publish: setup
 	$(ASV) publish
 	$(PY) -m comparisons.history.dashboard .asv/html
+
+asv-check-site: setup
+	$(PY) -m comparisons.history.dashboard --check .asv/html
 
 asv-preview: asv-publish
 	$(ASV) preview --port 8080
