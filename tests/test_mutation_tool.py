@@ -62,7 +62,7 @@ def test_a_group_resumes_with_the_repositorys_files_and_keeps_mutmuts_own(tmp_pa
     group = mutation.GROUPS["verdict"]
     folder = mutation.prepare("verdict", group, fresh=False)
     assert (folder / "comparisons/judge/rules.py").read_bytes() == (ROOT / "comparisons/judge/rules.py").read_bytes()
-    assert "only_mutate = [\"comparisons/judge/verdict.py\"]" in (folder / "pyproject.toml").read_text()
+    assert 'only_mutate = ["comparisons/judge/verdict.py"]' in (folder / "pyproject.toml").read_text()
     stale, mutated = folder / "mutants/comparisons/judge/rules.py", folder / "mutants/comparisons/judge/verdict.py"
     mutated.parent.mkdir(parents=True)
     stale.write_text("# an old copy\n")

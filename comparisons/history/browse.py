@@ -228,7 +228,8 @@ def report(site: SiteCheck) -> str:
     """One line per graph, then what went wrong; the table people read."""
     lines = []
     for graph in site.graphs:
-        view = f"x-axis={graph.x_axis}: {graph.drawn_series} {graph.series_kind or 'drawn'} series" if graph.x_axis else "no parameter view"
+        kind = graph.series_kind or "drawn"
+        view = f"x-axis={graph.x_axis}: {graph.drawn_series} {kind} series" if graph.x_axis else "no parameter view"
         scale = "log" if graph.log_axis else "linear"
         verdict = "ok" if not graph.problems else "FAILED: " + "; ".join(graph.problems)
         lines.append(f"{graph.title or graph.benchmark}: {graph.points} points, {scale} axis, {view}: {verdict}")
