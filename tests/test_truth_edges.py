@@ -135,6 +135,53 @@ def test_noise_in_ulps_of_each_dtype() -> None:
     assert beyond32.noise_ulps_in("float32") == 0.0
 
 
+# --- the reverse pass's special cases: a zero adjoint, relu on its kink ---
+
+KINK = "relu has a kink at 0: no derivative there (frameworks pick 0)"
+NOT_REAL = "(-3.0)**y is not real for y near {}: no derivative in the exponent"
+INFINITE = "x**0.5 has an infinite slope at x = 0: no finite derivative"
+
+
+@pytest.mark.parametrize(
+    ("source", "point", "expected"),
+    [
+        # z**x times (x - x) = 0 sends back a zero adjoint, but (-3)**y is real at integer y only: no slope in x
+        ("(z ** x) * (x - x) + y", {"x": 1.0, "y": 2.0, "z": -3.0}, {"x": NOT_REAL.format("1.0"), "y": 1.0, "z": 0.0}),
+        ("(z ** x) * (x - x) + y", {"x": 1.0, "y": 2.0, "z": 3.0}, {"x": 0.0, "y": 1.0, "z": 0.0}),  # 3**y: 0 * slope
+        # relu on its kink: the input that moves its argument has no derivative; one that does not gets 0
+        ("relu(x) + y", {"x": 0.0, "y": 2.0}, {"x": KINK, "y": 1.0}),
+        ("relu(x * y) + z", {"x": 0.0, "y": 2.0, "z": 1.0}, {"x": KINK, "y": 0.0, "z": 1.0}),
+        ("relu(x * y) + z", {"x": 2.0, "y": 0.0, "z": 1.0}, {"x": 0.0, "y": KINK, "z": 1.0}),
+        # the pass goes on below the kink: y * z comes before relu(x) in the program
+        ("y * z + relu(x)", {"x": 0.0, "y": 2.0, "z": 3.0}, {"x": KINK, "y": 3.0, "z": 2.0}),
+        # a slope into the kink that is itself undefined keeps its own reason
+        ("relu(x ** 0.5)", {"x": 0.0}, {"x": INFINITE}),
+        # where two reasons apply, the one met first on the way back from the result is given
+        ("relu(x) + x ** 0.5", {"x": 0.0}, {"x": INFINITE}),
+        ("(z ** x) * (x - x) + x ** 0.5", {"x": 0.0, "z": -3.0}, {"x": INFINITE, "z": 0.0}),
+        # a slope into the kink that no precision tells from 0 (two enclosures of e, subtracted)
+        (
+            "relu(x * (exp(y) - exp(y + 0.0)))",
+            {"x": 0.0, "y": 1.0},
+            {"x": "not determined: a slope into relu's kink could not be told from 0 at ", "y": 0.0},
+        ),
+    ],
+)
+def test_the_reverse_pass_at_a_zero_adjoint_and_on_relus_kink(
+    source: str, point: dict[str, float], expected: dict[str, float | str]
+) -> None:
+    grads = judge_truth.truth(source, point).grads
+    assert set(grads) == set(expected)
+    for name, want in expected.items():
+        got = grads[name]
+        if isinstance(want, float):
+            assert (got.value, got.reason) == (want, ""), (name, got)
+        elif want.startswith("not determined: "):
+            assert got.value is None and got.reason.startswith(want), (name, got)
+        else:
+            assert (got.value, got.reason) == (None, want), (name, got)
+
+
 # --- enclosures and the truth's own command ---
 
 
