@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -133,3 +134,30 @@ def test_each_benchmarks_noise_beside_its_threshold(history, tmp_path, capsys) -
         "  bench.Suite.track_loss(demo): two recordings largest 0 % over 5; "
         "unchanged neighbours median 0 %, largest 100 % over 13 pairs; limit 5 %",
     ]
+
+
+def test_thresholds_from_each_timings_own_noise(history, tmp_path, capsys) -> None:
+    """The made-up timing moves by 10 % between unchanged neighbours: at a 5 % threshold, 8 of its 13 unchanged pairs
+    (each even commit to the odd one after it) are false regressions; --thresholds gives it 25 % (10 %, a quarter more,
+    rounded up to a quarter), as an entry asv and the gate both read, and with it there are none."""
+    from comparisons.history.gate import threshold_for
+
+    repo, results, _ = history
+    config = tmp_path / "asv.conf.json"
+    config.write_text(json.dumps({"regressions_thresholds": {r"bench\.Suite\.time_": 0.05}}))
+    arguments = ["--results", str(results), "--repo", str(repo), "--code", "engine.py", "--config", str(config)]
+    assert summary.main([*arguments, "--thresholds"]) == 0
+    derived = json.loads(capsys.readouterr().out)
+    assert derived == {r"bench\.Suite\.time_step\('demo'\)(@|$)": 0.25}
+    assert summary.main(arguments) == 0
+    assert "timings over their threshold between unchanged neighbours (false regressions): 8\n" in capsys.readouterr().out
+    thresholds = {r"bench\.Suite\.time_": 0.05, **derived}
+    config.write_text(json.dumps({"regressions_thresholds": thresholds}))
+    assert summary.main(arguments) == 0
+    assert "timings over their threshold between unchanged neighbours (false regressions): 0\n" in capsys.readouterr().out
+    assert summary.main([*arguments, "--thresholds"]) == 0
+    assert json.loads(capsys.readouterr().out) == {}  # nothing more is called for
+    assert threshold_for(thresholds, "bench.Suite.time_step", ("'demo'",)) == 0.25
+    assert threshold_for(thresholds, "bench.Suite.time_step", ("'other'",)) == 0.05
+    assert all(re.match(regex, "bench.Suite.time_step('demo')@main") for regex in derived)  # asv's name, several branches
+    assert not any(re.match(regex, "bench.Suite.time_step('demo2')") for regex in derived)

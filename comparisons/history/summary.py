@@ -12,7 +12,11 @@ Two questions, asked of the commits on main's first-parent line that have result
   neighbour pairs exceed their asv.conf.json threshold where the code did not change (false regressions: the target
   is 0), every change of 0.5 % or more with its commit, and (--again: a second machine's results folder holding
   recordings of the same commits) how far two recordings of one commit agree.
-- Each benchmark's own noise (two recordings of one commit, unchanged neighbours) beside its threshold.
+- Each benchmark's own noise (two recordings of one commit, unchanged neighbours) beside its threshold, and the
+  timings over their threshold between unchanged neighbours (false regressions: the target is 0).
+- `--thresholds`: the threshold each timing's own noise calls for, where that is more than asv.conf.json gives it
+  (the largest growth between two recordings of one commit or between unchanged neighbours, a quarter more, rounded
+  up to a quarter), printed as the strict-JSON entries to add to asv.conf.json's regressions_thresholds.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import argparse
 import itertools
 import json
 import math
+import re
 import statistics
 import subprocess
 import sys
@@ -97,8 +102,7 @@ def count_lines(
     deviations: list[tuple[float, str]] = []
     false_regressions, changes = [], []
     for (name, combo), by in sorted(counts.items()):
-        params = tuple(f"'{p}'" for p in combo.split(",")) if combo else ()
-        limit = threshold_for(thresholds, name, params)
+        limit = threshold_for(thresholds, name, params_of(combo))
         label = f"{name}({combo})" if combo else name
         for a, b in pairs:
             if a not in by or b not in by or by[a] <= 0:
@@ -159,7 +163,7 @@ def per_benchmark_lines(
         pairs = [spread_of(by[a], by[b]) for a, b in same if by.get(a, 0) > 0 and by.get(b, 0) > 0]
         if not twice and not pairs:
             continue
-        params = tuple(f"'{p}'" for p in combo.split(",")) if combo else ()
+        params = params_of(combo)
         label = f"{name}({combo})" if combo else name
         recorded_twice = f"largest {100 * max(twice):.3g} % over {len(twice)}" if twice else "none recorded twice"
         neighbours = (
@@ -170,6 +174,72 @@ def per_benchmark_lines(
         lines.append(f"  {label}: two recordings {recorded_twice}; unchanged neighbours {neighbours}; limit {limit:.3g} %")
     header = "noise per benchmark (how far two figures differ: the larger over the smaller, less 1; limit: its threshold):"
     return [header, *lines] if lines else []
+
+
+THRESHOLD_MARGIN = 1.25  # a timing's threshold: the largest growth its noise has shown, a quarter more
+THRESHOLD_STEP = 0.25  # ... rounded up to a quarter (1.25: 2.25x)
+
+
+def is_timing(name: str) -> bool:
+    return ".time_" in name or ".timeraw_" in name
+
+
+def growths(
+    values: Series, again: Series, order: list[str], repo: Path, code: Sequence[str]
+) -> dict[tuple[str, str], list[float]]:
+    """Per timing, every growth its noise has shown: between two recordings of one commit (either way round) and
+    between recorded neighbours that changed none of the code (the later over the earlier, less 1: a slowdown is > 0)."""
+    recorded = [c for c in order if any(c in by for by in values.values())]
+    same = [(a, b) for a, b in itertools.pairwise(recorded) if unchanged(repo, a, b, code)]
+    found: dict[tuple[str, str], list[float]] = {}
+    for key, by in values.items():
+        if not is_timing(key[0]):
+            continue
+        other = again.get(key, {})
+        twice = [spread_of(v, other[c]) for c, v in by.items() if v > 0 and other.get(c, 0) > 0]
+        pairs = [by[b] / by[a] - 1 for a, b in same if by.get(a, 0) > 0 and by.get(b, 0) > 0]
+        if twice or pairs:
+            found[key] = twice + pairs
+    return found
+
+
+def params_of(combo: str) -> tuple[str, ...]:
+    """asv's parameter values as its entry names quote them, from load()'s "jax,neuron"."""
+    return tuple(f"'{p}'" for p in combo.split(",")) if combo else ()
+
+
+def noise_thresholds(noise: dict[tuple[str, str], list[float]], thresholds: dict[str, float]) -> dict[str, float]:
+    """asv.conf.json entries (the escaped entry name, anchored at its end -> threshold) for each timing whose largest growth
+    between figures of unchanged code, THRESHOLD_MARGIN more, is beyond the threshold asv.conf.json gives it now."""
+    from comparisons.history.gate import entry_name, threshold_for
+
+    entries = {}
+    for (name, combo), found in sorted(noise.items()):
+        needed = max(found) * THRESHOLD_MARGIN
+        if needed > threshold_for(thresholds, name, params_of(combo)):
+            # the entry name exactly (a space needs no escape); asv appends "@branch" when it graphs several branches
+            regex = re.escape(entry_name(name, params_of(combo))).replace("\\ ", " ") + "(@|$)"
+            entries[regex] = math.ceil(needed / THRESHOLD_STEP) * THRESHOLD_STEP
+    return entries
+
+
+def timing_false_regressions(
+    values: Series, order: list[str], repo: Path, code: Sequence[str], thresholds: dict[str, float]
+) -> list[str]:
+    """Each pair of unchanged recorded neighbours where a timing grew beyond its threshold, as the summary lists it."""
+    from comparisons.history.gate import threshold_for
+
+    recorded = [c for c in order if any(c in by for by in values.values())]
+    same = [(a, b) for a, b in itertools.pairwise(recorded) if unchanged(repo, a, b, code)]
+    found = []
+    for (name, combo), by in sorted(values.items()):
+        if not is_timing(name):
+            continue
+        limit = threshold_for(thresholds, name, params_of(combo))
+        for a, b in same:
+            if by.get(a, 0) > 0 and b in by and by[b] / by[a] - 1 > limit:
+                found.append(f"{b[:7]} {name}({combo}) {by[b] / by[a] - 1:+.1%} (threshold {limit:.0%})")
+    return [f"timings over their threshold between unchanged neighbours (false regressions): {len(found)}", *found]
 
 
 def unchanged(repo: Path, a: str, b: str, code: Sequence[str]) -> bool:
@@ -248,18 +318,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     )  # fmt: skip
     parser.add_argument("--again", type=Path, help="a second results folder with recordings of the same commits")
     parser.add_argument("--config", type=Path, default=Path("asv.conf.json"), help="for regressions_thresholds")
+    parser.add_argument(
+        "--thresholds",
+        action="store_true",
+        help="print only the regressions_thresholds entries (strict JSON) that the timings' own noise calls for",
+    )
     args = parser.parse_args(argv)
     if not args.results.is_dir():
         print(f"asv_history: no results folder {args.results}; record some history first (make asv-record)", file=sys.stderr)
         return 2
     order = first_parent_commits(args.repo)
     values, spread = load(args.results)
-    subjects = dict(line.split(" ", 1) for line in git(args.repo, "log", "--format=%H %s").splitlines())
-    recorded = {c for by in values.values() for c in by}
-    print(f"{len([c for c in order if c in recorded])} of {len(order)} first-parent commits of main recorded in {args.results}")
-    for line in noise_lines(values, spread, order, args.repo, args.code):
-        print(line)
-    units = units_of(args.results)
+    again = load(args.again)[0] if args.again is not None else {}
     thresholds: dict[str, float] = {}
     if args.config.is_file():
         from comparisons.history.gate import GateError, asv_config, thresholds_of
@@ -269,12 +339,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         except GateError as exc:
             print(f"asv_history: {exc}", file=sys.stderr)
             return 2
+    if args.thresholds:
+        print(json.dumps(noise_thresholds(growths(values, again, order, args.repo, args.code), thresholds), indent=4))
+        return 0
+    subjects = dict(line.split(" ", 1) for line in git(args.repo, "log", "--format=%H %s").splitlines())
+    recorded = {c for by in values.values() for c in by}
+    print(f"{len([c for c in order if c in recorded])} of {len(order)} first-parent commits of main recorded in {args.results}")
+    for line in noise_lines(values, spread, order, args.repo, args.code):
+        print(line)
+    units = units_of(args.results)
     for line in count_lines(values, units, order, args.repo, args.code, thresholds):
         print(line)
-    again = load(args.again)[0] if args.again is not None else {}
     for line in agreement_lines(values, again, units):
         print(line)
     for line in per_benchmark_lines(values, again, order, args.repo, args.code, thresholds):
+        print(line)
+    for line in timing_false_regressions(values, order, args.repo, args.code, thresholds):
         print(line)
     for (name, combo), by in sorted(values.items()):
         if is_count(name, units):
