@@ -253,6 +253,7 @@ def test_log_scale_for_values_spanning_decades(tmp_path: Path) -> None:
         ("b.S.time_x", {"unit": "seconds", "version": "cpu-ab"}, "s CPU time"),
         ("b.S.time_x", {"unit": "seconds", "version": "12ab"}, "s wall clock"),
         ("b.S.timeraw_x", {"unit": "seconds"}, "s wall clock, fresh interpreter"),
+        ("b.S.track_import_cpu", {"unit": "seconds"}, "s CPU time, fresh interpreter"),
         ("b.S.track_peak_bytes", {"unit": "bytes"}, "bytes"),
         ("b.S.peakmem_x", {"unit": "bytes"}, "bytes"),
         ("b.S.track_build", {"unit": "instructions/node"}, "instructions/node, counted by valgrind"),

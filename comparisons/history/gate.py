@@ -5,7 +5,7 @@ worse by more than its own threshold, either against the parent or against the b
 --baseline recorded commits before HEAD on its first-parent line, so a run of small steps fails once it adds up.
 Thresholds are asv.conf.json's `regressions_thresholds` (a regular expression matched, with re.match, against
 "name(params)"; the largest matching entry wins, 5 % if none: asv's own rule, so the dashboard and the gate agree).
-Compared as ratios: time_/timeraw_/peakmem_/mem_ benchmarks and track_ figures counted in bytes or instructions;
+Compared as ratios: time_/timeraw_/peakmem_/mem_ benchmarks and track_ figures in bytes, instructions or seconds;
 any other track_ figure (gradient error, final loss) must not change at all. Exit 2 when a result is missing or
 failed on either side of HEAD and its parent (never read as 0), or on bad input.
 """
@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_THRESHOLD = 0.05  # asv's own default where no regressions_thresholds entry matches
 DEFAULT_BASELINE = 10  # recorded commits whose median is the baseline
 SCALED_PREFIXES = ("time_", "timeraw_", "peakmem_", "mem_")  # compared as ratios; other track_ figures must not change
-SCALED_UNITS = ("bytes", "instructions")  # track_ figures compared as ratios too (a unit that starts so)
+SCALED_UNITS = ("bytes", "instructions", "seconds")  # track_ figures compared as ratios too (a unit that starts so)
 EXIT_REGRESSION, EXIT_ERROR = 1, 2
 
 Key = tuple[str, tuple[str, ...]]  # benchmark name, its parameter values as asv prints them

@@ -180,12 +180,13 @@ THRESHOLD_MARGIN = 1.25  # a timing's threshold: the largest growth its noise ha
 THRESHOLD_STEP = 0.25  # ... rounded up to a quarter (1.25: 2.25x)
 
 
-def is_timing(name: str) -> bool:
-    return ".time_" in name or ".timeraw_" in name
+def is_timing(name: str, units: dict[str, str]) -> bool:
+    """A time_ or timeraw_ benchmark, or a track_ figure in seconds (bench_import's CPU time of a fresh import)."""
+    return ".time_" in name or ".timeraw_" in name or units.get(name) == "seconds"
 
 
 def growths(
-    values: Series, again: Series, order: list[str], repo: Path, code: Sequence[str]
+    values: Series, again: Series, units: dict[str, str], order: list[str], repo: Path, code: Sequence[str]
 ) -> dict[tuple[str, str], list[float]]:
     """Per timing, every growth its noise has shown: between two recordings of one commit (either way round) and
     between recorded neighbours that changed none of the code (the later over the earlier, less 1: a slowdown is > 0)."""
@@ -193,7 +194,7 @@ def growths(
     same = [(a, b) for a, b in itertools.pairwise(recorded) if unchanged(repo, a, b, code)]
     found: dict[tuple[str, str], list[float]] = {}
     for key, by in values.items():
-        if not is_timing(key[0]):
+        if not is_timing(key[0], units):
             continue
         other = again.get(key, {})
         twice = [spread_of(v, other[c]) for c, v in by.items() if v > 0 and other.get(c, 0) > 0]
@@ -224,7 +225,7 @@ def noise_thresholds(noise: dict[tuple[str, str], list[float]], thresholds: dict
 
 
 def timing_false_regressions(
-    values: Series, order: list[str], repo: Path, code: Sequence[str], thresholds: dict[str, float]
+    values: Series, units: dict[str, str], order: list[str], repo: Path, code: Sequence[str], thresholds: dict[str, float]
 ) -> list[str]:
     """Each pair of unchanged recorded neighbours where a timing grew beyond its threshold, as the summary lists it."""
     from comparisons.history.gate import threshold_for
@@ -233,7 +234,7 @@ def timing_false_regressions(
     same = [(a, b) for a, b in itertools.pairwise(recorded) if unchanged(repo, a, b, code)]
     found = []
     for (name, combo), by in sorted(values.items()):
-        if not is_timing(name):
+        if not is_timing(name, units):
             continue
         limit = threshold_for(thresholds, name, params_of(combo))
         for a, b in same:
@@ -339,22 +340,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         except GateError as exc:
             print(f"asv_history: {exc}", file=sys.stderr)
             return 2
+    units = units_of(args.results)
     if args.thresholds:
-        print(json.dumps(noise_thresholds(growths(values, again, order, args.repo, args.code), thresholds), indent=4))
+        print(json.dumps(noise_thresholds(growths(values, again, units, order, args.repo, args.code), thresholds), indent=4))
         return 0
     subjects = dict(line.split(" ", 1) for line in git(args.repo, "log", "--format=%H %s").splitlines())
     recorded = {c for by in values.values() for c in by}
     print(f"{len([c for c in order if c in recorded])} of {len(order)} first-parent commits of main recorded in {args.results}")
     for line in noise_lines(values, spread, order, args.repo, args.code):
         print(line)
-    units = units_of(args.results)
     for line in count_lines(values, units, order, args.repo, args.code, thresholds):
         print(line)
     for line in agreement_lines(values, again, units):
         print(line)
     for line in per_benchmark_lines(values, again, order, args.repo, args.code, thresholds):
         print(line)
-    for line in timing_false_regressions(values, order, args.repo, args.code, thresholds):
+    for line in timing_false_regressions(values, units, order, args.repo, args.code, thresholds):
         print(line)
     for (name, combo), by in sorted(values.items()):
         if is_count(name, units):
