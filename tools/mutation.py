@@ -389,6 +389,10 @@ def refresh(folder: Path, group: Group) -> None:
                 shutil.copy2(path, base / relative)
 
 
+RECHECK_SLOWDOWN = 10  # --recheck: a mutant whose tests take this many times as long as unmutated is killed (a timeout)
+RECHECK_MIN_TIMEOUT_S = 60.0
+
+
 def recheck(name: str, group: Group, tests: list[str], max_children: int = 1) -> None:
     """Runs the group's current tests (or `tests`) against each surviving mutant of its last run, and each that had no
     test then; a failure is recorded as a kill, a pass as a survivor (with the tests that now reach it)."""
@@ -401,8 +405,19 @@ def recheck(name: str, group: Group, tests: list[str], max_children: int = 1) ->
     env = {**os.environ, "HYPOTHESIS_PROFILE": "ci", "CI": "", "PYTHONDONTWRITEBYTECODE": "1", "GRAD_EXAMPLES": "20"}
     command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-m", "not slow", *(tests or group.tests)]
 
+    # a mutant that makes the tests run on (a loop that no longer ends, a precision that never settles) is killed once
+    # they take RECHECK_SLOWDOWN times as long as they do unmutated, as mutmut counts a timeout
+    started = time.monotonic()
+    subprocess.run(command, cwd=folder / "mutants", env={**env, "MUTANT_UNDER_TEST": ""}, capture_output=True)
+    limit = max(RECHECK_MIN_TIMEOUT_S, RECHECK_SLOWDOWN * (time.monotonic() - started))
+
     def run(mutant: str) -> int:
-        done = subprocess.run(command, cwd=folder / "mutants", env={**env, "MUTANT_UNDER_TEST": mutant}, capture_output=True)
+        try:
+            done = subprocess.run(
+                command, cwd=folder / "mutants", env={**env, "MUTANT_UNDER_TEST": mutant}, capture_output=True, timeout=limit
+            )
+        except subprocess.TimeoutExpired:
+            return 1
         return 1 if done.returncode == 1 else 0
 
     with concurrent.futures.ThreadPoolExecutor(max_children) as pool:
