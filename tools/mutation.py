@@ -30,9 +30,11 @@ import difflib
 import fnmatch
 import functools
 import json
+import math
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -389,8 +391,9 @@ def refresh(folder: Path, group: Group) -> None:
                 shutil.copy2(path, base / relative)
 
 
-RECHECK_SLOWDOWN = 10  # --recheck: a mutant whose tests take this many times as long as unmutated is killed (a timeout)
-RECHECK_MIN_TIMEOUT_S = 60.0
+RECHECK_SLOWDOWN = 10  # --recheck: a mutant whose tests use this many times their CPU time is killed (a timeout)
+RECHECK_MIN_CPU_S = 30.0
+RECHECK_WALL_FACTOR = 20  # and, as a backstop for a mutant that waits rather than runs, this many times that in wall time
 
 
 def recheck(name: str, group: Group, tests: list[str], max_children: int = 1) -> None:
@@ -406,19 +409,28 @@ def recheck(name: str, group: Group, tests: list[str], max_children: int = 1) ->
     command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-m", "not slow", *(tests or group.tests)]
 
     # a mutant that makes the tests run on (a loop that no longer ends, a precision that never settles) is killed once
-    # they take RECHECK_SLOWDOWN times as long as they do unmutated, as mutmut counts a timeout
-    started = time.monotonic()
+    # they have used RECHECK_SLOWDOWN times the CPU time they use unmutated, as mutmut counts a timeout. CPU time, not
+    # the wall clock: a run that merely waits for a busy machine is not cut short (the wall clock only backs it up)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run(command, cwd=folder / "mutants", env={**env, "MUTANT_UNDER_TEST": ""}, capture_output=True)
-    limit = max(RECHECK_MIN_TIMEOUT_S, RECHECK_SLOWDOWN * (time.monotonic() - started))
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_used = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    cpu_limit = math.ceil(max(RECHECK_MIN_CPU_S, RECHECK_SLOWDOWN * cpu_used))
+
+    limited = ["prlimit", f"--cpu={cpu_limit}:{cpu_limit + 5}", "--", *command]  # util-linux: SIGXCPU at the soft limit
 
     def run(mutant: str) -> int:
         try:
             done = subprocess.run(
-                command, cwd=folder / "mutants", env={**env, "MUTANT_UNDER_TEST": mutant}, capture_output=True, timeout=limit
+                limited,
+                cwd=folder / "mutants",
+                env={**env, "MUTANT_UNDER_TEST": mutant},
+                capture_output=True,
+                timeout=RECHECK_WALL_FACTOR * cpu_limit,
             )
         except subprocess.TimeoutExpired:
             return 1
-        return 1 if done.returncode == 1 else 0
+        return 1 if done.returncode in (1, -signal.SIGXCPU, -signal.SIGKILL) else 0
 
     with concurrent.futures.ThreadPoolExecutor(max_children) as pool:
         outcome = dict(zip(pending, pool.map(run, pending), strict=True))
