@@ -270,6 +270,9 @@ EQUIVALENT: dict[str, str] = {
     "and skipped (already visited): the same order, one more push",
     "micrograd.engine.xǁValueǁ__reduce____mutmut_12": "one node fewer handed over with the root: pickle reaches it as a "
     "root of its own, which hands over its own graph first; the same copy, no deeper recursion",
+    "comparisons.judge.truth.xǁ_Passǁreverse__mutmut_69": "relu's kink: the inputs looked at run one node past its "
+    "argument, whose slope from a reverse pass rooted at the argument is an exact 0 (only the root and what precedes "
+    "it get one), so that node is skipped either way",
     "micrograd.engine.xǁValueǁdot__mutmut_20": "a dot node's _db (the bias's local derivative), which backward does "
     "not read: the bias gets the node's grad directly",
     "micrograd.engine.xǁValueǁdot__mutmut_26": "a dot node's _db, unread (see dot__mutmut_20)",
