@@ -161,3 +161,14 @@ def test_thresholds_from_each_timings_own_noise(history, tmp_path, capsys) -> No
     assert threshold_for(thresholds, "bench.Suite.time_step", ("'other'",)) == 0.05
     assert all(re.match(regex, "bench.Suite.time_step('demo')@main") for regex in derived)  # asv's name, several branches
     assert not any(re.match(regex, "bench.Suite.time_step('demo2')") for regex in derived)
+
+
+def test_a_step_is_placed_where_the_figures_cross() -> None:
+    """The split of largest change ties between c4 (its window after is 1.05, 4, 4) and c5 (its window before is 1, 1,
+    1.05): both medians are 1 and 4. The step is at c5, the first commit beyond the midpoint, not at c4 (1.05)."""
+    order = [f"c{i}" for i in range(10)]
+    by = dict(zip(order, [1.0, 1.0, 1.0, 1.0, 1.05, 4.0, 4.0, 4.0, 4.0, 4.0], strict=True))
+    assert summary.steps(by, order, window=3, factor=1.4) == [("c5", 1.0, 4.0)]
+    # a lone figure beyond the midpoint before it (c3) is noise: the crossing needs the next figure beyond it too
+    by["c3"] = 3.0
+    assert summary.steps(by, order, window=3, factor=1.4) == [("c5", 1.0, 4.0)]

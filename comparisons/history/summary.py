@@ -276,8 +276,8 @@ def noise_lines(values: Series, spread: Series, order: list[str], repo: Path, co
 
 
 def steps(by: dict[str, float], order: list[str], window: int, factor: float) -> list[tuple[str, float, float]]:
-    """(commit, median before, median after) where the windows on either side differ by `factor` or more; the split
-    with the largest change in each run of such places."""
+    """(commit, median before, median after) where the windows on either side differ by `factor` or more: in each
+    run of such places the split with the largest change, placed at the commit where the figures cross over."""
     seq = [(c, by[c]) for c in order if c in by]
     vals = [v for _, v in seq]
 
@@ -285,13 +285,22 @@ def steps(by: dict[str, float], order: list[str], window: int, factor: float) ->
         a, b = statistics.median(vals[j - window : j]), statistics.median(vals[j : j + window])
         return abs(math.log(b / a)) if a > 0 and b > 0 else 0.0
 
+    def crossing(best: int, before: float, after: float) -> int:
+        """Where the values cross from one side of the step to the other: the first commit near the split whose
+        figure, and the next one's, lie beyond the geometric midpoint of the two medians (the split of largest change
+        can sit a commit or two off it where the windows' medians tie)."""
+        middle, up = math.sqrt(before * after), after > before
+        for j in range(max(1, best - window + 1), min(len(vals), best + window)):
+            if all((v > middle) == up for v in vals[j : j + 2]):
+                return j
+        return best
+
     found, i = [], window
     while i <= len(vals) - window:
         if change(i) >= math.log(factor):
             best = max(range(i, min(i + window, len(vals) - window + 1)), key=change)
-            found.append(
-                (seq[best][0], statistics.median(vals[best - window : best]), statistics.median(vals[best : best + window]))
-            )
+            before, after = statistics.median(vals[best - window : best]), statistics.median(vals[best : best + window])
+            found.append((seq[crossing(best, before, after)][0], before, after))
             i = best + window
         else:
             i += 1
