@@ -264,6 +264,20 @@ def test_timer_label(name: str, info: dict[str, object], label: str) -> None:
     assert dashboard.timer_label(name, info) == label
 
 
+@pytest.mark.parametrize(
+    ("argv", "preloaded"), [(["benchmark.py", "discover", "dir", "out"], False), (["benchmark.py", "run_server", "dir"], True)]
+)
+def test_the_frameworks_are_preloaded_where_benchmarks_run_not_where_asv_discovers_them(argv: list[str], preloaded: bool) -> None:
+    """asv lists the suites in a process of its own (`benchmark.py discover`): importing torch, jax and tinygrad there
+    cost each recording 2.6 s of CPU for nothing. Where the benchmarks run they are imported once, before the forks."""
+    pytest.importorskip("torch")
+    code = f"import sys; sys.argv = {argv!r}\nimport comparisons.history.benchmarks.bench_support\nprint('torch' in sys.modules)"
+    env = {key: value for key, value in os.environ.items() if key != "MICROGRAD_BENCH_PRELOAD"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(preloaded)
+
+
 def test_every_suite_class_states_its_units() -> None:
     """Every track_ benchmark of the suites sets its unit (asv's default, "unit", says nothing)."""
     for path in sorted(SUITES_DIR.glob("bench_*.py")):

@@ -85,7 +85,10 @@ def preload_frameworks() -> None:
 
 
 os.environ.update(SINGLE_THREAD_ENVIRONMENT)
-if os.environ.get("MICROGRAD_BENCH_PRELOAD", "1") != "0":  # 0: only the counted suites will run (tests, the history)
+# asv's discovery process (`asv/benchmark.py discover ...`) imports the suites only to list them: no benchmark runs
+# there, and the frameworks' imports would cost it 2.6 s of CPU for nothing
+DISCOVERING = sys.argv[1:2] == ["discover"]
+if os.environ.get("MICROGRAD_BENCH_PRELOAD", "1") != "0" and not DISCOVERING:  # 0: only the counted suites will run
     preload_frameworks()
 
 
