@@ -172,3 +172,14 @@ def test_a_step_is_placed_where_the_figures_cross() -> None:
     # a lone figure beyond the midpoint before it (c3) is noise: the crossing needs the next figure beyond it too
     by["c3"] = 3.0
     assert summary.steps(by, order, window=3, factor=1.4) == [("c5", 1.0, 4.0)]
+
+
+def test_a_track_figure_in_seconds_is_a_timing(history, capsys) -> None:
+    """bench_import's track_import_cpu is a track_ figure in seconds: the summary finds its step (at commit 8, where it
+    halves) as it does a time_ benchmark's, rather than listing each of its noisy changes as a track_ change."""
+    repo, results, commits = history
+    add_counts(results, commits, lambda i: (0.004 if i < 8 else 0.002) * (1.1 if i % 2 else 1.0), name="bench.I.track_cpu")
+    (results.parent / "benchmarks.json").write_text(json.dumps({"bench.I.track_cpu": {"unit": "seconds"}, "version": 2}))
+    assert summary.main(["--results", str(results), "--repo", str(repo), "--code", "engine.py", "--window", "3"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if "track_cpu" in line and "->" in line]
+    assert len(lines) == 1 and lines[0].startswith(commits[8][:7]), lines

@@ -369,7 +369,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for (name, combo), by in sorted(values.items()):
         if is_count(name, units):
             continue  # count_lines above
-        tracked = ".track_" in name
+        tracked = ".track_" in name and not is_timing(name, units)  # a track_ in seconds is a timing: its steps
         found = track_changes(by, order) if tracked else steps(by, order, args.window, args.factor)
         for commit, before, after in found:
             what = f"{name}({combo})" if combo else name
