@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from types import ModuleType
@@ -293,9 +294,19 @@ def test_make_lab_registers_the_kernel_and_serves_the_notebooks(tmp_path: Path) 
                 info = json.loads(servers[0].read_text())
             if "token" not in info:
                 tick()
-        with urllib.request.urlopen(f"{info['url']}lab?token={info['token']}", timeout=30) as response:
-            assert response.status == 200
-            assert b"JupyterLab" in response.read()
+        # jupyter_server writes that file before it listens (it binds on its event loop, which starts after), so a
+        # connection refused means not yet: wait for the server to answer, as for the file
+        while True:
+            try:
+                with urllib.request.urlopen(f"{info['url']}lab?token={info['token']}", timeout=30) as response:
+                    status, page = response.status, response.read()
+                break
+            except urllib.error.URLError as exc:
+                if not isinstance(exc.reason, ConnectionRefusedError):
+                    raise
+                tick()
+        assert status == 200
+        assert b"JupyterLab" in page
         assert Path(info["root_dir"]) == NOTEBOOKS_DIR
         spec = json.loads((tmp_path / ".local/share/jupyter/kernels/micrograd-bench/kernel.json").read_text())
         assert Path(spec["argv"][0]) == Path(sys.executable)
