@@ -22,6 +22,7 @@ Two questions, asked of the commits on main's first-parent line that have result
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import json
 import math
@@ -98,7 +99,7 @@ def count_lines(
         return []
     recorded = [c for c in order if any(c in by for by in counts.values())]
     pairs = list(itertools.pairwise(recorded))
-    same = {(a, b) for a, b in pairs if unchanged(repo, a, b, code)}
+    same = set(unchanged_neighbours(counts, order, repo, code))
     deviations: list[tuple[float, str]] = []
     false_regressions, changes = [], []
     for (name, combo), by in sorted(counts.items()):
@@ -154,8 +155,7 @@ def per_benchmark_lines(
     the largest, over those pairs). Only positive figures are compared (a gradient error of 0 has no ratio)."""
     from comparisons.history.gate import threshold_for
 
-    recorded = [c for c in order if any(c in by for by in values.values())]
-    same = [(a, b) for a, b in itertools.pairwise(recorded) if unchanged(repo, a, b, code)]
+    same = unchanged_neighbours(values, order, repo, code)
     lines = []
     for (name, combo), by in sorted(values.items()):
         other = again.get((name, combo), {})
@@ -190,8 +190,7 @@ def growths(
 ) -> dict[tuple[str, str], list[float]]:
     """Per timing, every growth its noise has shown: between two recordings of one commit (either way round) and
     between recorded neighbours that changed none of the code (the later over the earlier, less 1: a slowdown is > 0)."""
-    recorded = [c for c in order if any(c in by for by in values.values())]
-    same = [(a, b) for a, b in itertools.pairwise(recorded) if unchanged(repo, a, b, code)]
+    same = unchanged_neighbours(values, order, repo, code)
     found: dict[tuple[str, str], list[float]] = {}
     for key, by in values.items():
         if not is_timing(key[0], units):
@@ -230,8 +229,7 @@ def timing_false_regressions(
     """Each pair of unchanged recorded neighbours where a timing grew beyond its threshold, as the summary lists it."""
     from comparisons.history.gate import threshold_for
 
-    recorded = [c for c in order if any(c in by for by in values.values())]
-    same = [(a, b) for a, b in itertools.pairwise(recorded) if unchanged(repo, a, b, code)]
+    same = unchanged_neighbours(values, order, repo, code)
     found = []
     for (name, combo), by in sorted(values.items()):
         if not is_timing(name, units):
@@ -243,7 +241,15 @@ def timing_false_regressions(
     return [f"timings over their threshold between unchanged neighbours (false regressions): {len(found)}", *found]
 
 
-def unchanged(repo: Path, a: str, b: str, code: Sequence[str]) -> bool:
+def unchanged_neighbours(values: Series, order: list[str], repo: Path, code: Sequence[str]) -> list[tuple[str, str]]:
+    """Neighbouring recorded commits (in `order`) between which none of `code` changed: what a commit that changes
+    nothing looks like."""
+    recorded = [c for c in order if any(c in by for by in values.values())]
+    return [(a, b) for a, b in itertools.pairwise(recorded) if unchanged(repo, a, b, tuple(code))]
+
+
+@functools.cache  # each part of the summary asks about the same pairs
+def unchanged(repo: Path, a: str, b: str, code: tuple[str, ...]) -> bool:
     return subprocess.run(["git", "-C", str(repo), "diff", "--quiet", a, b, "--", *code]).returncode == 0
 
 
@@ -255,8 +261,7 @@ def noise_lines(values: Series, spread: Series, order: list[str], repo: Path, co
     pm = [x for by in spread.values() for x in by.values()]
     lines = [f"asv's ± over {len(pm)} timings: median {100 * statistics.median(pm):.1f} %, 90th percentile "
              f"{100 * percentile(pm, 0.9):.1f} %"] if pm else []  # fmt: skip
-    recorded = [c for c in order if any(c in by for by in values.values())]
-    same = [(a, b) for a, b in itertools.pairwise(recorded) if unchanged(repo, a, b, code)]
+    same = unchanged_neighbours(values, order, repo, code)
     ratios = [
         max(by[a], by[b]) / min(by[a], by[b])
         for (name, _), by in values.items()
