@@ -12,7 +12,6 @@ files and running module bodies, whatever the load.
 
 from __future__ import annotations
 
-import os
 import statistics
 import subprocess
 import sys
@@ -53,9 +52,7 @@ class ImportCPU:
         code = f"import time; t = time.process_time(); import {package}; print(repr(time.process_time() - t))"
         seconds = []
         for _ in range(CPU_ROUNDS):
-            done = subprocess.run(
-                [sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy(), timeout=TIMEOUT
-            )
+            done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT)
             if done.returncode != 0:
                 raise RuntimeError(f"import {package} failed in a fresh interpreter: {done.stderr.strip()[-2000:]}")
             seconds.append(float(done.stdout))
